@@ -1,0 +1,1 @@
+/* addr.c: not written yet */

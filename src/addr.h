@@ -1,0 +1,54 @@
+/*
+ * addr.h -- e-mail addresses: RFC 5321 validation for the envelope and
+ * RFC 5322 address-list parsing for To/Cc/Bcc (-t).  Pure functions on
+ * bounded input; fuzzed by tests/fuzz/fuzz_addr.c.
+ */
+#ifndef POSTSEAL_ADDR_H
+#define POSTSEAL_ADDR_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define ADDR_MAX_LOCAL 64
+#define ADDR_MAX_DOMAIN 255
+#define ADDR_MAX_PATH 256
+
+/*
+ * Check an envelope address (without angle brackets; "" is the null
+ * sender and is valid only when allow_null).  Returns NULL if it is a valid
+ * RFC 5321 Mailbox (or RFC 6531 with UTF-8, then *utf8 is set to 1), else a
+ * static reason ("contains a line break", "local part longer than 64
+ * octets", ...).  utf8 may be NULL.
+ */
+const char *addr_check(const char *addr, int allow_null, int *utf8);
+
+/* A list of addresses; owned strings. */
+struct addr_list {
+	char **v;
+	size_t n;
+};
+
+void addr_list_free(struct addr_list *l);
+/* Append a copy of addr (n bytes). Returns 0 or -1 (ERR_DATA past max). */
+int addr_list_add(struct addr_list *l, const char *addr, size_t n,
+    struct err *e);
+
+/*
+ * Parse an RFC 5322 address-list (a header field body, unfolded or not):
+ * display names, comments, quoted strings, groups ("undisclosed:;") and
+ * bare addresses; append each addr-spec to l.  Malformed input: ERR_DATA.
+ */
+int addr_parse_list(const char *value, size_t len, struct addr_list *l,
+    struct err *e);
+
+/*
+ * Return a newly allocated copy of addr qualified with domain when it has no
+ * '@' (cron sends to "root"), else a plain copy.  Caller frees.
+ */
+char *addr_qualify(const char *addr, const char *domain);
+
+/* The domain part of addr (after the last '@'), or NULL. */
+const char *addr_domain(const char *addr);
+
+#endif

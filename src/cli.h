@@ -1,0 +1,82 @@
+/*
+ * cli.h -- argv to struct opts.  Every sendmail flag is named here, the
+ * ignored ones included; anything unknown is a usage error naming it.
+ */
+#ifndef POSTSEAL_CLI_H
+#define POSTSEAL_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "err.h"
+
+enum mode {
+	MODE_SEND = 0,	   /* sendmail mode (default, -bm) */
+	MODE_VERSION,	   /* --version */
+	MODE_HELP,	   /* --help */
+	MODE_SERVERINFO,   /* --serverinfo */
+	MODE_QUEUE_RUN,	   /* -q, -qR..., -q1h ... */
+	MODE_QUEUE_LIST,   /* -bp, mailq */
+	MODE_QUEUE_DROP,   /* --queue-drop ID */
+	MODE_QUEUE_RETRY,  /* --queue-retry ID */
+	MODE_DKIM_KEYGEN,  /* --dkim-keygen */
+	MODE_DKIM_SIGN,	   /* --dkim-sign */
+	MODE_DKIM_VERIFY,  /* --dkim-verify */
+};
+
+enum deliver_mode {
+	DELIVER_INTERACTIVE = 0, /* -odi (default): wait for the server */
+	DELIVER_BACKGROUND,	 /* -odb: detached child */
+	DELIVER_QUEUE,		 /* -odq: only queue */
+};
+
+struct opts {
+	enum mode mode;
+	int verbose;	      /* -v, may repeat */
+	int read_recipients;  /* -t */
+	int ignore_dots;      /* -i, -oi */
+	const char *sender;   /* -f/-r; "" is the null sender; NULL unset */
+	const char *fullname; /* -F */
+	const char *config_file; /* -C */
+	const char *account;	 /* -a */
+	const char *body_type;	 /* -B: "7BIT" or "8BITMIME" */
+	const char *dsn_notify;	 /* -N */
+	const char *dsn_return;	 /* -R: "full" or "hdrs" */
+	const char *dsn_envid;	 /* -V */
+	enum deliver_mode deliver;
+	int json; /* --json with -bp */
+
+	/* Recipients from argv, comma lists split, blanks trimmed; owned. */
+	char **rcpts;
+	size_t nrcpts;
+
+	/* --queue-drop / --queue-retry argument. */
+	const char *queue_id;
+
+	/* DKIM tools. */
+	const char *dkim_type;	   /* --type */
+	unsigned dkim_bits;	   /* --bits, 0 = default */
+	const char *dkim_domain;   /* --domain */
+	const char *dkim_selector; /* --selector */
+	const char *dkim_out;	   /* --out */
+	long long dkim_time;	   /* --dkim-time, -1 = now */
+	const char *dkim_headers;  /* --dkim-headers h1:h2 */
+	const char **dns_records;  /* --dns-record NAME=FILE, owned array */
+	size_t ndns_records;
+};
+
+/*
+ * Parse argv (argv[0]'s basename "mailq" selects MODE_QUEUE_LIST).
+ * Strings in *o point into argv except rcpts, which the caller frees with
+ * opts_free().  Unknown options, missing arguments, and CR/LF/NUL in -f, -F
+ * or recipients fail with ERR_USAGE naming the option.  Ignored options
+ * are accepted silently, except -X, which prints a warning.
+ */
+int cli_parse(int argc, char **argv, struct opts *o, struct err *e);
+
+/* The --help text (fits on one screen). */
+void cli_usage(FILE *fp);
+
+void opts_free(struct opts *o);
+
+#endif

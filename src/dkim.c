@@ -1,0 +1,1 @@
+/* dkim.c: not written yet */

@@ -1,0 +1,1 @@
+/* message.c: not written yet */

@@ -1,0 +1,89 @@
+/*
+ * message.h -- the message from stdin: bytes read, line endings made CRLF,
+ * headers parsed (bounded), body spooled to an unlinked temporary file so
+ * memory does not grow with the message, missing headers completed.
+ */
+#ifndef POSTSEAL_MESSAGE_H
+#define POSTSEAL_MESSAGE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "addr.h"
+#include "err.h"
+
+struct message;
+
+struct message_read_opts {
+	int ignore_dots;      /* -i: a lone "." never ends the message */
+	int stdin_is_tty;     /* without -i, "." ends input only on a tty */
+	unsigned long long max_size; /* 0: none; else larger input: ERR_DATA */
+	const char *tmpdir;   /* where the body is spooled; NULL: $TMPDIR/tmp */
+};
+
+/*
+ * Read a whole message from fd.  Lines end in LF, CR or CRLF on input and
+ * CRLF in the result.  A leading mbox "From " line is dropped.  The header
+ * block is capped (count and bytes); the body goes to a temporary file.
+ * On success *out is set; the caller frees it with message_free().
+ */
+int message_read(int fd, const struct message_read_opts *o,
+    struct message **out, struct err *e);
+
+/* "yes/no/auto" policies for adding headers; see postseal.conf(5). */
+enum message_policy { MSG_AUTO = 0, MSG_ALWAYS, MSG_NEVER };
+
+struct message_complete_opts {
+	const char *envelope_from; /* "" for the null sender */
+	const char *from_addr;	   /* address for a missing From: */
+	const char *fullname;	   /* -F, quoted as needed */
+	const char *msgid_domain;  /* right side of a new Message-ID */
+	enum message_policy set_from, set_date, set_msgid;
+	int remove_bcc;
+	int undisclosed_recipients;
+	long long now; /* time for Date:, -1: the current time */
+};
+
+/* Add Date, Message-ID, From, To as configured; remove Bcc. */
+int message_complete(struct message *m, const struct message_complete_opts *o,
+    struct err *e);
+
+/*
+ * Recipients named in the headers for -t: To, Cc and Bcc, or, if any
+ * Resent- header exists, the first Resent- block's Resent-To/Cc/Bcc.
+ * Collected when the message was read (before Bcc removal).  Borrowed.
+ */
+const struct addr_list *message_header_rcpts(const struct message *m);
+
+/* Header access.  Index 0 is the topmost field. */
+size_t message_nheaders(const struct message *m);
+/* The raw field, "Name: value\r\n" with folding kept; borrowed. */
+const char *message_header(const struct message *m, size_t i, size_t *len);
+/* The unfolded value of the first field with this name (any case) or NULL.
+ * Borrowed until the next change to the message. */
+const char *message_get(const struct message *m, const char *name);
+
+/*
+ * Insert a complete raw field ("Name: value" with CRLF folding, no final
+ * CRLF needed) at the top (DKIM-Signature, Received).  ERR_DATA if it is
+ * malformed.
+ */
+int message_prepend(struct message *m, const char *field, size_t len,
+    struct err *e);
+
+/* The body spool: an fd positioned anywhere (use pread) and its size. */
+int message_body_fd(const struct message *m);
+unsigned long long message_body_size(const struct message *m);
+
+/* Total size on the wire before dot-stuffing (headers + CRLF + body). */
+unsigned long long message_size(const struct message *m);
+
+/* Nonzero if any byte of the header or body is >= 0x80. */
+int message_has_8bit(const struct message *m);
+
+/* Write headers, the empty line and the body to fd (CRLF, unstuffed). */
+int message_write(const struct message *m, int fd, struct err *e);
+
+void message_free(struct message *m);
+
+#endif

@@ -1,0 +1,1 @@
+/* net.c: not written yet */

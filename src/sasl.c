@@ -1,0 +1,1 @@
+/* sasl.c: not written yet */

@@ -1,0 +1,1 @@
+/* smtp.c: not written yet */

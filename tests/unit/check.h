@@ -1,0 +1,47 @@
+/*
+ * check.h -- the unit-test harness: CHECK() records a failure with its
+ * location and goes on; check_done() prints "N passed, N failed" and gives
+ * the automake exit status (0 pass, 1 fail).
+ */
+#ifndef POSTSEAL_CHECK_H
+#define POSTSEAL_CHECK_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int check_pass, check_fail;
+
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (cond) {                                                    \
+			check_pass++;                                          \
+		} else {                                                       \
+			check_fail++;                                          \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, \
+			    __LINE__, #cond);                                  \
+		}                                                              \
+	} while (0)
+
+#define CHECK_STR(got, want)                                                   \
+	do {                                                                   \
+		const char *g_ = (got), *w_ = (want);                          \
+		if (g_ != NULL && w_ != NULL && strcmp(g_, w_) == 0) {         \
+			check_pass++;                                          \
+		} else {                                                       \
+			check_fail++;                                          \
+			fprintf(stderr,                                        \
+			    "%s:%d: CHECK_STR failed: %s\n  got:  [%s]\n"      \
+			    "  want: [%s]\n",                                  \
+			    __FILE__, __LINE__, #got, g_ ? g_ : "(null)",      \
+			    w_ ? w_ : "(null)");                               \
+		}                                                              \
+	} while (0)
+
+static inline int
+check_done(void)
+{
+	printf("%d passed, %d failed\n", check_pass, check_fail);
+	return check_fail ? 1 : (check_pass ? 0 : 99);
+}
+
+#endif

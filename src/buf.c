@@ -245,7 +245,7 @@ xreallocarray(void *p, size_t n, size_t size)
 
 	if (size != 0 && n > SIZE_MAX / size)
 		fatal_oom();
-	if ((q = realloc(p, (n * size) ? (n * size) : 1)) == NULL)
+	if ((q = realloc(p, n != 0 && size != 0 ? n * size : 1)) == NULL)
 		fatal_oom();
 	return q;
 }

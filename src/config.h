@@ -1,0 +1,133 @@
+/*
+ * config.h -- the configuration: accounts read from an msmtp-compatible
+ * file plus one account per file in an accounts/ directory beside it.
+ *
+ * Built once by config_load(), then used only through const pointers.
+ * Strings are owned by the struct config; NULL means "not set".
+ */
+#ifndef POSTSEAL_CONFIG_H
+#define POSTSEAL_CONFIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+enum tri { TRI_UNSET = -1, TRI_OFF = 0, TRI_ON = 1 };
+
+enum set_header { SETHDR_AUTO = 0, SETHDR_ON, SETHDR_OFF };
+
+#define CONFIG_MAX_HOSTS 8
+#define CONFIG_MAX_DKIM_KEYS 4
+
+struct dkim_keyspec {
+	char *selector;
+	char *type; /* "rsa" or "ed25519" */
+	char *file;
+};
+
+struct account {
+	char *name;
+	const char *file; /* where it was defined (for messages) */
+	unsigned line;
+
+	/* Server.  hosts[0] is tried first; see postseal.conf(5). */
+	char *hosts[CONFIG_MAX_HOSTS];
+	size_t nhosts;
+	unsigned port;	  /* 0 until resolved: 465, or 587 with STARTTLS */
+	char *domain;	  /* EHLO name; default: the machine's FQDN */
+	unsigned timeout; /* seconds, per read/write; default 60 */
+
+	/* Envelope and headers. */
+	char *from;	  /* envelope sender; may hold globs for matching */
+	char *maildomain; /* qualifies bare local parts (root) */
+	char *aliases;	  /* aliases file, as in msmtp */
+	enum set_header set_from_header;
+	enum set_header set_date_header;
+	enum set_header set_msgid_header;
+	int remove_bcc_headers;	    /* default on */
+	int undisclosed_recipients; /* default off */
+	char *dsn_notify;
+	char *dsn_return;
+
+	/* TLS. */
+	int tls;	  /* default on */
+	int tls_starttls; /* default off (implicit TLS on 465) */
+	int tls_certcheck;
+	char *tls_trust_file; /* NULL: system trust store */
+	char *tls_fingerprint; /* SHA-256, hex with or without colons */
+	char *tls_cert_file;
+	char *tls_key_file;
+	char *tls_priorities;
+	char *tls_host_override; /* name to verify instead of host */
+
+	/* Authentication. */
+	char *auth; /* NULL/"on": choose; "off"; or a mechanism name */
+	char *user;
+	char *password;	    /* wiped in config_free() */
+	char *passwordeval; /* command whose output is the password */
+
+	/* Logging. */
+	char *logfile;
+	char *syslog; /* facility name, or NULL for none */
+
+	/* DKIM (issue: DKIM). */
+	char *dkim_domain;
+	struct dkim_keyspec dkim_keys[CONFIG_MAX_DKIM_KEYS];
+	size_t ndkim_keys;
+	char *dkim_canon;   /* "relaxed/relaxed" default */
+	char *dkim_headers; /* colon-separated list or NULL for default */
+	char *dkim_oversign;
+	int dkim_on_error_send; /* "dkim_on_error send": default off */
+
+	/* Queue (issue: durable queue). */
+	char *queue_dir;
+	unsigned queue_backoff_min; /* seconds, default 60 */
+	unsigned queue_backoff_max; /* seconds, default 3600 */
+	unsigned queue_max_age;	    /* seconds, default 5 days */
+	unsigned rate_limit_count;  /* 0: none */
+	unsigned rate_limit_period; /* seconds */
+	int bounce_notices;	    /* default on */
+
+	/* Message limits (issue: hardening). */
+	unsigned long long max_message_size; /* 0: no limit of our own */
+};
+
+struct config {
+	struct account *accounts;
+	size_t naccounts;
+	const struct account *deflt; /* "account default : x", or NULL */
+	char *main_file;	     /* the file that was read, or NULL */
+};
+
+/*
+ * Read the configuration.  path is -C's argument or NULL for the default
+ * locations (user: $XDG_CONFIG_HOME/postseal/config and accounts/ beside it,
+ * else ~/.msmtprc-compatible fallbacks as documented; system:
+ * SYSCONFDIR_POSTSEAL/config and accounts/).  Errors (ERR_CONFIG) name file
+ * and line.  A file holding a password that group/other can read is refused.
+ * On success *out is set; the caller frees it with config_free().
+ */
+int config_load(const char *path, struct config **out, struct err *e);
+
+/*
+ * Choose the account: by name if name is not NULL, else the first whose
+ * "from" (globs allowed) matches envelope_from (may be NULL), else the
+ * default.  Returns NULL and fills e (ERR_CONFIG) if none fits.
+ */
+const struct account *config_find(const struct config *c, const char *name,
+    const char *envelope_from, struct err *e);
+
+/*
+ * The account's password: "password" or the output of "passwordeval" (run
+ * without a shell where possible, exit status checked, final newline
+ * stripped).  NULL password and no passwordeval yields *out = NULL.  The
+ * caller wipes and frees *out with str_wipe_free().
+ */
+int config_password(const struct account *a, char **out, struct err *e);
+
+/* Free everything, wiping secrets.  NULL is fine. */
+void config_free(struct config *c);
+
+/* Parse "a/b" canonicalisation or similar helpers live in their modules. */
+
+#endif

@@ -68,7 +68,9 @@ err_prefix(struct err *e, const char *fmt, ...)
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->text, sizeof(old));
-	snprintf(e->text, sizeof(e->text), "%s: %s", head, old);
+	/* A prefix that does not fit leaves the text truncated, as promised. */
+	if (snprintf(e->text, sizeof(e->text), "%s: %s", head, old) < 0)
+		e->text[0] = '\0';
 	sanitize(e->text);
 	return -1;
 }

@@ -1,0 +1,1 @@
+/* dkim_tool.c: not written yet */

@@ -1,0 +1,1 @@
+/* runq.c: not written yet */

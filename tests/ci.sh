@@ -1,0 +1,105 @@
+#!/bin/sh
+# tests/ci.sh -- the whole test suite, as CI runs it (.ci/run):
+#   1. the format check (clang-format, .clang-format);
+#   2. gcc with -Werror: make check, then make distcheck;
+#   3. clang with AddressSanitizer + UndefinedBehaviorSanitizer: make check;
+#   4. every libFuzzer harness for FUZZ_SECONDS (default 60) each.
+# As root it first installs what the suite needs (tests/deps.sh) and then
+# fails if any test skipped: a skip on a fully equipped machine hides a
+# broken test.  As another user, skips are reported and allowed.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+strict=0
+[ "$(id -u)" = 0 ] && strict=1
+jobs=$(nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+total_pass=0 total_fail=0 total_skip=0
+
+say() { printf 'ci: %s\n' "$*" >&2; }
+die() {
+	say "FAILED: $*"
+	printf '%s passed, %s failed\n' "$total_pass" "$((total_fail + 1))"
+	exit 1
+}
+
+# Add one test-suite.log's counts to the totals; skips fail in strict mode.
+tally() {
+	log=$1/test-suite.log
+	[ -f "$log" ] || die "no $log"
+	p=$(sed -n 's/^# PASS: *//p' "$log")
+	f=$(sed -n 's/^# FAIL: *//p' "$log")
+	x=$(sed -n 's/^# ERROR: *//p' "$log")
+	s=$(sed -n 's/^# SKIP: *//p' "$log")
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f + x))
+	total_skip=$((total_skip + s))
+	if [ "$s" != 0 ]; then
+		grep -h '^SKIP' "$1"/tests/*/*.log "$1"/tests/*/*.trs 2>/dev/null >&2 || true
+		find "$1/tests" -name '*.log' -exec grep -l '^SKIP:' {} + 2>/dev/null |
+			while read -r l; do say "skipped: $l: $(tail -n 3 "$l" | tr '\n' ' ')"; done
+		[ "$strict" = 1 ] && die "$s test(s) skipped on a machine where all should run"
+	fi
+	return 0
+}
+
+run_check() { # dir configure-args...
+	dir=$1
+	shift
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	(cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs" &&
+		make -s -j"$jobs" check VERBOSE=1) || {
+		tally "$dir" 2>/dev/null || true
+		die "make check in $dir"
+	}
+	tally "$dir"
+}
+
+sh tests/deps.sh
+say "autoreconf"
+autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+
+say "format check"
+clang-format --dry-run -Werror src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c ||
+	die "clang-format: run clang-format -i on the files above"
+
+say "gcc -Werror: make check"
+run_check "$top/_build/gcc" --enable-werror CC=gcc
+
+say "gcc: make distcheck"
+(cd "$top/_build/gcc" && make -s -j"$jobs" distcheck \
+	DISTCHECK_CONFIGURE_FLAGS="--enable-werror" >distcheck.out 2>&1) || {
+	tail -n 60 "$top/_build/gcc/distcheck.out" >&2
+	die "make distcheck"
+}
+
+say "clang -fsanitize=address,undefined: make check"
+run_check "$top/_build/asan" CC=clang \
+	CFLAGS="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	LDFLAGS="-fsanitize=address,undefined"
+
+say "fuzzing, ${FUZZ_SECONDS}s per harness"
+fz="$top/_build/fuzz"
+rm -rf "$fz"
+mkdir -p "$fz"
+(cd "$fz" && "$top/configure" -q --enable-fuzzing CC=clang &&
+	make -s -j"$jobs" fuzz) || die "building the fuzz harnesses"
+for h in "$fz"/tests/fuzz/fuzz_*; do
+	[ -x "$h" ] || continue
+	name=$(basename "$h")
+	corpus="$fz/corpus/$name"
+	mkdir -p "$corpus"
+	cp "$top/tests/fuzz/corpus/${name#fuzz_}"/* "$corpus"/ 2>/dev/null || true
+	say "fuzz $name"
+	"$h" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 "$corpus" >"$fz/$name.out" 2>&1 || {
+		tail -n 40 "$fz/$name.out" >&2
+		die "fuzzer $name found a problem"
+	}
+	grep -E 'stat::number_of_executed_units' "$fz/$name.out" >&2 || true
+	total_pass=$((total_pass + 1))
+done
+
+say "all suites passed (skipped: $total_skip)"
+printf '%s passed, %s failed\n' "$total_pass" "$total_fail"

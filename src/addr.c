@@ -1,1 +1,669 @@
-/* addr.c: not written yet */
+/*
+ * addr.c -- e-mail addresses: RFC 5321 Mailbox validation for the
+ * envelope, RFC 5322 address-list parsing for -t, qualification of bare
+ * local parts, and an incremental UTF-8 validator shared with message.c.
+ *
+ * Non-goals: no DNS, no IDNA conversion (U-labels are accepted and flagged
+ * so the caller can require SMTPUTF8), no rewriting of the addresses we
+ * accept (a quoted local part stays quoted).
+ *
+ * Invariants: every parser works on (pointer, length) with no recursion
+ * and no allocation other than the capped copies appended to an addr_list;
+ * nothing here reads past the given length.  An address accepted by
+ * addr_check() holds no CR, LF, NUL, other control character, '<' or '>',
+ * and no space outside a quoted local part, so it can be put on an SMTP
+ * command line as is.
+ *
+ * Failure policy: addr_check() returns a static reason; the list functions
+ * fail with ERR_DATA for malformed input or past their caps (ADDR_LIST_MAX
+ * addresses, ADDR_LIST_MAX_LEN octets each).  Stricter than RFC 5321 in
+ * one place: '<' and '>' are refused even inside a quoted local part.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "buf.h"
+
+/* ---- UTF-8 (RFC 3629): no overlong forms, surrogates or > U+10FFFF ---- */
+
+static void
+utf8_lead(struct addr_utf8 *s, unsigned char c)
+{
+	s->lo = 0x80;
+	s->hi = 0xbf;
+	if (c < 0x80)
+		s->need = 0;
+	else if (c >= 0xc2 && c <= 0xdf)
+		s->need = 1;
+	else if (c >= 0xe0 && c <= 0xef) {
+		s->need = 2;
+		if (c == 0xe0)
+			s->lo = 0xa0;
+		else if (c == 0xed)
+			s->hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		s->need = 3;
+		if (c == 0xf0)
+			s->lo = 0x90;
+		else if (c == 0xf4)
+			s->hi = 0x8f;
+	} else
+		s->bad = 1;
+}
+
+void
+addr_utf8_feed(struct addr_utf8 *s, const void *p, size_t n)
+{
+	const unsigned char *u = p;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (s->need == 0) {
+			utf8_lead(s, u[i]);
+			continue;
+		}
+		if (u[i] < s->lo || u[i] > s->hi) {
+			s->bad = 1;
+			utf8_lead(s, u[i]);
+			continue;
+		}
+		s->need--;
+		s->lo = 0x80;
+		s->hi = 0xbf;
+	}
+}
+
+int
+addr_utf8_valid(const char *p, size_t n)
+{
+	struct addr_utf8 s = {0, 0, 0, 0};
+
+	addr_utf8_feed(&s, p, n);
+	return !s.bad && s.need == 0;
+}
+
+/* ---- addr_check: RFC 5321 section 4.1.2 Mailbox, RFC 6531 ---- */
+
+int
+addr_is_atext(int c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+/* The reason for a character that is never allowed where it was found. */
+static const char *
+bad_char(unsigned char c, const char *dflt)
+{
+	if (c == '\r' || c == '\n')
+		return "contains a line break";
+	if (c < 0x20 || c == 0x7f)
+		return "contains a control character";
+	if (c == ' ')
+		return "contains a space";
+	if (c == '<' || c == '>')
+		return "contains angle brackets";
+	return dflt;
+}
+
+/* Quoted local part: qtextSMTP or quoted-pairSMTP, UTF-8 allowed. */
+static const char *
+check_quoted(const char *a, size_t *ip)
+{
+	const unsigned char *u = (const unsigned char *)a;
+	size_t i = 1;
+
+	while (u[i] != '"') {
+		if (u[i] == '\0' || (u[i] == '\\' && u[i + 1] == '\0'))
+			return "unterminated quoted local part";
+		if (u[i] == '\\') {
+			if (u[i + 1] < 32 || u[i + 1] > 126)
+				return bad_char(u[i + 1],
+				    "invalid quoted local part");
+			if (u[i + 1] == '<' || u[i + 1] == '>')
+				return "contains angle brackets";
+			i += 2;
+			continue;
+		}
+		if (u[i] < 32 || u[i] == 127 || u[i] == '<' || u[i] == '>')
+			return bad_char(u[i], "invalid quoted local part");
+		i++;
+	}
+	*ip = i + 1;
+	return NULL;
+}
+
+/* dot-atom local part; stops at the first character that is not in it. */
+static const char *
+check_dotatom(const char *a, size_t *ip, const char *what)
+{
+	const unsigned char *u = (const unsigned char *)a;
+	size_t i = 0, atom = 0;
+
+	for (;; i++) {
+		if (addr_is_atext(u[i]) || u[i] >= 0x80) {
+			atom++;
+			continue;
+		}
+		if (u[i] != '.')
+			break;
+		if (atom == 0)
+			return what;
+		atom = 0;
+	}
+	if (atom == 0 && i == 0 && u[0] == '@')
+		return "empty local part";
+	if (atom == 0)
+		return i == 0 ? bad_char(u[0], what) : what;
+	*ip = i;
+	return NULL;
+}
+
+static const char *
+check_local(const char *a, size_t *lenp)
+{
+	const char *r;
+	size_t i = 0;
+
+	if (a[0] == '"')
+		r = check_quoted(a, &i);
+	else
+		r = check_dotatom(a, &i, "invalid local part");
+	if (r != NULL)
+		return r;
+	if (a[i] == '\0')
+		return "missing @domain";
+	if (a[i] != '@')
+		return bad_char((unsigned char)a[i], "invalid local part");
+	if (i > ADDR_MAX_LOCAL)
+		return "local part longer than 64 octets";
+	*lenp = i;
+	return NULL;
+}
+
+/* [1.2.3.4] or [IPv6:...] (RFC 5321 section 4.1.3). */
+static const char *
+check_literal(const char *d, size_t n)
+{
+	char tmp[64];
+	unsigned char bin[16];
+	int af = AF_INET;
+
+	if (n < 3 || d[n - 1] != ']' || n - 2 >= sizeof(tmp))
+		return "invalid address literal";
+	memcpy(tmp, d + 1, n - 2);
+	tmp[n - 2] = '\0';
+	if (ascii_ncasecmp(tmp, "IPv6:", 5) == 0) {
+		af = AF_INET6;
+		memmove(tmp, tmp + 5, n - 2 - 5 + 1);
+	}
+	if (inet_pton(af, tmp, bin) != 1)
+		return "invalid address literal";
+	return NULL;
+}
+
+/* One label: Let-dig [Ldh-str], U-labels allowed (RFC 6531). */
+static const char *
+check_label(const unsigned char *u, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return "invalid domain";
+	if (n > 63)
+		return "domain label longer than 63 octets";
+	if (u[0] == '-' || u[n - 1] == '-')
+		return "invalid domain";
+	for (i = 0; i < n; i++)
+		if (!((u[i] >= 'a' && u[i] <= 'z') ||
+			(u[i] >= 'A' && u[i] <= 'Z') ||
+			(u[i] >= '0' && u[i] <= '9') || u[i] == '-' ||
+			u[i] >= 0x80))
+			return bad_char(u[i], "invalid character in domain");
+	return NULL;
+}
+
+static const char *
+check_domain(const char *d)
+{
+	const unsigned char *u = (const unsigned char *)d;
+	size_t n = strlen(d), start = 0, i;
+	const char *r;
+
+	if (n == 0)
+		return "empty domain";
+	if (n > ADDR_MAX_DOMAIN)
+		return "domain longer than 255 octets";
+	if (d[0] == '[')
+		return check_literal(d, n);
+	for (i = 0; i <= n; i++) {
+		if (i < n && u[i] != '.')
+			continue;
+		if ((r = check_label(u + start, i - start)) != NULL)
+			return r;
+		start = i + 1;
+	}
+	return NULL;
+}
+
+const char *
+addr_check(const char *addr, int allow_null, int *utf8)
+{
+	size_t n, i, local;
+	const char *r;
+
+	if (utf8 != NULL)
+		*utf8 = 0;
+	if (addr == NULL)
+		return "no address";
+	if ((n = strlen(addr)) == 0)
+		return allow_null ? NULL : "empty address";
+	for (i = 0; i < n; i++)
+		if ((unsigned char)addr[i] < 0x20 || addr[i] == 0x7f ||
+		    addr[i] == '<' || addr[i] == '>')
+			return bad_char((unsigned char)addr[i], "");
+	if (n > ADDR_MAX_PATH - 2)
+		return "address longer than 254 octets";
+	if (!addr_utf8_valid(addr, n))
+		return "invalid UTF-8";
+	if ((r = check_local(addr, &local)) != NULL)
+		return r;
+	if ((r = check_domain(addr + local + 1)) != NULL)
+		return r;
+	if (utf8 != NULL)
+		for (i = 0; i < n; i++)
+			if ((unsigned char)addr[i] >= 0x80)
+				*utf8 = 1;
+	return NULL;
+}
+
+/* ---- lists ---- */
+
+void
+addr_list_free(struct addr_list *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int
+addr_list_add(struct addr_list *l, const char *addr, size_t n, struct err *e)
+{
+	if (l->n >= ADDR_LIST_MAX)
+		return err_set(e, ERR_DATA, "more than %d addresses",
+		    ADDR_LIST_MAX);
+	if (n > ADDR_LIST_MAX_LEN)
+		return err_set(e, ERR_DATA, "address longer than %d octets",
+		    ADDR_LIST_MAX_LEN);
+	if (has_crlfnul(addr, n))
+		return err_set(e, ERR_DATA,
+		    "address contains a line break or NUL");
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = xstrndup(addr, n);
+	return 0;
+}
+
+/* ---- addr_parse_list: RFC 5322 section 3.4 with section 4.4 forms ---- */
+
+enum { T_END = 0, T_ATOM = 'a', T_QUOTED = 'q', T_LIT = 'l', T_BAD = '!' };
+
+struct lex {
+	const char *p, *end;
+	int t;	       /* T_* or one of the specials "<>:;,@." */
+	const char *s; /* the token's text (quotes and brackets kept) */
+	size_t n;
+	const char *why; /* for T_BAD */
+};
+
+static int
+lex_bad(struct lex *lx, const char *why)
+{
+	lx->t = T_BAD;
+	lx->why = why;
+	return -1;
+}
+
+/* Skip FWS and (nested) comments; CR and LF count as folding. */
+static int
+lex_cfws(struct lex *lx)
+{
+	int depth = 0;
+
+	for (; lx->p < lx->end; lx->p++) {
+		char c = *lx->p;
+		if (c == '\0')
+			return lex_bad(lx, "NUL in address");
+		if (depth > 0 && c == '\\') {
+			if (++lx->p == lx->end)
+				break;
+		} else if (c == '(')
+			depth++;
+		else if (depth > 0 && c == ')')
+			depth--;
+		else if (depth == 0 && !strchr(" \t\r\n", c))
+			return 0;
+	}
+	return depth > 0 ? lex_bad(lx, "unterminated comment") : 0;
+}
+
+/* A quoted string or domain literal from *p to the closing char. */
+static void
+lex_delimited(struct lex *lx, char close, int t)
+{
+	const char *q = lx->p + 1;
+
+	for (; q < lx->end && *q != close; q++) {
+		if (*q == '\0' || (close == ']' && *q == '['))
+			break;
+		if (*q == '\\' && ++q == lx->end)
+			break;
+	}
+	if (q >= lx->end || *q != close) {
+		lex_bad(lx, close == '"' ? "unterminated quoted string"
+					 : "invalid domain literal");
+		return;
+	}
+	lx->t = t;
+	lx->s = lx->p;
+	lx->n = (size_t)(q + 1 - lx->p);
+	lx->p = q + 1;
+}
+
+static void
+lex_next(struct lex *lx)
+{
+	unsigned char c;
+
+	if (lx->t == T_BAD || lex_cfws(lx) == -1)
+		return;
+	if (lx->p >= lx->end) {
+		lx->t = T_END;
+		return;
+	}
+	c = (unsigned char)*lx->p;
+	if (c == '"' || c == '[') {
+		lex_delimited(lx, c == '"' ? '"' : ']',
+		    c == '"' ? T_QUOTED : T_LIT);
+	} else if (strchr("<>:;,@.", c) != NULL) {
+		lx->t = c;
+		lx->s = lx->p++;
+		lx->n = 1;
+	} else if (addr_is_atext(c) || c >= 0x80) {
+		lx->s = lx->p;
+		while (
+		    lx->p < lx->end && (addr_is_atext((unsigned char)*lx->p) ||
+					   (unsigned char)*lx->p >= 0x80))
+			lx->p++;
+		lx->t = T_ATOM;
+		lx->n = (size_t)(lx->p - lx->s);
+	} else
+		lex_bad(lx, c < 0x20 || c == 0x7f ? "control character"
+						  : "unexpected character");
+}
+
+/* Append the current token, dropping the CR/LF of folding. */
+static int
+tok_add(struct buf *b, const struct lex *lx)
+{
+	size_t i;
+
+	for (i = 0; i < lx->n; i++)
+		if (lx->s[i] != '\r' && lx->s[i] != '\n' &&
+		    buf_addch(b, lx->s[i]) == -1)
+			return -1;
+	return 0;
+}
+
+/* Words and dots: a display name or a local part.  Returns the number of
+ * words; *lp_ok says whether they form word *("." word). */
+static int
+parse_words(struct lex *lx, struct buf *b, int *lp_ok)
+{
+	int words = 0, last = 0; /* 0: start, 1: word, 2: dot */
+
+	*lp_ok = 1;
+	while (lx->t == T_ATOM || lx->t == T_QUOTED || lx->t == '.') {
+		int kind = lx->t == '.' ? 2 : 1;
+		if (kind == last || (last == 0 && kind == 2))
+			*lp_ok = 0; /* "a b", ".a" or "a..b" */
+		last = kind;
+		words += kind == 1;
+		if (tok_add(b, lx) == -1)
+			return -1;
+		lex_next(lx);
+	}
+	if (last == 2)
+		*lp_ok = 0;
+	return words;
+}
+
+/* domain = dot-atom / domain-literal / obs-domain, after the '@'. */
+static int
+parse_domain(struct lex *lx, struct buf *b)
+{
+	if (lx->t == T_LIT) {
+		if (tok_add(b, lx) == -1)
+			return -1;
+		lex_next(lx);
+		return 0;
+	}
+	for (;;) {
+		if (lx->t != T_ATOM)
+			return lex_bad(lx, "invalid domain");
+		if (tok_add(b, lx) == -1)
+			return -1;
+		lex_next(lx);
+		if (lx->t != '.')
+			return 0;
+		if (buf_addch(b, '.') == -1)
+			return -1;
+		lex_next(lx);
+	}
+}
+
+/* addr-spec, or a bare local part ("root") to be qualified later. */
+static int
+parse_spec(struct lex *lx, struct buf *b, int words, int lp_ok)
+{
+	if (words == 0 || !lp_ok)
+		return lex_bad(lx, "invalid local part");
+	if (lx->t != '@')
+		return 0;
+	if (buf_addch(b, '@') == -1)
+		return -1;
+	lex_next(lx);
+	return parse_domain(lx, b);
+}
+
+/* obs-route: "@a,@b:" before the addr-spec inside angle brackets. */
+static int
+skip_route(struct lex *lx)
+{
+	struct buf junk;
+	int r = 0;
+
+	buf_init(&junk, ADDR_LIST_MAX_LEN);
+	while (r == 0 && (lx->t == '@' || lx->t == ',')) {
+		if (lx->t == '@') {
+			lex_next(lx);
+			buf_clear(&junk);
+			r = parse_domain(lx, &junk);
+		} else
+			lex_next(lx);
+	}
+	buf_reset(&junk);
+	if (r == -1)
+		return -1;
+	if (lx->t != ':')
+		return lex_bad(lx, "invalid route");
+	lex_next(lx);
+	return 0;
+}
+
+static int
+parse_angle(struct lex *lx, struct buf *b)
+{
+	int words, lp_ok;
+
+	lex_next(lx); /* '<' */
+	if (lx->t == '@' && skip_route(lx) == -1)
+		return -1;
+	if ((words = parse_words(lx, b, &lp_ok)) == -1)
+		return -1;
+	if (parse_spec(lx, b, words, lp_ok) == -1)
+		return -1;
+	if (lx->t != '>')
+		return lex_bad(lx, "missing '>'");
+	lex_next(lx);
+	return 0;
+}
+
+static int parse_address(struct lex *, struct addr_list *, int, struct err *);
+
+/* group = display-name ":" [group-list] ";"; a missing ';' at the end of
+ * the field is tolerated (it loses no address). */
+static int
+parse_group(struct lex *lx, struct addr_list *l, struct err *e)
+{
+	lex_next(lx); /* ':' */
+	for (;;) {
+		while (lx->t == ',')
+			lex_next(lx);
+		if (lx->t == ';') {
+			lex_next(lx);
+			return 0;
+		}
+		if (lx->t == T_END)
+			return 0;
+		if (parse_address(lx, l, 1, e) == -1)
+			return -1;
+		if (lx->t != ',' && lx->t != ';' && lx->t != T_END)
+			return lex_bad(lx, "expected ',' or ';'");
+	}
+}
+
+static int
+add_buf(struct addr_list *l, struct buf *b, struct lex *lx, struct err *e)
+{
+	int r;
+
+	if (lx->t == T_BAD) {
+		buf_reset(b);
+		return -1;
+	}
+	r = addr_list_add(l, b->data ? b->data : "", b->len, e);
+	buf_reset(b);
+	if (r == -1) {
+		lx->t = T_BAD;
+		lx->why = NULL; /* e is filled already */
+	}
+	return r;
+}
+
+static int
+parse_address(struct lex *lx, struct addr_list *l, int in_group, struct err *e)
+{
+	struct buf b;
+	int words, lp_ok, r;
+
+	buf_init(&b, ADDR_LIST_MAX_LEN);
+	words = parse_words(lx, &b, &lp_ok);
+	if (words != -1 && lx->t == ':' && !in_group) {
+		buf_reset(&b);
+		return parse_group(lx, l, e);
+	}
+	if (words == -1 || lx->t == T_BAD)
+		r = -1;
+	else if (lx->t == '<') {
+		buf_clear(&b);
+		r = parse_angle(lx, &b);
+	} else if (words == 0)
+		r = lex_bad(lx, "expected an address");
+	else if (!lp_ok && lx->t != '@')
+		r = lex_bad(lx, "display name without address");
+	else
+		r = parse_spec(lx, &b, words, lp_ok);
+	if (r == -1 && lx->t != T_BAD)
+		lex_bad(lx, "address too long"); /* the buf cap */
+	return add_buf(l, &b, lx, e);
+}
+
+int
+addr_parse_list(const char *value, size_t len, struct addr_list *l,
+    struct err *e)
+{
+	struct lex lx = {value, value + len, T_END, NULL, 0, NULL};
+
+	lex_next(&lx);
+	for (;;) {
+		while (lx.t == ',')
+			lex_next(&lx); /* obs-addr-list: empty elements */
+		if (lx.t == T_END)
+			return 0;
+		if (lx.t != T_BAD)
+			parse_address(&lx, l, 0, e);
+		if (lx.t == T_BAD)
+			break;
+		if (lx.t != ',' && lx.t != T_END)
+			lex_bad(&lx, "expected ','");
+	}
+	if (lx.why == NULL) /* e was filled by addr_list_add() */
+		return -1;
+	return err_set(e, ERR_DATA, "malformed address list: %s near \"%.*s\"",
+	    lx.why, (int)(lx.end - lx.p < 40 ? lx.end - lx.p : 40), lx.p);
+}
+
+/* ---- qualification ---- */
+
+/* The '@' that starts the domain, outside a quoted local part, or NULL. */
+static const char *
+domain_at(const char *a)
+{
+	const char *at = NULL;
+	int q = 0;
+
+	for (; *a != '\0'; a++) {
+		if (q && *a == '\\' && a[1] != '\0')
+			a++;
+		else if (*a == '"')
+			q = !q;
+		else if (!q && *a == '@')
+			at = a;
+	}
+	return at;
+}
+
+char *
+addr_qualify(const char *addr, const char *domain)
+{
+	struct buf b;
+	char *s;
+
+	if (addr[0] == '\0' || domain == NULL || domain[0] == '\0' ||
+	    domain_at(addr) != NULL)
+		return xstrdup(addr);
+	buf_init(&b, (size_t)-1 / 2);
+	if (buf_addstr(&b, addr) == -1 || buf_addch(&b, '@') == -1 ||
+	    buf_addstr(&b, domain) == -1 || (s = buf_steal(&b, NULL)) == NULL)
+		fatal_oom();
+	return s;
+}
+
+const char *
+addr_domain(const char *addr)
+{
+	const char *at = domain_at(addr);
+
+	return at != NULL ? at + 1 : NULL;
+}

@@ -23,6 +23,13 @@
  */
 const char *addr_check(const char *addr, int allow_null, int *utf8);
 
+/* Nonzero for an RFC 5322 atext character (ASCII only). */
+int addr_is_atext(int c);
+
+/* Caps of an addr_list: addresses, and octets per address. */
+#define ADDR_LIST_MAX 10000
+#define ADDR_LIST_MAX_LEN 1024
+
 /* A list of addresses; owned strings. */
 struct addr_list {
 	char **v;
@@ -48,7 +55,20 @@ int addr_parse_list(const char *value, size_t len, struct addr_list *l,
  */
 char *addr_qualify(const char *addr, const char *domain);
 
-/* The domain part of addr (after the last '@'), or NULL. */
+/* The domain part of addr (after the last '@' outside a quoted local
+ * part), or NULL. */
 const char *addr_domain(const char *addr);
+
+/*
+ * Incremental UTF-8 validation (RFC 3629: no overlong forms, surrogates or
+ * code points past U+10FFFF).  Start from a zeroed struct and feed bytes in
+ * any chunks; the input was valid UTF-8 if !bad && need == 0 at the end.
+ */
+struct addr_utf8 {
+	unsigned need, lo, hi, bad;
+};
+void addr_utf8_feed(struct addr_utf8 *s, const void *p, size_t n);
+/* Nonzero if the n bytes at p are valid UTF-8 (ASCII included). */
+int addr_utf8_valid(const char *p, size_t n);
 
 #endif

@@ -5,7 +5,6 @@
  * the x*() allocators treat exhaustion as fatal (exit 75, nothing was
  * accepted, the caller keeps the mail).
  */
-#include "config.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -88,7 +88,8 @@ int ascii_ncasecmp(const char *a, const char *b, size_t n);
  * Abort with EX_SOFTWARE (broken invariant) or EX_TEMPFAIL (out of memory:
  * the caller keeps the mail).  The only exit() outside main.c.
  */
-void fatal(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void fatal(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
 void fatal_oom(void) __attribute__((noreturn));
 
 #endif

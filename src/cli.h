@@ -63,6 +63,9 @@ struct opts {
 	const char *dkim_headers;  /* --dkim-headers h1:h2 */
 	const char **dns_records;  /* --dns-record NAME=FILE, owned array */
 	size_t ndns_records;
+
+	/* Storage behind sender (the brackets of -f <a@b> removed); owned. */
+	char *owned_sender;
 };
 
 /*

@@ -53,7 +53,7 @@ struct account {
 	int tls;	  /* default on */
 	int tls_starttls; /* default off (implicit TLS on 465) */
 	int tls_certcheck;
-	char *tls_trust_file; /* NULL: system trust store */
+	char *tls_trust_file;  /* NULL: system trust store */
 	char *tls_fingerprint; /* SHA-256, hex with or without colons */
 	char *tls_cert_file;
 	char *tls_key_file;
@@ -90,6 +90,9 @@ struct account {
 
 	/* Message limits (issue: hardening). */
 	unsigned long long max_message_size; /* 0: no limit of our own */
+
+	/* msmtp's allow_from_override: off means -f cannot replace "from". */
+	int allow_from_override; /* default on */
 };
 
 struct config {
@@ -97,6 +100,10 @@ struct config {
 	size_t naccounts;
 	const struct account *deflt; /* "account default : x", or NULL */
 	char *main_file;	     /* the file that was read, or NULL */
+
+	/* Every file read, owned here; struct account's file points in. */
+	char **files;
+	size_t nfiles;
 };
 
 /*
@@ -127,6 +134,12 @@ int config_password(const struct account *a, char **out, struct err *e);
 
 /* Free everything, wiping secrets.  NULL is fine. */
 void config_free(struct config *c);
+
+/*
+ * The envelope sender the account implies: its "from" when that holds no
+ * glob characters (* ? [), else NULL.  Borrowed from the account.
+ */
+const char *config_envelope_from(const struct account *a);
 
 /* Parse "a/b" canonicalisation or similar helpers live in their modules. */
 

@@ -4,7 +4,6 @@
  * Invariant: e->text is always a NUL-terminated line of printable
  * characters, so it can go to stderr and logs without escaping.
  */
-#include "config.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,8 +21,7 @@ sanitize(char *s)
 }
 
 static int
-vset(struct err *e, enum err_kind kind, int code, const char *fmt,
-    va_list ap)
+vset(struct err *e, enum err_kind kind, int code, const char *fmt, va_list ap)
 {
 	if (e == NULL)
 		return -1;
@@ -86,20 +84,20 @@ static const struct {
 	int code;
 	const char *name;
 } kinds[] = {
-	{ERR_NONE, EX_OK, "ok"},
-	{ERR_USAGE, EX_USAGE, "usage"},
-	{ERR_DATA, EX_DATAERR, "data"},
-	{ERR_NOINPUT, EX_NOINPUT, "no input"},
-	{ERR_NOUSER, EX_NOUSER, "recipient rejected"},
-	{ERR_PERM, EX_UNAVAILABLE, "permanent"},
-	{ERR_SOFTWARE, EX_SOFTWARE, "internal"},
-	{ERR_OS, EX_OSERR, "system"},
-	{ERR_CANTCREAT, EX_CANTCREAT, "cannot create"},
-	{ERR_IO, EX_IOERR, "i/o"},
-	{ERR_TEMP, EX_TEMPFAIL, "temporary"},
-	{ERR_PROTOCOL, EX_TEMPFAIL, "protocol"},
-	{ERR_AUTH, EX_NOPERM, "authentication"},
-	{ERR_CONFIG, EX_CONFIG, "config"},
+    {ERR_NONE, EX_OK, "ok"},
+    {ERR_USAGE, EX_USAGE, "usage"},
+    {ERR_DATA, EX_DATAERR, "data"},
+    {ERR_NOINPUT, EX_NOINPUT, "no input"},
+    {ERR_NOUSER, EX_NOUSER, "recipient rejected"},
+    {ERR_PERM, EX_UNAVAILABLE, "permanent"},
+    {ERR_SOFTWARE, EX_SOFTWARE, "internal"},
+    {ERR_OS, EX_OSERR, "system"},
+    {ERR_CANTCREAT, EX_CANTCREAT, "cannot create"},
+    {ERR_IO, EX_IOERR, "i/o"},
+    {ERR_TEMP, EX_TEMPFAIL, "temporary"},
+    {ERR_PROTOCOL, EX_TEMPFAIL, "protocol"},
+    {ERR_AUTH, EX_NOPERM, "authentication"},
+    {ERR_CONFIG, EX_CONFIG, "config"},
 };
 
 int

@@ -12,24 +12,24 @@
 
 enum err_kind {
 	ERR_NONE = 0,
-	ERR_USAGE,	 /* bad command line: EX_USAGE 64 */
-	ERR_DATA,	 /* bad message or address data: EX_DATAERR 65 */
-	ERR_NOINPUT,	 /* an input file is missing: EX_NOINPUT 66 */
-	ERR_NOUSER,	 /* recipient rejected by the server: EX_NOUSER 67 */
-	ERR_PERM,	 /* permanent failure, e.g. 5xx: EX_UNAVAILABLE 69 */
-	ERR_SOFTWARE,	 /* broken invariant: EX_SOFTWARE 70 */
-	ERR_OS,		 /* system failure: EX_OSERR 71 */
-	ERR_CANTCREAT,	 /* cannot create an output file: EX_CANTCREAT 73 */
-	ERR_IO,		 /* local I/O failure: EX_IOERR 74 */
-	ERR_TEMP,	 /* temporary failure, e.g. 4xx: EX_TEMPFAIL 75 */
-	ERR_PROTOCOL,	 /* server broke the protocol: treated as temporary */
-	ERR_AUTH,	 /* authentication failed: EX_NOPERM 77 */
-	ERR_CONFIG,	 /* bad configuration: EX_CONFIG 78 */
+	ERR_USAGE,     /* bad command line: EX_USAGE 64 */
+	ERR_DATA,      /* bad message or address data: EX_DATAERR 65 */
+	ERR_NOINPUT,   /* an input file is missing: EX_NOINPUT 66 */
+	ERR_NOUSER,    /* recipient rejected by the server: EX_NOUSER 67 */
+	ERR_PERM,      /* permanent failure, e.g. 5xx: EX_UNAVAILABLE 69 */
+	ERR_SOFTWARE,  /* broken invariant: EX_SOFTWARE 70 */
+	ERR_OS,	       /* system failure: EX_OSERR 71 */
+	ERR_CANTCREAT, /* cannot create an output file: EX_CANTCREAT 73 */
+	ERR_IO,	       /* local I/O failure: EX_IOERR 74 */
+	ERR_TEMP,      /* temporary failure, e.g. 4xx: EX_TEMPFAIL 75 */
+	ERR_PROTOCOL,  /* server broke the protocol: treated as temporary */
+	ERR_AUTH,      /* authentication failed: EX_NOPERM 77 */
+	ERR_CONFIG,    /* bad configuration: EX_CONFIG 78 */
 };
 
 struct err {
 	enum err_kind kind;
-	int smtp_code; /* 0 unless taken from a server reply */
+	int smtp_code;	/* 0 unless taken from a server reply */
 	char text[256]; /* one printable line, never a secret */
 };
 

@@ -24,6 +24,7 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * -v transcript: dir is '<' (from server) or '>' (to server); one call per
  * line, without its CRLF.  Non-printable bytes are shown escaped.
  * log_transcript_redacted() prints only "prefix <redacted>" (AUTH data).
+ * Both print nothing unless log_verbose() > 0, so callers need not check.
  */
 void log_transcript(char dir, const char *line, size_t len);
 void log_transcript_redacted(char dir, const char *prefix);
@@ -39,9 +40,9 @@ char *log_printable(char *dst, size_t dstsize, const char *src, size_t n);
 struct log_record {
 	const char *account;
 	const char *host;
-	const char *tls;     /* e.g. "TLS1.3/AES-256-GCM" or NULL */
-	const char *auth;    /* mechanism or NULL */
-	const char *from;    /* envelope sender ("" = null sender) */
+	const char *tls;  /* e.g. "TLS1.3/AES-256-GCM" or NULL */
+	const char *auth; /* mechanism or NULL */
+	const char *from; /* envelope sender ("" = null sender) */
 	const char *const *rcpts;
 	size_t nrcpts;
 	unsigned long long size;
@@ -50,7 +51,7 @@ struct log_record {
 	const char *smtp_text; /* server text (escaped here) or error text */
 	double duration;       /* seconds */
 	int exitcode;
-	const char *outcome;   /* "delivered", "queued", "failed", ... */
+	const char *outcome; /* "delivered", "queued", "failed", ... */
 };
 
 /*
@@ -60,5 +61,11 @@ struct log_record {
  */
 void log_delivery(const char *logfile, const char *syslog_facility,
     const struct log_record *r);
+
+/*
+ * The syslog facility for a name such as "LOG_MAIL", "mail", "LOG_LOCAL3"
+ * (case-insensitive; user, mail, daemon, local0..local7), or -1.
+ */
+int log_facility(const char *name);
 
 #endif

@@ -1,1 +1,1605 @@
-/* message.c: not written yet */
+/*
+ * message.c -- stdin to struct message: line endings made CRLF, the header
+ * section parsed into a capped list, the body spooled to an unlinked
+ * temporary file, missing headers completed, Bcc removed, recipients for
+ * -t collected, and the message made SMTP-safe before signing.
+ *
+ * Non-goals: no MIME tree parsing (a multipart body is treated as opaque
+ * bytes), no dot-stuffing (smtp.c does it on the wire), no header
+ * rewriting other than what is listed below.
+ *
+ * Reading (message_read):
+ *  - Input is bytes.  LF, CR and CRLF all end a line; the result holds
+ *    CRLF only, so no bare CR or LF can reach the wire.  A final line
+ *    without an ending gets CRLF.
+ *  - A first line starting "From " (mbox) is dropped.
+ *  - The header section ends at the first empty line, which is not part of
+ *    the body.  A line that is neither a field ("name:" with a name of
+ *    printable ASCII, at most 998 octets) nor a continuation (leading WSP)
+ *    also ends it and becomes the first body line; the empty separator is
+ *    then supplied on output (as Postfix does).  So input whose first line
+ *    is not a field (or starts with WSP) has no headers at all.
+ *  - NUL in a header field is replaced by a space: a field must be a C
+ *    string for message_get(), and RFC 5322 never allows NUL there.
+ *  - Without -i, a line holding only "." ends the message when stdin is a
+ *    terminal; from a pipe or file we read to the end of input.
+ *  - Caps: MESSAGE_MAX_HEADERS fields, MESSAGE_MAX_HEADER_BYTES for the
+ *    section, MESSAGE_MAX_FIELD per field, max_size for the whole message;
+ *    past any of them: ERR_DATA with a message naming the limit.  Memory
+ *    use is bounded by those caps plus two 64 KiB buffers, whatever the
+ *    input (a 1 GB line goes straight to the spool).
+ *
+ * Making it SMTP-safe (message_make_safe, before DKIM signing):
+ *  - A header line over 998 octets is folded before a WSP that follows a
+ *    non-WSP (RFC 5322 2.2.3: unfolding restores it exactly); in address
+ *    fields also after a ',' outside quotes (inserting FWS, which an
+ *    address-list ignores).  If that is not enough, an unstructured field
+ *    (Subject, Comments, Content-Description, X-*) is re-encoded as RFC
+ *    2047 encoded-words (charset US-ASCII, UTF-8 if the value is valid
+ *    UTF-8, else UNKNOWN-8BIT [RFC 1428]); decoding gives the original
+ *    value.  A structured field with a token over 998 octets cannot be
+ *    split without changing its meaning and is left as it is.
+ *  - The body needs work when it has NUL, a line over 998 octets, or 8-bit
+ *    octets and !allow_8bit:
+ *    a) single part (Content-Type neither multipart nor message) in an
+ *       identity encoding (none, 7bit, 8bit, binary): re-encoded as
+ *       quoted-printable (RFC 2045 6.7, lines <= 76).  The old
+ *       Content-Transfer-Encoding is replaced; MIME-Version: 1.0 is added
+ *       if missing; a missing Content-Type becomes text/plain with the
+ *       charset detected as above (the RFC 2045 default is text/plain, and
+ *       the charset is the most faithful label we can give the octets).
+ *    b) already quoted-printable: lines over 998 octets get soft breaks
+ *       ("=" CRLF, never inside "=XX") and NUL or 8-bit octets become =XX,
+ *       so the decoded content is unchanged.
+ *    c) anything else (multipart, message, base64, unknown encodings):
+ *       a CRLF is inserted after every 998 octets of a longer line, as
+ *       Postfix does (harmless for base64), and NUL becomes a space.
+ *       8-bit octets stay: making them 7-bit needs MIME parsing.
+ *  8-bit header fields are left alone (that needs SMTPUTF8 or RFC 2047
+ *  per field type); message_has_8bit() tells the caller.
+ *
+ * Failure policy: ERR_DATA for input we refuse (caps, malformed fields
+ * given to message_prepend), ERR_IO for read/write errors, ERR_TEMP for a
+ * temporary file we cannot create or a full disk.  Allocation failure is
+ * fatal_oom() (exit 75: the caller keeps the mail).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "err.h"
+#include "message.h"
+
+#define IO_CHUNK 65536
+#define QP_LIMIT 75 /* encoded octets before a soft break */
+#define QPFOLD_LIMIT (MESSAGE_LINE_MAX - 1) /* leaves room for the '=' */
+
+struct field {
+	char *raw; /* "Name: value\r\n", folding kept, no NUL */
+	size_t len;
+	size_t namelen; /* the name, without WSP before the ':' */
+	char *value;	/* unfolded, leading and trailing WSP removed */
+};
+
+struct message {
+	struct field *f;
+	size_t nf;
+	size_t hbytes; /* sum of f[].len */
+	int fd;	       /* the body spool, unlinked */
+	unsigned long long body_size;
+	int body_8bit, body_nul, body_long;
+	struct addr_list rcpts;
+	struct err rcpt_err; /* kind ERR_NONE if the fields parsed */
+	char *tmpdir;
+};
+
+static int
+is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* ---- header fields ---- */
+
+static void
+field_init(struct field *f, const char *raw, size_t len)
+{
+	const char *colon = memchr(raw, ':', len);
+	size_t i, j = 0, k;
+
+	if (colon == NULL)
+		fatal("message: field without a colon");
+	f->raw = xstrndup(raw, len);
+	f->len = len;
+	for (k = (size_t)(colon - raw); k > 0 && is_wsp(raw[k - 1]); k--)
+		;
+	f->namelen = k;
+	f->value = xcalloc(1, len + 1);
+	for (i = (size_t)(colon - raw) + 1; i < len; i++)
+		if (raw[i] != '\r' && raw[i] != '\n' &&
+		    !(j == 0 && is_wsp(raw[i])))
+			f->value[j++] = raw[i];
+	while (j > 0 && is_wsp(f->value[j - 1]))
+		j--;
+	f->value[j] = '\0';
+}
+
+static void
+field_free(struct field *f)
+{
+	free(f->raw);
+	free(f->value);
+}
+
+static void
+field_insert(struct message *m, size_t at, const char *raw, size_t len)
+{
+	m->f = xreallocarray(m->f, m->nf + 1, sizeof(*m->f));
+	memmove(m->f + at + 1, m->f + at, (m->nf - at) * sizeof(*m->f));
+	field_init(&m->f[at], raw, len);
+	m->nf++;
+	m->hbytes += len;
+}
+
+static void
+field_remove(struct message *m, size_t at)
+{
+	m->hbytes -= m->f[at].len;
+	field_free(&m->f[at]);
+	memmove(m->f + at, m->f + at + 1, (m->nf - at - 1) * sizeof(*m->f));
+	m->nf--;
+}
+
+static void
+field_replace(struct message *m, size_t at, const char *raw, size_t len)
+{
+	m->hbytes -= m->f[at].len;
+	field_free(&m->f[at]);
+	field_init(&m->f[at], raw, len);
+	m->hbytes += len;
+}
+
+static int
+field_is(const struct field *f, const char *name)
+{
+	return f->namelen == strlen(name) &&
+	       ascii_ncasecmp(f->raw, name, f->namelen) == 0;
+}
+
+static size_t
+field_find(const struct message *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->nf; i++)
+		if (field_is(&m->f[i], name))
+			break;
+	return i;
+}
+
+static void
+field_remove_all(struct message *m, const char *name)
+{
+	size_t i = 0;
+
+	while (i < m->nf)
+		if (field_is(&m->f[i], name))
+			field_remove(m, i);
+		else
+			i++;
+}
+
+/* Nonzero if a physical line of f is longer than MESSAGE_LINE_MAX. */
+static int
+field_long(const struct field *f)
+{
+	size_t i, col = 0;
+
+	for (i = 0; i < f->len; i++) {
+		if (f->raw[i] == '\r' || f->raw[i] == '\n')
+			col = 0;
+		else if (++col > MESSAGE_LINE_MAX)
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- the body spool ---- */
+
+struct spool {
+	int fd;
+	char *buf;
+	size_t len;
+	unsigned long long size;
+	size_t col; /* octets in the current line */
+	int has8bit, hasnul, haslong;
+};
+
+static int
+io_err(struct err *e, const char *what)
+{
+	int saved = errno;
+
+	return err_set(e,
+	    saved == ENOSPC || saved == EDQUOT ? ERR_TEMP : ERR_IO, "%s: %s",
+	    what, strerror(saved));
+}
+
+static int
+write_all(int fd, const char *p, size_t n, struct err *e)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return io_err(e, "writing the message");
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+spool_open(struct spool *s, const char *dir, struct err *e)
+{
+	struct buf t;
+	int saved;
+
+	memset(s, 0, sizeof(*s));
+	buf_init(&t, 4096);
+	if (buf_printf(&t, "%s/postseal.XXXXXX", dir) == -1) {
+		buf_reset(&t);
+		s->fd = -1;
+		return err_set(e, ERR_TEMP,
+		    "temporary directory name too long");
+	}
+	if ((s->fd = mkostemp(t.data, O_CLOEXEC)) == -1 ||
+	    unlink(t.data) == -1) {
+		saved = errno;
+		if (s->fd != -1)
+			close(s->fd);
+		s->fd = -1;
+		buf_reset(&t);
+		return err_set(e, ERR_TEMP, "temporary file in %s: %s", dir,
+		    strerror(saved));
+	}
+	buf_reset(&t);
+	s->buf = xcalloc(1, IO_CHUNK);
+	return 0;
+}
+
+static int
+spool_flush(struct spool *s, struct err *e)
+{
+	if (write_all(s->fd, s->buf, s->len, e) == -1)
+		return err_prefix(e, "temporary file");
+	s->len = 0;
+	return 0;
+}
+
+static void
+spool_stats(struct spool *s, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n')
+			s->col = 0;
+		else if (p[i] != '\r' && ++s->col > MESSAGE_LINE_MAX)
+			s->haslong = 1;
+		if (p[i] >= 0x80)
+			s->has8bit = 1;
+		else if (p[i] == '\0')
+			s->hasnul = 1;
+	}
+}
+
+static int
+spool_put(struct spool *s, const char *p, size_t n, struct err *e)
+{
+	size_t k;
+
+	spool_stats(s, (const unsigned char *)p, n);
+	s->size += n;
+	while (n > 0) {
+		k = IO_CHUNK - s->len < n ? IO_CHUNK - s->len : n;
+		memcpy(s->buf + s->len, p, k);
+		s->len += k;
+		p += k;
+		n -= k;
+		if (s->len == IO_CHUNK && spool_flush(s, e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+spool_free(struct spool *s)
+{
+	free(s->buf);
+	s->buf = NULL;
+	if (s->fd != -1)
+		close(s->fd);
+	s->fd = -1;
+}
+
+/* Make the spool the message's body (the spool gives up its fd). */
+static void
+spool_to_body(struct spool *s, struct message *m)
+{
+	if (m->fd != -1)
+		close(m->fd);
+	m->fd = s->fd;
+	s->fd = -1;
+	m->body_size = s->size;
+	m->body_8bit = s->has8bit;
+	m->body_nul = s->hasnul;
+	m->body_long = s->haslong;
+}
+
+/* pread() exactly n octets of the body at off. */
+static int
+body_pread(const struct message *m, char *p, size_t n, unsigned long long off,
+    struct err *e)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = pread(m->fd, p, n, (off_t)off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return io_err(e, "reading the temporary file");
+		}
+		if (r == 0)
+			return err_set(e, ERR_IO, "temporary file truncated");
+		p += r;
+		n -= (size_t)r;
+		off += (unsigned long long)r;
+	}
+	return 0;
+}
+
+/* ---- reading ---- */
+
+enum rstate {
+	R_BOL,	    /* header section, start of a line */
+	R_NAME,	    /* a field name so far */
+	R_NAME_WSP, /* WSP after the name (obs-optional) */
+	R_FIELD,    /* in a field, after the colon */
+	R_DISCARD,  /* the mbox "From " line */
+	R_BODY,
+};
+
+struct reader {
+	struct message *m;
+	struct spool sp;
+	struct buf cur; /* the field being read (or the candidate line) */
+	enum rstate st;
+	unsigned long long lines; /* header lines seen */
+	unsigned long long max_size;
+	int dot_rule;	 /* a lone "." ends the message */
+	int skip_lf;	 /* the last octet was CR */
+	int bol;	 /* at the start of a body line */
+	int pending_dot; /* a body line began with '.', held back */
+	int done;
+};
+
+static int
+size_check(struct reader *r, struct err *e)
+{
+	unsigned long long total;
+
+	total = r->m->hbytes + r->cur.len + 2 + r->sp.size;
+	if (r->max_size != 0 && total > r->max_size)
+		return err_set(e, ERR_DATA,
+		    "message larger than the limit of %llu octets",
+		    r->max_size);
+	return 0;
+}
+
+static int
+body_bytes(struct reader *r, const char *p, size_t n, struct err *e)
+{
+	if (n == 0)
+		return 0;
+	if (r->bol) {
+		r->bol = 0;
+		if (r->dot_rule && p[0] == '.') {
+			r->pending_dot = 1;
+			if (--n == 0)
+				return 0;
+			p++;
+		}
+	}
+	if (r->pending_dot) {
+		r->pending_dot = 0;
+		if (spool_put(&r->sp, ".", 1, e) == -1)
+			return -1;
+	}
+	if (spool_put(&r->sp, p, n, e) == -1)
+		return -1;
+	return size_check(r, e);
+}
+
+static int
+body_eol(struct reader *r, struct err *e)
+{
+	if (r->pending_dot) { /* the line was "." */
+		r->done = 1;
+		return 0;
+	}
+	r->bol = 1;
+	if (spool_put(&r->sp, "\r\n", 2, e) == -1)
+		return -1;
+	return size_check(r, e);
+}
+
+static int
+hdr_add(struct reader *r, const char *p, size_t n, struct err *e)
+{
+	if (buf_add(&r->cur, p, n) == -1) {
+		if (errno == ENOMEM)
+			fatal_oom();
+		return err_set(e, ERR_DATA,
+		    "header field longer than %d octets", MESSAGE_MAX_FIELD);
+	}
+	if (r->m->hbytes + r->cur.len > MESSAGE_MAX_HEADER_BYTES)
+		return err_set(e, ERR_DATA,
+		    "header section larger than %d octets",
+		    MESSAGE_MAX_HEADER_BYTES);
+	return size_check(r, e);
+}
+
+/* The field in cur is complete: store it. */
+static int
+field_done(struct reader *r, struct err *e)
+{
+	struct message *m = r->m;
+
+	if (r->cur.len == 0)
+		return 0;
+	if (m->nf >= MESSAGE_MAX_HEADERS)
+		return err_set(e, ERR_DATA, "more than %d header fields",
+		    MESSAGE_MAX_HEADERS);
+	field_insert(m, m->nf, r->cur.data, r->cur.len);
+	buf_clear(&r->cur);
+	return 0;
+}
+
+/* The line in cur is not a field: the body starts with it. */
+static int
+line_to_body(struct reader *r, struct err *e)
+{
+	int rc;
+
+	r->st = R_BODY;
+	r->bol = 1;
+	rc = body_bytes(r, r->cur.data, r->cur.len, e);
+	buf_clear(&r->cur);
+	return rc;
+}
+
+static int
+name_byte(struct reader *r, unsigned char c, struct err *e)
+{
+	char ch = (char)c;
+
+	if (c == ':' && r->cur.len > 0) {
+		r->st = R_FIELD;
+		return hdr_add(r, &ch, 1, e);
+	}
+	if (is_wsp(c) && r->cur.len > 0) {
+		if (r->lines == 0 && r->cur.len == 4 &&
+		    memcmp(r->cur.data, "From", 4) == 0) {
+			r->st = R_DISCARD; /* mbox separator */
+			buf_clear(&r->cur);
+			return 0;
+		}
+		r->st = R_NAME_WSP;
+		return hdr_add(r, &ch, 1, e);
+	}
+	if (c > 32 && c < 127 && c != ':' && r->st == R_NAME &&
+	    r->cur.len < MESSAGE_LINE_MAX)
+		return hdr_add(r, &ch, 1, e);
+	if (line_to_body(r, e) == -1)
+		return -1;
+	return body_bytes(r, &ch, 1, e);
+}
+
+static int
+head_byte(struct reader *r, unsigned char c, struct err *e)
+{
+	char ch = (char)c;
+
+	switch (r->st) {
+	case R_BOL:
+		if (is_wsp(c) && r->cur.len > 0) {
+			r->st = R_FIELD; /* continuation line */
+			return hdr_add(r, &ch, 1, e);
+		}
+		if (field_done(r, e) == -1)
+			return -1;
+		r->st = R_NAME;
+		return name_byte(r, c, e);
+	case R_NAME:
+	case R_NAME_WSP:
+		return name_byte(r, c, e);
+	case R_FIELD:
+		if (c == '\0')
+			ch = ' ';
+		return hdr_add(r, &ch, 1, e);
+	case R_DISCARD:
+		return 0;
+	default:
+		fatal("message: bad reader state");
+	}
+}
+
+static int
+is_dot_line(const struct reader *r)
+{
+	return r->dot_rule && r->cur.len == 1 && r->cur.data[0] == '.';
+}
+
+static int
+eol(struct reader *r, struct err *e)
+{
+	switch (r->st) {
+	case R_BOL: /* the empty line ending the header section */
+		r->st = R_BODY;
+		r->bol = 1;
+		return field_done(r, e);
+	case R_NAME:
+	case R_NAME_WSP:
+		if (is_dot_line(r)) {
+			r->done = 1;
+			return 0;
+		}
+		if (line_to_body(r, e) == -1)
+			return -1;
+		return body_eol(r, e);
+	case R_FIELD:
+		r->lines++;
+		r->st = R_BOL;
+		return hdr_add(r, "\r\n", 2, e);
+	case R_DISCARD:
+		r->lines++;
+		r->st = R_BOL;
+		return 0;
+	default:
+		return body_eol(r, e);
+	}
+}
+
+static size_t
+seg_len(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && p[i] != '\r' && p[i] != '\n'; i++)
+		;
+	return i;
+}
+
+static int
+feed(struct reader *r, const char *p, size_t n, struct err *e)
+{
+	size_t i = 0, k;
+	int rc;
+
+	while (i < n && !r->done) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '\n' && r->skip_lf) { /* the LF of a CRLF */
+			r->skip_lf = 0;
+			i++;
+			continue;
+		}
+		r->skip_lf = c == '\r';
+		k = 1;
+		if (c == '\r' || c == '\n')
+			rc = eol(r, e);
+		else if (r->st == R_BODY)
+			rc = body_bytes(r, p + i, k = seg_len(p + i, n - i), e);
+		else
+			rc = head_byte(r, c, e);
+		if (rc == -1)
+			return -1;
+		i += k;
+	}
+	return 0;
+}
+
+/* End of input: complete what is pending. */
+static int
+finish(struct reader *r, struct err *e)
+{
+	/* From a header state, eol() leaves R_BOL or R_BODY (or done). */
+	if (!r->done && r->st != R_BOL && r->st != R_BODY && eol(r, e) == -1)
+		return -1;
+	if (!r->done && r->st == R_BOL && field_done(r, e) == -1)
+		return -1;
+	if (!r->done && r->st == R_BODY && !r->bol && body_eol(r, e) == -1)
+		return -1;
+	return spool_flush(&r->sp, e);
+}
+
+static const char *
+tmp_dir(const struct message_read_opts *o)
+{
+	const char *d;
+
+	if (o != NULL && o->tmpdir != NULL && o->tmpdir[0] != '\0')
+		return o->tmpdir;
+	if ((d = getenv("TMPDIR")) != NULL && d[0] == '/')
+		return d;
+	return "/tmp";
+}
+
+static struct message *
+message_new(const char *tmpdir)
+{
+	struct message *m = xcalloc(1, sizeof(*m));
+
+	m->fd = -1;
+	m->tmpdir = xstrdup(tmpdir);
+	m->rcpt_err.kind = ERR_NONE;
+	return m;
+}
+
+/* read() with EINTR retried and a non-blocking fd waited for. */
+static ssize_t
+read_some(int fd, char *p, size_t n)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+	ssize_t r;
+
+	for (;;) {
+		if ((r = read(fd, p, n)) != -1)
+			return r;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			(void)poll(&pfd, 1, -1);
+		else if (errno != EINTR)
+			return -1;
+	}
+}
+
+static int
+read_loop(struct reader *r, int fd, struct err *e)
+{
+	char *chunk = xcalloc(1, IO_CHUNK);
+	ssize_t n;
+	int rc = 0;
+
+	while (rc == 0 && !r->done) {
+		if ((n = read_some(fd, chunk, IO_CHUNK)) == -1)
+			rc = err_set(e, ERR_IO, "reading the message: %s",
+			    strerror(errno));
+		else if (n == 0)
+			break;
+		else
+			rc = feed(r, chunk, (size_t)n, e);
+	}
+	free(chunk);
+	return rc;
+}
+
+static int
+field_is_resent(const struct field *f)
+{
+	return f->namelen > 7 && ascii_ncasecmp(f->raw, "Resent-", 7) == 0;
+}
+
+/*
+ * -t recipients: To, Cc, Bcc; or, if a Resent- field exists, the
+ * Resent-To/Cc/Bcc of the first (topmost, newest: RFC 5322 3.6.6) block of
+ * consecutive Resent- fields.
+ */
+static void
+collect_rcpts(struct message *m)
+{
+	static const char *const plain[] = {"To", "Cc", "Bcc"};
+	static const char *const resent[] = {"Resent-To", "Resent-Cc",
+	    "Resent-Bcc"};
+	const char *const *names = plain;
+	size_t i, j, first = 0;
+
+	while (first < m->nf && !field_is_resent(&m->f[first]))
+		first++;
+	if (first < m->nf)
+		names = resent;
+	else
+		first = 0;
+	for (i = first; i < m->nf; i++) {
+		const struct field *f = &m->f[i];
+		if (names == resent && !field_is_resent(f))
+			break;
+		for (j = 0; j < 3 && !field_is(f, names[j]); j++)
+			;
+		if (j < 3 && addr_parse_list(f->value, strlen(f->value),
+				 &m->rcpts, &m->rcpt_err) == -1) {
+			err_prefix(&m->rcpt_err, "%.*s", (int)f->namelen,
+			    f->raw);
+			addr_list_free(&m->rcpts);
+			return;
+		}
+	}
+}
+
+int
+message_read(int fd, const struct message_read_opts *o, struct message **out,
+    struct err *e)
+{
+	struct reader r;
+	int rc = -1;
+
+	*out = NULL;
+	memset(&r, 0, sizeof(r));
+	r.m = message_new(tmp_dir(o));
+	buf_init(&r.cur, MESSAGE_MAX_FIELD);
+	r.st = R_BOL;
+	r.bol = 1;
+	r.max_size = o != NULL ? o->max_size : 0;
+	r.dot_rule = o != NULL && !o->ignore_dots && o->stdin_is_tty;
+	if (spool_open(&r.sp, r.m->tmpdir, e) == -1)
+		goto out;
+	if (read_loop(&r, fd, e) == -1 || finish(&r, e) == -1)
+		goto out;
+	spool_to_body(&r.sp, r.m);
+	collect_rcpts(r.m);
+	*out = r.m;
+	r.m = NULL;
+	rc = 0;
+out:
+	spool_free(&r.sp);
+	buf_reset(&r.cur);
+	message_free(r.m);
+	return rc;
+}
+
+/* ---- accessors ---- */
+
+const struct addr_list *
+message_header_rcpts(const struct message *m)
+{
+	return &m->rcpts;
+}
+
+int
+message_rcpts(const struct message *m, const struct addr_list **out,
+    struct err *e)
+{
+	*out = &m->rcpts;
+	if (m->rcpt_err.kind == ERR_NONE)
+		return 0;
+	if (e != NULL)
+		*e = m->rcpt_err;
+	return -1;
+}
+
+size_t
+message_nheaders(const struct message *m)
+{
+	return m->nf;
+}
+
+const char *
+message_header(const struct message *m, size_t i, size_t *len)
+{
+	if (i >= m->nf)
+		return NULL;
+	if (len != NULL)
+		*len = m->f[i].len;
+	return m->f[i].raw;
+}
+
+const char *
+message_get(const struct message *m, const char *name)
+{
+	size_t i = field_find(m, name);
+
+	return i < m->nf ? m->f[i].value : NULL;
+}
+
+int
+message_body_fd(const struct message *m)
+{
+	return m->fd;
+}
+
+unsigned long long
+message_body_size(const struct message *m)
+{
+	return m->body_size;
+}
+
+unsigned long long
+message_size(const struct message *m)
+{
+	return m->hbytes + 2 + m->body_size;
+}
+
+int
+message_has_8bit(const struct message *m)
+{
+	size_t i, j;
+
+	if (m->body_8bit)
+		return 1;
+	for (i = 0; i < m->nf; i++)
+		for (j = 0; j < m->f[i].len; j++)
+			if ((unsigned char)m->f[i].raw[j] >= 0x80)
+				return 1;
+	return 0;
+}
+
+void
+message_free(struct message *m)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->nf; i++)
+		field_free(&m->f[i]);
+	free(m->f);
+	if (m->fd != -1)
+		close(m->fd);
+	addr_list_free(&m->rcpts);
+	free(m->tmpdir);
+	free(m);
+}
+
+/* ---- writing ---- */
+
+int
+message_write(const struct message *m, int fd, struct err *e)
+{
+	char *chunk = NULL;
+	unsigned long long off = 0;
+	size_t i, n;
+	int rc = -1;
+
+	for (i = 0; i < m->nf; i++)
+		if (write_all(fd, m->f[i].raw, m->f[i].len, e) == -1)
+			return -1;
+	if (write_all(fd, "\r\n", 2, e) == -1)
+		return -1;
+	chunk = xcalloc(1, IO_CHUNK);
+	while (off < m->body_size) {
+		n = m->body_size - off < IO_CHUNK ? (size_t)(m->body_size - off)
+						  : IO_CHUNK;
+		if (body_pread(m, chunk, n, off, e) == -1 ||
+		    write_all(fd, chunk, n, e) == -1)
+			goto out;
+		off += n;
+	}
+	rc = 0;
+out:
+	free(chunk);
+	return rc;
+}
+
+/*
+ * A complete raw field: a name of printable ASCII but ':', optional WSP,
+ * ':', then no NUL, no bare CR or LF, each CRLF followed by WSP (folding)
+ * except an optional final one, and no line of WSP only.
+ */
+static const char *
+field_check(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (unsigned char)p[i] > 32 && p[i] < 127 && p[i] != ':')
+		i++;
+	if (i == 0)
+		return "no field name";
+	while (i < len && is_wsp(p[i]))
+		i++;
+	if (i == len || p[i] != ':')
+		return "no colon after the field name";
+	for (; i < len; i++) {
+		if (p[i] == '\0')
+			return "NUL in the field";
+		if (p[i] == '\n' ||
+		    (p[i] == '\r' && (i + 1 == len || p[i + 1] != '\n')))
+			return "bare CR or LF in the field";
+		if (p[i] != '\r')
+			continue;
+		if (i + 2 == len)
+			break; /* the final CRLF */
+		for (i += 2; i < len && is_wsp(p[i]); i++)
+			;
+		if (i == len || p[i] == '\r')
+			return "a line break not followed by text";
+		if (p[i - 1] == '\n')
+			return "a line break not followed by whitespace";
+		i--; /* look at this octet again */
+	}
+	return NULL;
+}
+
+static int
+field_add_raw(struct message *m, size_t at, const char *p, size_t len,
+    struct err *e)
+{
+	const char *why;
+	struct buf b;
+
+	if ((why = field_check(p, len)) != NULL)
+		return err_set(e, ERR_DATA, "malformed header field: %s", why);
+	buf_init(&b, len + 2);
+	if (buf_add(&b, p, len) == -1)
+		fatal_oom();
+	if ((len < 2 || memcmp(p + len - 2, "\r\n", 2) != 0) &&
+	    buf_add(&b, "\r\n", 2) == -1)
+		fatal_oom();
+	field_insert(m, at, b.data, b.len);
+	buf_reset(&b);
+	return 0;
+}
+
+int
+message_prepend(struct message *m, const char *field, size_t len, struct err *e)
+{
+	return field_add_raw(m, 0, field, len, e);
+}
+
+/* ---- RFC 2047 encoded-words (B encoding) ---- */
+
+static const char *
+charset_of(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return addr_utf8_valid(p, n) ? "UTF-8" : "UNKNOWN-8BIT";
+	return "US-ASCII";
+}
+
+/*
+ * Append p as encoded-words of at most 75 octets (RFC 2047 2), separated
+ * by CRLF SP; a UTF-8 character is never split between two words (2047 5).
+ */
+static int
+encode_words(struct buf *b, const char *p, size_t n)
+{
+	const char *cs = charset_of(p, n);
+	size_t room = (75 - 7 - strlen(cs)) / 4 * 3, k;
+	int utf8 = strcmp(cs, "UTF-8") == 0;
+	char b64[80];
+
+	while (n > 0) {
+		k = n < room ? n : room;
+		while (utf8 && k < n && k > 1 &&
+		       ((unsigned char)p[k] & 0xc0) == 0x80)
+			k--;
+		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)p, k,
+		    sodium_base64_VARIANT_ORIGINAL);
+		if (buf_printf(b, "=?%s?B?%s?=", cs, b64) == -1)
+			return -1;
+		p += k;
+		n -= k;
+		if (n > 0 && buf_addstr(b, "\r\n ") == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- folding long header lines ---- */
+
+static int
+field_in(const struct field *f, const char *const *names)
+{
+	for (; *names != NULL; names++)
+		if (field_is(f, *names))
+			return 1;
+	return 0;
+}
+
+static int
+field_unstructured(const struct field *f)
+{
+	static const char *const names[] = {"Subject", "Comments",
+	    "Content-Description", NULL};
+
+	return field_in(f, names) ||
+	       (f->namelen > 2 && ascii_ncasecmp(f->raw, "X-", 2) == 0);
+}
+
+static int
+field_addresses(const struct field *f)
+{
+	static const char *const names[] = {"From", "Sender", "Reply-To", "To",
+	    "Cc", "Bcc", "Resent-From", "Resent-Sender", "Resent-To",
+	    "Resent-Cc", "Resent-Bcc", "Mail-Followup-To",
+	    "Disposition-Notification-To", NULL};
+
+	return field_in(f, names);
+}
+
+struct qstate {
+	int q, esc; /* in a quoted string; the next octet is quoted */
+};
+
+static void
+qstep(struct qstate *s, char c)
+{
+	if (s->esc)
+		s->esc = 0;
+	else if (s->q && c == '\\')
+		s->esc = 1;
+	else if (c == '"')
+		s->q = !s->q;
+}
+
+/*
+ * Where to break l (from s, with ins octets inserted before it): the last
+ * break point that keeps the piece within MESSAGE_LINE_MAX, else the first
+ * one.  Before a WSP that follows a non-WSP; with commas, after a ','
+ * outside quotes (*ins then 1: a SP is inserted).  Only before last, so
+ * no line of WSP only is made.  Returns 0 if there is none.
+ */
+static size_t
+find_break(const char *l, size_t s, size_t ins, size_t last, int commas,
+    struct qstate *qs, size_t *cins)
+{
+	struct qstate q = *qs, at = *qs;
+	size_t i, cand = 0;
+
+	for (i = s + 1; i < last; i++) {
+		qstep(&q, l[i - 1]);
+		if (cand != 0 && i - s + ins > MESSAGE_LINE_MAX)
+			break;
+		if (q.esc)
+			continue;
+		if ((is_wsp(l[i]) && !is_wsp(l[i - 1])) ||
+		    (commas && l[i - 1] == ',' && !q.q && !is_wsp(l[i]))) {
+			cand = i;
+			*cins = !is_wsp(l[i]);
+			at = q;
+		}
+	}
+	*qs = at;
+	return cand;
+}
+
+static int
+put_piece(struct buf *out, const char *p, size_t n, size_t ins)
+{
+	if ((ins && buf_addch(out, ' ') == -1) || buf_add(out, p, n) == -1 ||
+	    buf_add(out, "\r\n", 2) == -1)
+		return -1;
+	return 0;
+}
+
+/* Append one physical line (no CRLF) to out, folded.  Returns 1 if a piece
+ * is still too long, 0 if not, -1 if out is full. */
+static int
+fold_line(struct buf *out, const char *l, size_t n, int commas,
+    struct qstate *q)
+{
+	size_t s = 0, last = n, ins = 0, cins = 0, cand, i;
+	int longer = 0;
+
+	while (last > 0 && is_wsp(l[last - 1]))
+		last--;
+	while (n - s + ins > MESSAGE_LINE_MAX) {
+		struct qstate t = *q;
+		if ((cand = find_break(l, s, ins, last, commas, &t, &cins)) ==
+		    0) {
+			longer = 1;
+			break;
+		}
+		if (put_piece(out, l + s, cand - s, ins) == -1)
+			return -1;
+		s = cand;
+		ins = cins;
+		*q = t;
+	}
+	if (put_piece(out, l + s, n - s, ins) == -1)
+		return -1;
+	for (i = s; i < n; i++)
+		qstep(q, l[i]);
+	return longer;
+}
+
+/* Name: =?cs?B?...?= for an unstructured field that folding cannot fix. */
+static int
+encode_field(struct buf *out, const struct field *f)
+{
+	buf_clear(out);
+	if (buf_add(out, f->raw, f->namelen) == -1 ||
+	    buf_addstr(out, ": ") == -1 ||
+	    encode_words(out, f->value, strlen(f->value)) == -1 ||
+	    buf_addstr(out, "\r\n") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+refold(struct message *m, size_t i, struct err *e)
+{
+	const struct field *f = &m->f[i];
+	const char *p = f->raw, *end = f->raw + f->len, *nl;
+	struct qstate q = {0, 0};
+	struct buf out;
+	int r, longer = 0;
+
+	buf_init(&out, 4 * f->len + 256);
+	for (; p < end; p = nl + 2) {
+		if ((nl = memmem(p, (size_t)(end - p), "\r\n", 2)) == NULL)
+			fatal("message: field without CRLF");
+		if ((r = fold_line(&out, p, (size_t)(nl - p),
+			 field_addresses(f), &q)) == -1)
+			goto full;
+		longer |= r;
+	}
+	if (longer && field_unstructured(f) && encode_field(&out, f) == -1)
+		goto full;
+	field_replace(m, i, out.data, out.len);
+	buf_reset(&out);
+	return 0;
+full:
+	buf_reset(&out);
+	return err_set(e, ERR_DATA, "header field too long to fold");
+}
+
+static int
+fold_headers(struct message *m, struct err *e)
+{
+	size_t i;
+
+	for (i = 0; i < m->nf; i++)
+		if (field_long(&m->f[i]) && refold(m, i, e) == -1)
+			return -1;
+	return 0;
+}
+
+/* Append a field we built (CRLF-terminated), folded if it needs it. */
+static int
+field_append(struct message *m, const struct buf *b, struct err *e)
+{
+	if (field_add_raw(m, m->nf, b->data, b->len, e) == -1)
+		return -1;
+	if (field_long(&m->f[m->nf - 1]))
+		return refold(m, m->nf - 1, e);
+	return 0;
+}
+
+static int
+field_append_str(struct message *m, const char *s, struct err *e)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b, MESSAGE_MAX_FIELD);
+	if (buf_addstr(&b, s) == -1)
+		fatal("message: built field too long");
+	r = field_append(m, &b, e);
+	buf_reset(&b);
+	return r;
+}
+
+/* ---- re-encoding the body ---- */
+
+enum xform { XF_QPENC, XF_QPFOLD, XF_FOLD };
+
+struct xf {
+	enum xform kind;
+	size_t col;
+	int pend;	     /* XF_QPENC: SP or HT held back */
+	struct addr_utf8 u8; /* of the input */
+	int saw8bit;
+	struct spool out;
+};
+
+static int
+xf_soft(struct xf *x, struct err *e)
+{
+	x->col = 0;
+	return spool_put(&x->out, "=\r\n", 3, e);
+}
+
+/* Put w octets, with a soft break first if the line would pass limit. */
+static int
+xf_put(struct xf *x, const char *p, size_t w, size_t limit, struct err *e)
+{
+	if (x->col + w > limit && xf_soft(x, e) == -1)
+		return -1;
+	x->col += w;
+	return spool_put(&x->out, p, w, e);
+}
+
+static int
+xf_hex(struct xf *x, unsigned char c, size_t limit, struct err *e)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char t[3];
+
+	t[0] = '=';
+	t[1] = hex[c >> 4];
+	t[2] = hex[c & 15];
+	return xf_put(x, t, 3, limit, e);
+}
+
+static int
+xf_eol(struct xf *x, struct err *e)
+{
+	x->col = 0;
+	return spool_put(&x->out, "\r\n", 2, e);
+}
+
+/* Quoted-printable (RFC 2045 6.7): rules 1-5, CRLF as a hard break. */
+static int
+qp_enc(struct xf *x, unsigned char c, struct err *e)
+{
+	char ch = (char)c, p = (char)x->pend;
+
+	x->pend = 0;
+	if (c == '\n') {
+		if (p != 0 && xf_hex(x, (unsigned char)p, QP_LIMIT, e) == -1)
+			return -1;
+		return xf_eol(x, e);
+	}
+	if (p != 0 && xf_put(x, &p, 1, QP_LIMIT, e) == -1)
+		return -1;
+	if (is_wsp(c)) {
+		x->pend = c; /* encoded only at the end of a line (rule 3) */
+		return 0;
+	}
+	if (c > 32 && c < 127 && c != '=')
+		return xf_put(x, &ch, 1, QP_LIMIT, e);
+	return xf_hex(x, c, QP_LIMIT, e);
+}
+
+/* An existing quoted-printable body: soft breaks, never inside =XX. */
+static int
+qp_fold(struct xf *x, unsigned char c, struct err *e)
+{
+	char ch = (char)c;
+
+	if (c == '\n')
+		return xf_eol(x, e);
+	if (c == '\0' || c >= 0x80)
+		return xf_hex(x, c, QPFOLD_LIMIT, e);
+	/* The '=' makes room for its two hex digits on the same line. */
+	if (c == '=' && x->col + 3 > QPFOLD_LIMIT && xf_soft(x, e) == -1)
+		return -1;
+	return xf_put(x, &ch, 1, QPFOLD_LIMIT, e);
+}
+
+/* Opaque bodies: CRLF after every 998 octets of a line, NUL to SP. */
+static int
+hard_fold(struct xf *x, unsigned char c, struct err *e)
+{
+	char ch = c == '\0' ? ' ' : (char)c;
+
+	if (c == '\n')
+		return xf_eol(x, e);
+	if (x->col == MESSAGE_LINE_MAX && xf_eol(x, e) == -1)
+		return -1;
+	x->col++;
+	return spool_put(&x->out, &ch, 1, e);
+}
+
+static int
+xf_byte(struct xf *x, unsigned char c, struct err *e)
+{
+	if (c == '\r') /* the body holds CR only before LF */
+		return 0;
+	if (c >= 0x80)
+		x->saw8bit = 1;
+	switch (x->kind) {
+	case XF_QPENC:
+		return qp_enc(x, c, e);
+	case XF_QPFOLD:
+		return qp_fold(x, c, e);
+	default:
+		return hard_fold(x, c, e);
+	}
+}
+
+static int
+xf_run(struct message *m, struct xf *x, struct err *e)
+{
+	char *chunk = xcalloc(1, IO_CHUNK);
+	unsigned long long off = 0;
+	size_t n, i;
+	int rc = -1;
+
+	if (spool_open(&x->out, m->tmpdir, e) == -1)
+		goto out;
+	for (; off < m->body_size; off += n) {
+		n = m->body_size - off < IO_CHUNK ? (size_t)(m->body_size - off)
+						  : IO_CHUNK;
+		if (body_pread(m, chunk, n, off, e) == -1)
+			goto out;
+		addr_utf8_feed(&x->u8, chunk, n);
+		for (i = 0; i < n; i++)
+			if (xf_byte(x, (unsigned char)chunk[i], e) == -1)
+				goto out;
+	}
+	if (x->pend != 0 &&
+	    xf_hex(x, (unsigned char)x->pend, QP_LIMIT, e) == -1)
+		goto out;
+	if (spool_flush(&x->out, e) == -1)
+		goto out;
+	spool_to_body(&x->out, m);
+	rc = 0;
+out:
+	free(chunk);
+	spool_free(&x->out);
+	return rc;
+}
+
+/* Skip WSP and comments at the start of a structured field value. */
+static const char *
+skip_cfws(const char *p)
+{
+	int depth = 0;
+
+	for (; *p != '\0'; p++) {
+		if (depth > 0 && *p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == '(')
+			depth++;
+		else if (depth > 0 && *p == ')')
+			depth--;
+		else if (depth == 0 && !is_wsp(*p))
+			break;
+	}
+	return p;
+}
+
+/* Does the value start with this token (case-insensitive)? */
+static int
+token_is(const char *value, const char *tok, const char *stop)
+{
+	const char *p = skip_cfws(value);
+	size_t n = strlen(tok);
+
+	return ascii_ncasecmp(p, tok, n) == 0 &&
+	       (p[n] == '\0' || strchr(stop, p[n]) != NULL);
+}
+
+static enum xform
+body_xform(const struct message *m)
+{
+	const char *ct = message_get(m, "Content-Type");
+	const char *cte = message_get(m, "Content-Transfer-Encoding");
+
+	if (ct != NULL && (token_is(ct, "multipart", " \t(/") ||
+			      token_is(ct, "message", " \t(/")))
+		return XF_FOLD;
+	if (cte == NULL || token_is(cte, "7bit", " \t(;") ||
+	    token_is(cte, "8bit", " \t(;") || token_is(cte, "binary", " \t(;"))
+		return XF_QPENC;
+	if (token_is(cte, "quoted-printable", " \t(;"))
+		return XF_QPFOLD;
+	return XF_FOLD;
+}
+
+static int
+qp_headers(struct message *m, const struct xf *x, struct err *e)
+{
+	struct buf b;
+	int r = 0;
+
+	field_remove_all(m, "Content-Transfer-Encoding");
+	if (message_get(m, "MIME-Version") == NULL)
+		r = field_append_str(m, "MIME-Version: 1.0\r\n", e);
+	if (r == 0 && message_get(m, "Content-Type") == NULL) {
+		buf_init(&b, 256);
+		if (buf_printf(&b, "Content-Type: text/plain; charset=%s\r\n",
+			!x->saw8bit			? "us-ascii"
+			: !x->u8.bad && x->u8.need == 0 ? "utf-8"
+							: "unknown-8bit") == -1)
+			fatal_oom();
+		r = field_append(m, &b, e);
+		buf_reset(&b);
+	}
+	if (r == 0)
+		r = field_append_str(m,
+		    "Content-Transfer-Encoding: quoted-printable\r\n", e);
+	return r;
+}
+
+int
+message_make_safe(struct message *m, int allow_8bit, struct err *e)
+{
+	struct xf x;
+
+	if (fold_headers(m, e) == -1)
+		return -1;
+	if (!m->body_nul && !m->body_long && (allow_8bit || !m->body_8bit))
+		return 0;
+	memset(&x, 0, sizeof(x));
+	x.out.fd = -1;
+	x.kind = body_xform(m);
+	if (x.kind == XF_FOLD && !m->body_nul && !m->body_long)
+		return 0; /* 8-bit in an opaque body: needs MIME parsing */
+	if (xf_run(m, &x, e) == -1)
+		return -1;
+	return x.kind == XF_QPENC ? qp_headers(m, &x, e) : 0;
+}
+
+/* ---- completing the header ---- */
+
+/* Whether to add the field; MSG_ALWAYS removes the existing ones first. */
+static int
+want_field(struct message *m, enum message_policy p, const char *name)
+{
+	if (p == MSG_NEVER)
+		return 0;
+	if (p == MSG_ALWAYS)
+		field_remove_all(m, name);
+	return message_get(m, name) == NULL;
+}
+
+/* A display name: as is if it is atoms, else a quoted-string, or RFC 2047
+ * encoded-words if it holds 8-bit or control octets. */
+static int
+add_phrase(struct buf *b, const char *name)
+{
+	size_t n = strlen(name), i;
+	int atoms = n > 0 && name[0] != ' ' && name[n - 1] != ' ' &&
+		    strstr(name, "  ") == NULL;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c >= 0x80 || c < 0x20 || c == 0x7f)
+			return encode_words(b, name, n);
+		if (!addr_is_atext(c) && c != ' ')
+			atoms = 0;
+	}
+	if (atoms)
+		return buf_add(b, name, n);
+	if (buf_addch(b, '"') == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (((name[i] == '"' || name[i] == '\\') &&
+			buf_addch(b, '\\') == -1) ||
+		    buf_addch(b, name[i]) == -1)
+			return -1;
+	return buf_addch(b, '"');
+}
+
+static const char *
+from_address(const struct message_complete_opts *o)
+{
+	if (o->from_addr != NULL && o->from_addr[0] != '\0')
+		return o->from_addr;
+	return o->envelope_from;
+}
+
+static int
+add_from(struct message *m, const struct message_complete_opts *o,
+    struct err *e)
+{
+	const char *addr = from_address(o), *why, *name = o->fullname;
+	struct buf b;
+	int r;
+
+	if (addr == NULL || addr[0] == '\0')
+		return err_set(e, ERR_DATA,
+		    "no address for the From: header (set from, or use -f)");
+	if ((why = addr_check(addr, 0, NULL)) != NULL)
+		return err_set(e, ERR_DATA, "From: address %s: %s", addr, why);
+	if (name != NULL && has_crlfnul(name, strlen(name)))
+		return err_set(e, ERR_DATA, "the full name has a line break");
+	buf_init(&b, MESSAGE_MAX_FIELD);
+	if (buf_addstr(&b, "From: ") == -1 ||
+	    (name != NULL && name[0] != '\0' &&
+		(add_phrase(&b, name) == -1 || buf_addstr(&b, " <") == -1)) ||
+	    buf_addstr(&b, addr) == -1 ||
+	    (name != NULL && name[0] != '\0' && buf_addch(&b, '>') == -1) ||
+	    buf_addstr(&b, "\r\n") == -1)
+		r = err_set(e, ERR_DATA, "the full name is too long");
+	else
+		r = field_append(m, &b, e);
+	buf_reset(&b);
+	return r;
+}
+
+static int
+add_date(struct message *m, long long now, struct err *e)
+{
+	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu",
+	    "Fri", "Sat"};
+	static const char mons[12][4] = {"Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	char line[80];
+	time_t t = now >= 0 ? (time_t)now : time(NULL);
+	struct tm tm;
+	long off;
+	int n;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return err_set(e, ERR_OS, "localtime failed");
+	off = tm.tm_gmtoff / 60;
+	n = snprintf(line, sizeof(line),
+	    "Date: %s, %d %s %04d %02d:%02d:%02d %c%02ld%02ld\r\n",
+	    days[tm.tm_wday], tm.tm_mday, mons[tm.tm_mon], tm.tm_year + 1900,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+',
+	    labs(off) / 60, labs(off) % 60);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return err_set(e, ERR_SOFTWARE, "date does not fit");
+	return field_append_str(m, line, e);
+}
+
+/* The right side of a new Message-ID: configured, else the From domain. */
+static const char *
+msgid_domain(const struct message_complete_opts *o)
+{
+	const char *a = from_address(o), *d;
+
+	if (o->msgid_domain != NULL && o->msgid_domain[0] != '\0')
+		return o->msgid_domain;
+	if (a != NULL && (d = addr_domain(a)) != NULL && d[0] != '\0')
+		return d;
+	return "localhost";
+}
+
+static int
+add_msgid(struct message *m, const struct message_complete_opts *o,
+    struct err *e)
+{
+	const char *dom = msgid_domain(o), *why = NULL;
+	unsigned char rnd[16];
+	char hex[2 * sizeof(rnd) + 1];
+	struct buf b;
+	int r;
+
+	buf_init(&b, 1024);
+	if (buf_printf(&b, "x@%s", dom) == -1 ||
+	    (why = addr_check(b.data, 0, NULL)) != NULL) {
+		buf_reset(&b);
+		return err_set(e, ERR_DATA, "Message-ID domain %s: %s", dom,
+		    why != NULL ? why : "too long");
+	}
+	if (sodium_init() < 0)
+		return err_set(e, ERR_OS, "cannot initialise libsodium");
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	buf_clear(&b);
+	if (buf_printf(&b, "Message-ID: <%s@%s>\r\n", hex, dom) == -1)
+		fatal_oom();
+	r = field_append(m, &b, e);
+	buf_reset(&b);
+	return r;
+}
+
+int
+message_complete(struct message *m, const struct message_complete_opts *o,
+    struct err *e)
+{
+	if (o->remove_bcc) {
+		field_remove_all(m, "Bcc");
+		field_remove_all(m, "Resent-Bcc");
+	}
+	if (want_field(m, o->set_from, "From") && add_from(m, o, e) == -1)
+		return -1;
+	if (want_field(m, o->set_date, "Date") && add_date(m, o->now, e) == -1)
+		return -1;
+	if (want_field(m, o->set_msgid, "Message-ID") &&
+	    add_msgid(m, o, e) == -1)
+		return -1;
+	if (o->undisclosed_recipients && message_get(m, "To") == NULL &&
+	    message_get(m, "Cc") == NULL &&
+	    field_append_str(m, "To: undisclosed-recipients:;\r\n", e) == -1)
+		return -1;
+	return 0;
+}

@@ -14,11 +14,20 @@
 
 struct message;
 
+/*
+ * Limits on the header section read from stdin (past them: ERR_DATA).  The
+ * body has no limit other than max_size and never sits in memory.
+ */
+#define MESSAGE_MAX_HEADERS 1000	       /* fields */
+#define MESSAGE_MAX_HEADER_BYTES (1024 * 1024) /* the whole section */
+#define MESSAGE_MAX_FIELD (64 * 1024)	       /* one field, folding kept */
+#define MESSAGE_LINE_MAX 998		       /* RFC 5322 2.1.1, w/o CRLF */
+
 struct message_read_opts {
-	int ignore_dots;      /* -i: a lone "." never ends the message */
-	int stdin_is_tty;     /* without -i, "." ends input only on a tty */
+	int ignore_dots;  /* -i: a lone "." never ends the message */
+	int stdin_is_tty; /* without -i, "." ends input only on a tty */
 	unsigned long long max_size; /* 0: none; else larger input: ERR_DATA */
-	const char *tmpdir;   /* where the body is spooled; NULL: $TMPDIR/tmp */
+	const char *tmpdir; /* where the body is spooled; NULL: $TMPDIR/tmp */
 };
 
 /*
@@ -44,7 +53,12 @@ struct message_complete_opts {
 	long long now; /* time for Date:, -1: the current time */
 };
 
-/* Add Date, Message-ID, From, To as configured; remove Bcc. */
+/*
+ * Add Date, Message-ID, From, To as configured; remove Bcc and Resent-Bcc.
+ * New fields go at the end of the header.  ERR_DATA if a From is needed
+ * but from_addr/envelope_from is empty or not a valid qualified address,
+ * if fullname holds CR/LF/NUL, or if the Message-ID domain is invalid.
+ */
 int message_complete(struct message *m, const struct message_complete_opts *o,
     struct err *e);
 
@@ -54,6 +68,24 @@ int message_complete(struct message *m, const struct message_complete_opts *o,
  * Collected when the message was read (before Bcc removal).  Borrowed.
  */
 const struct addr_list *message_header_rcpts(const struct message *m);
+
+/*
+ * As message_header_rcpts(), but fails (ERR_DATA naming the field) if a
+ * To/Cc/Bcc field was malformed; message_header_rcpts() then returns an
+ * empty list, never a partial one.  Use this for -t.
+ */
+int message_rcpts(const struct message *m, const struct addr_list **out,
+    struct err *e);
+
+/*
+ * Make the message SMTP-safe before it is signed (rules at the top of
+ * message.c): header lines over 998 octets are folded; a body with NUL,
+ * lines over 998 octets, or (when !allow_8bit) 8-bit octets is re-encoded
+ * as quoted-printable if it is a single part in an identity encoding, else
+ * its long lines are split and NULs replaced.  Nothing is truncated or
+ * refused.  I/O errors: ERR_IO, or ERR_TEMP when the disk is full.
+ */
+int message_make_safe(struct message *m, int allow_8bit, struct err *e);
 
 /* Header access.  Index 0 is the topmost field. */
 size_t message_nheaders(const struct message *m);

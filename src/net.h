@@ -1,0 +1,83 @@
+/*
+ * net.h -- a TCP connection to the server, optionally wrapped in TLS, with
+ * deadlines on everything: connect, line reads, writes, the handshake.
+ *
+ * Deadlines are absolute times on the monotonic clock in milliseconds
+ * (net_deadline()).  A caller that wants a bound on a whole reply passes
+ * the same deadline to every net_read_line() of that reply, so a server
+ * trickling one byte per second is cut off when the deadline passes.
+ */
+#ifndef POSTSEAL_NET_H
+#define POSTSEAL_NET_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "tls.h"
+
+/* The longest line we read, terminator included (STYLE.md). */
+#define NET_MAX_LINE 2048
+
+struct conn;
+
+/* now + seconds on the monotonic clock, in ms. */
+long long net_deadline(unsigned seconds);
+
+/*
+ * Resolve host and connect to port, trying each address in turn with
+ * timeout seconds each.  Failures are ERR_TEMP (DNS failures included:
+ * the mail is kept).  On success *out is set; free with net_close().
+ */
+int net_connect(const char *host, unsigned port, unsigned timeout,
+    struct conn **out, struct err *e);
+
+/*
+ * Start TLS on the connection (implicit TLS, or after STARTTLS's 220).
+ * Refuses (ERR_PROTOCOL) if bytes from the server are buffered unread:
+ * plaintext after 220 would otherwise be taken as protected.  Errors from
+ * tls_new() and tls_handshake() are passed on (ERR_CONFIG, ERR_TEMP).
+ */
+int net_start_tls(struct conn *c, const struct tls_params *p,
+    long long deadline, struct err *e);
+
+/* The TLS session, or NULL before net_start_tls(). */
+struct tls *net_tls(const struct conn *c);
+
+/* The peer's numeric address, e.g. "192.0.2.1" or "2001:db8::1". */
+const char *net_peer(const struct conn *c);
+
+/*
+ * Read one line.  *line points into the connection's buffer (valid until
+ * the next call), *len excludes the CRLF or bare LF that ended it.  A line
+ * longer than NET_MAX_LINE is ERR_PROTOCOL; EOF, a read error and the
+ * deadline are ERR_TEMP.
+ */
+int net_read_line(struct conn *c, long long deadline, const char **line,
+    size_t *len, struct err *e);
+
+/* Bytes received but not yet returned by net_read_line(). */
+size_t net_pending(const struct conn *c);
+
+/*
+ * Write all n bytes before the deadline; one write(2) call (or one TLS
+ * flush) unless the kernel takes fewer.  Errors are ERR_TEMP.
+ */
+int net_write(struct conn *c, const void *p, size_t n, long long deadline,
+    struct err *e);
+
+/* TLS close_notify (best effort), close the socket, free.  NULL is ok. */
+void net_close(struct conn *c);
+
+/*
+ * The pure line splitter behind net_read_line(), for tests and fuzzing:
+ * looks for a line in the n bytes at p.  Returns 1 and sets *linelen (the
+ * line without its terminator) and *skip (with it) when one is complete,
+ * 0 when more bytes are needed, -1 when the line is longer than max bytes
+ * with its terminator.  A line ends at LF; a CR right before it is part of
+ * the terminator (a CR elsewhere stays in the line for the caller to
+ * reject).
+ */
+int net_split_line(const char *p, size_t n, size_t max, size_t *linelen,
+    size_t *skip);
+
+#endif

@@ -1,1 +1,379 @@
-/* sasl.c: not written yet */
+/*
+ * sasl.c -- SMTP AUTH mechanisms: the choice, and the client messages.
+ * The only file that includes gsasl.h.
+ *
+ * Purpose: pick the strongest mechanism both sides have and produce the
+ * base64 client messages; smtp.c moves them over the wire.  SCRAM-*,
+ * PLAIN and LOGIN are computed by libgsasl; XOAUTH2 and OAUTHBEARER
+ * (RFC 7628) are a single client message built here.
+ *
+ * Non-goals: security layers (TLS protects the session), CRAM-MD5,
+ * DIGEST-MD5, NTLM, GSSAPI (obsolete or out of scope: refused as
+ * unsupported when forced).
+ *
+ * Invariants: no credential is used without TLS (sasl_choose() refuses);
+ * -PLUS mechanisms only with channel binding data; every copy of a secret
+ * is wiped before it is freed.
+ *
+ * Failure policy: configuration mistakes are ERR_CONFIG, everything the
+ * server or the exchange gets wrong is ERR_AUTH.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsasl.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "sasl.h"
+
+#define M_PLUS 0x01  /* needs channel binding */
+#define M_AUTO 0x02  /* chosen by "auth on" */
+#define M_GSASL 0x04 /* computed by libgsasl */
+#define M_IR 0x08    /* initial response with AUTH */
+#define M_SCRAM 0x10 /* the server must prove itself */
+
+#define SASL_MAX_ROUNDS 8
+
+static const struct mech {
+	const char *name;
+	unsigned flags;
+} mechs[] = {
+    /* Strongest first: the automatic choice takes the first match. */
+    {"SCRAM-SHA-256-PLUS", M_PLUS | M_AUTO | M_GSASL | M_IR | M_SCRAM},
+    {"SCRAM-SHA-1-PLUS", M_PLUS | M_AUTO | M_GSASL | M_IR | M_SCRAM},
+    {"SCRAM-SHA-256", M_AUTO | M_GSASL | M_IR | M_SCRAM},
+    {"SCRAM-SHA-1", M_AUTO | M_GSASL | M_IR | M_SCRAM},
+    {"PLAIN", M_AUTO | M_GSASL | M_IR},
+    {"LOGIN", M_AUTO | M_GSASL},
+    {"XOAUTH2", M_IR},
+    {"OAUTHBEARER", M_IR},
+};
+
+struct sasl {
+	const struct mech *m;
+	Gsasl *ctx;
+	Gsasl_session *sess;
+	char *user;
+	char *secret;
+	char *host;
+	unsigned port;
+	int rounds;
+	int complete;
+};
+
+static const struct mech *
+find_mech(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++)
+		if (ascii_casecmp(mechs[i].name, name) == 0)
+			return &mechs[i];
+	return NULL;
+}
+
+/* Is name a whole word of the space-separated list (case-insensitive)? */
+static int
+offered(const char *list, const char *name)
+{
+	size_t n = strlen(name), w;
+
+	while (*list != '\0') {
+		while (*list == ' ')
+			list++;
+		w = strcspn(list, " ");
+		if (w == n && ascii_ncasecmp(list, name, n) == 0)
+			return 1;
+		list += w;
+	}
+	return 0;
+}
+
+static const char *
+choose_forced(const struct mech *m, const char *server_mechs, int have_cb,
+    struct err *e)
+{
+	if (!offered(server_mechs, m->name)) {
+		err_set(e, ERR_AUTH,
+		    "the server does not offer %s (it offers: %.120s)", m->name,
+		    server_mechs);
+		return NULL;
+	}
+	if ((m->flags & M_PLUS) && !have_cb) {
+		err_set(e, ERR_AUTH,
+		    "%s needs channel binding, which this TLS session does not "
+		    "provide",
+		    m->name);
+		return NULL;
+	}
+	return m->name;
+}
+
+const char *
+sasl_choose(const char *server_mechs, const char *setting, int tls, int have_cb,
+    struct err *e)
+{
+	const struct mech *m = NULL;
+	size_t i;
+
+	if (setting != NULL && ascii_casecmp(setting, "off") == 0) {
+		err_set(e, ERR_SOFTWARE, "authentication is off");
+		return NULL;
+	}
+	if (setting != NULL && ascii_casecmp(setting, "on") != 0 &&
+	    (m = find_mech(setting)) == NULL) {
+		err_set(e, ERR_CONFIG,
+		    "unsupported authentication mechanism %.40s", setting);
+		return NULL;
+	}
+	if (!tls) {
+		err_set(e, ERR_CONFIG,
+		    "refusing to authenticate without TLS (set tls on, or auth "
+		    "off)");
+		return NULL;
+	}
+	if (server_mechs == NULL || server_mechs[0] == '\0') {
+		err_set(e, ERR_AUTH, "the server offers no authentication");
+		return NULL;
+	}
+	if (m != NULL)
+		return choose_forced(m, server_mechs, have_cb, e);
+	for (i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
+		m = &mechs[i];
+		if (!(m->flags & M_AUTO) || ((m->flags & M_PLUS) && !have_cb))
+			continue;
+		if (offered(server_mechs, m->name))
+			return m->name;
+	}
+	err_set(e, ERR_AUTH,
+	    "no authentication mechanism in common with the server (it offers: "
+	    "%.120s)",
+	    server_mechs);
+	return NULL;
+}
+
+int
+sasl_has_initial(const char *mech)
+{
+	const struct mech *m = find_mech(mech);
+
+	return m != NULL && (m->flags & M_IR);
+}
+
+static int
+set_cb(struct sasl *s, const unsigned char *cb, size_t cblen, int exporter,
+    struct err *e)
+{
+	char b64[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)];
+
+	if (cb == NULL || cblen == 0 || cblen > 64)
+		return err_set(e, ERR_AUTH, "%s: no channel binding data",
+		    s->m->name);
+	sodium_bin2base64(b64, sizeof(b64), cb, cblen,
+	    sodium_base64_VARIANT_ORIGINAL);
+	gsasl_property_set(s->sess,
+	    exporter ? GSASL_CB_TLS_EXPORTER : GSASL_CB_TLS_UNIQUE, b64);
+	return 0;
+}
+
+static int
+start_gsasl(struct sasl *s, const unsigned char *cb, size_t cblen, int exporter,
+    struct err *e)
+{
+	int r;
+
+	if ((r = gsasl_init(&s->ctx)) != GSASL_OK) {
+		s->ctx = NULL;
+		return err_set(e, ERR_TEMP, "libgsasl: %s", gsasl_strerror(r));
+	}
+	if (!gsasl_client_support_p(s->ctx, s->m->name))
+		return err_set(e, ERR_AUTH, "libgsasl does not support %s",
+		    s->m->name);
+	if ((r = gsasl_client_start(s->ctx, s->m->name, &s->sess)) !=
+	    GSASL_OK) {
+		s->sess = NULL;
+		return err_set(e, ERR_AUTH, "%s: %s", s->m->name,
+		    gsasl_strerror(r));
+	}
+	gsasl_property_set(s->sess, GSASL_AUTHID, s->user);
+	gsasl_property_set(s->sess, GSASL_PASSWORD, s->secret);
+	gsasl_property_set(s->sess, GSASL_SERVICE, "smtp");
+	gsasl_property_set(s->sess, GSASL_HOSTNAME, s->host);
+	/* Only -PLUS gets the binding: a non-PLUS SCRAM then says "n", not
+	 * "y" (which would fail against a server offering -PLUS). */
+	if ((s->m->flags & M_PLUS) && set_cb(s, cb, cblen, exporter, e) == -1)
+		return -1;
+	return 0;
+}
+
+int
+sasl_start(const char *mech, const char *user, const char *secret,
+    const char *host, unsigned port, const unsigned char *cb, size_t cblen,
+    int exporter, struct sasl **out, struct err *e)
+{
+	const struct mech *m = find_mech(mech);
+	struct sasl *s;
+
+	if (m == NULL)
+		return err_set(e, ERR_CONFIG,
+		    "unsupported authentication mechanism %.40s", mech);
+	if (user == NULL || user[0] == '\0')
+		return err_set(e, ERR_CONFIG, "authentication needs a user");
+	if (secret == NULL)
+		return err_set(e, ERR_CONFIG, "authentication needs a %s",
+		    (m->flags & M_GSASL) ? "password" : "token (password)");
+	s = xcalloc(1, sizeof(*s));
+	s->m = m;
+	s->user = xstrdup(user);
+	s->secret = xstrdup(secret);
+	s->host = xstrdup(host != NULL ? host : "");
+	s->port = port;
+	if ((m->flags & M_GSASL) && start_gsasl(s, cb, cblen, exporter, e))
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	sasl_free(s);
+	return -1;
+}
+
+/* base64 of the n bytes at p, in a new string. */
+static char *
+b64_new(const char *p, size_t n)
+{
+	size_t len =
+	    sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	char *out = xcalloc(1, len);
+
+	sodium_bin2base64(out, len, (const unsigned char *)p, n,
+	    sodium_base64_VARIANT_ORIGINAL);
+	return out;
+}
+
+/* RFC 7628 saslname: ',' and '=' are escaped as =2C and =3D. */
+static int
+add_saslname(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == ','	? buf_addstr(b, "=2C")
+		    : *s == '=' ? buf_addstr(b, "=3D")
+				: buf_addch(b, *s))
+			return -1;
+	}
+	return 0;
+}
+
+/* The single client message of XOAUTH2 or OAUTHBEARER. */
+static int
+bearer_message(struct sasl *s, char **out, struct err *e)
+{
+	struct buf b;
+	int r;
+
+	if (strchr(s->user, '\001') || strchr(s->secret, '\001') ||
+	    strchr(s->host, '\001'))
+		return err_set(e, ERR_CONFIG,
+		    "%s: control character in the user or token", s->m->name);
+	buf_init(&b, 64 * 1024);
+	if (strcmp(s->m->name, "XOAUTH2") == 0)
+		r = buf_printf(&b, "user=%s\001auth=Bearer %s\001\001", s->user,
+		    s->secret);
+	else
+		r = buf_addstr(&b, "n,a=") || add_saslname(&b, s->user) ||
+		    buf_printf(&b,
+			",\001host=%s\001port=%u\001auth=Bearer %s\001\001",
+			s->host, s->port, s->secret);
+	if (r != 0) {
+		buf_wipe(&b);
+		return err_set(e, ERR_CONFIG, "%s: token too long", s->m->name);
+	}
+	*out = b64_new(b.data, b.len);
+	buf_wipe(&b);
+	return 0;
+}
+
+static int
+bearer_step(struct sasl *s, const char *challenge, char **out, struct err *e)
+{
+	if (challenge == NULL && s->rounds == 1) {
+		if (bearer_message(s, out, e) == -1)
+			return -1;
+		s->complete = 1;
+		return 0;
+	}
+	/*
+	 * A challenge after the token carries the server's error (JSON);
+	 * the client answers with an empty message (XOAUTH2) or a lone
+	 * %x01 (RFC 7628 section 3.2.3) and the server then fails the AUTH.
+	 */
+	s->complete = 0;
+	*out = xstrdup(strcmp(s->m->name, "XOAUTH2") == 0 ? "" : "AQ==");
+	return 0;
+}
+
+static int
+gsasl_next(struct sasl *s, const char *challenge, char **out, struct err *e)
+{
+	char *o = NULL;
+	int r = gsasl_step64(s->sess, challenge, &o);
+
+	if (r != GSASL_OK && r != GSASL_NEEDS_MORE) {
+		if (o != NULL) {
+			sodium_memzero(o, strlen(o));
+			gsasl_free(o);
+		}
+		return err_set(e, ERR_AUTH, "%s: %s", s->m->name,
+		    r == GSASL_AUTHENTICATION_ERROR
+			? "the server failed to prove it knows the password"
+			: gsasl_strerror(r));
+	}
+	s->complete = r == GSASL_OK;
+	*out = xstrdup(o != NULL ? o : "");
+	if (o != NULL) {
+		sodium_memzero(o, strlen(o));
+		gsasl_free(o);
+	}
+	return 0;
+}
+
+int
+sasl_step(struct sasl *s, const char *challenge, char **out, struct err *e)
+{
+	int r;
+
+	if (++s->rounds > SASL_MAX_ROUNDS)
+		return err_set(e, ERR_AUTH, "%s: too many rounds", s->m->name);
+	if (s->m->flags & M_GSASL)
+		r = gsasl_next(s, challenge, out, e);
+	else
+		r = bearer_step(s, challenge, out, e);
+	return r;
+}
+
+int
+sasl_complete(const struct sasl *s)
+{
+	return s->complete;
+}
+
+void
+sasl_response_free(char *out)
+{
+	str_wipe_free(out);
+}
+
+void
+sasl_free(struct sasl *s)
+{
+	if (s == NULL)
+		return;
+	if (s->sess != NULL)
+		gsasl_finish(s->sess);
+	if (s->ctx != NULL)
+		gsasl_done(s->ctx);
+	str_wipe_free(s->user);
+	str_wipe_free(s->secret);
+	free(s->host);
+	free(s);
+}

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "buf.h"
 #include "config.h"
 #include "err.h"
 
@@ -32,15 +33,15 @@ int smtp_open(const struct account *a, const char *host, const char *password,
     struct smtp_session **out, struct err *e);
 
 struct smtp_envelope {
-	const char *from;	   /* "" is the null sender */
-	const char *const *rcpts;  /* at least one */
+	const char *from;	  /* "" is the null sender */
+	const char *const *rcpts; /* at least one */
 	size_t nrcpts;
-	const char *dsn_notify;	   /* NULL: none */
-	const char *dsn_return;	   /* "FULL"/"HDRS" or NULL */
-	const char *dsn_envid;	   /* NULL: none */
-	int body_8bit;		   /* send BODY=8BITMIME */
-	int smtputf8;		   /* an address needs SMTPUTF8 */
-	unsigned long long size;   /* bytes of data before dot-stuffing */
+	const char *dsn_notify;	 /* NULL: none */
+	const char *dsn_return;	 /* "FULL"/"HDRS" or NULL */
+	const char *dsn_envid;	 /* NULL: none */
+	int body_8bit;		 /* send BODY=8BITMIME */
+	int smtputf8;		 /* an address needs SMTPUTF8 */
+	unsigned long long size; /* bytes of data before dot-stuffing */
 };
 
 /*
@@ -73,5 +74,96 @@ const char *smtp_last_text(const struct smtp_session *s);
  */
 int smtp_serverinfo(const struct account *a, const char *host, FILE *out,
     struct err *e);
+
+/*
+ * ---- Pure parts: reply and EHLO parsing, dot-stuffing.  Exposed for
+ * tests/unit/test_smtp.c and the fuzz harnesses; smtp.c uses the same
+ * code on the wire. ----
+ */
+
+#define SMTP_MAX_LINES 100	 /* lines in one reply */
+#define SMTP_MAX_REPLY 65536	 /* bytes of one reply, CRLFs counted */
+#define SMTP_MAX_AUTH_LINE 12288 /* AUTH command line (RFC 4954 sec. 4) */
+
+/*
+ * One reply, built a line at a time.  A line is "ddd", "ddd text" or
+ * "ddd-text" (continued), the code has its first digit in 2-5 and the
+ * second in 0-5, every line carries the same code; NUL and control
+ * characters other than TAB (a bare CR included) are refused.  Bare-LF
+ * line ends are accepted from servers (we never send them).
+ */
+struct smtp_reply {
+	int code; /* 0 until the first line */
+	size_t nlines;
+	size_t size;	 /* bytes so far, each line counted with CRLF */
+	int done;	 /* the final line has been seen */
+	struct buf text; /* the text after each code, joined with '\n' */
+};
+
+void smtp_reply_init(struct smtp_reply *r);
+void smtp_reply_clear(struct smtp_reply *r); /* reuse; keeps memory */
+void smtp_reply_free(struct smtp_reply *r);
+
+/*
+ * Add one line (len bytes, without its line end) to r, which must not be
+ * done.  Returns NULL, or a static reason the reply is malformed (then r
+ * must be cleared before reuse).
+ */
+const char *smtp_reply_add(struct smtp_reply *r, const char *line, size_t len);
+
+/*
+ * Parse one whole reply from the n bytes at p (lines end in CRLF or LF)
+ * into r (cleared first); *used is set to the bytes consumed.  Returns
+ * NULL, "incomplete reply" when more bytes are needed, or a reason.
+ */
+const char *smtp_reply_parse(struct smtp_reply *r, const char *p, size_t n,
+    size_t *used);
+
+#define SMTP_CAP_STARTTLS 0x0001
+#define SMTP_CAP_PIPELINING 0x0002
+#define SMTP_CAP_8BITMIME 0x0004
+#define SMTP_CAP_SMTPUTF8 0x0008
+#define SMTP_CAP_DSN 0x0010
+#define SMTP_CAP_SIZE 0x0020
+#define SMTP_CAP_AUTH 0x0040
+#define SMTP_CAP_ENHANCEDSTATUSCODES 0x0080
+#define SMTP_CAP_CHUNKING 0x0100
+
+struct smtp_caps {
+	unsigned flags;		 /* SMTP_CAP_* */
+	unsigned long long size; /* SIZE limit; 0: none (or unusable) */
+	char auth[512];		 /* AUTH mechanisms: upper case, one space */
+};
+
+/*
+ * The capabilities in a 250 reply to EHLO (the first line, the greeting
+ * name, is skipped).  Keywords are whole words, case-insensitive.  SIZE's
+ * argument is a decimal number (parse_uint); anything else leaves the
+ * limit at 0.  AUTH names that are not valid SASL names (RFC 4422: 1-20
+ * of A-Z 0-9 - _) are dropped; the list is capped at sizeof(auth).
+ */
+void smtp_parse_ehlo(const struct smtp_reply *r, struct smtp_caps *caps);
+
+/*
+ * Dot-stuffing (RFC 5321 4.5.2) with line-end repair: a '.' starting a
+ * line is doubled, and a bare LF or bare CR becomes CRLF, so no bare CR
+ * or LF reaches the wire.  smtp_dot_encode() needs room for 2 * n + 2
+ * bytes at out; smtp_dot_finish() for SMTP_DOT_FINISH_MAX bytes: it ends
+ * the last line if needed and appends ".\r\n".  Both return the bytes
+ * written.
+ */
+struct smtp_dot {
+	int bol; /* at the beginning of a line */
+	int cr;	 /* a CR was seen and its LF not yet */
+};
+
+#define SMTP_DOT_FINISH_MAX 5
+
+void smtp_dot_init(struct smtp_dot *d);
+size_t smtp_dot_encode(struct smtp_dot *d, const char *in, size_t n, char *out);
+size_t smtp_dot_finish(struct smtp_dot *d, char *out);
+
+/* RFC 3461 xtext for ENVID: returns 0, or -1 if it needs more than max. */
+int smtp_xtext(const char *in, char *out, size_t max);
 
 #endif

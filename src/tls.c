@@ -1,1 +1,513 @@
-/* tls.c: not written yet */
+/*
+ * tls.c -- TLS client sessions with GnuTLS; the only file that touches a
+ * gnutls_session_t.
+ *
+ * Purpose: authenticate the server and protect the SMTP stream.  The
+ * server is authenticated during the handshake: the system trust store (or
+ * tls_trust_file) plus gnutls_session_set_verify_cert() for the host name,
+ * and/or a pinned SHA-256 fingerprint of the leaf certificate, compared in
+ * constant time.  SNI is sent unless the name is an IP literal.
+ *
+ * Non-goals: waiting.  Every function here returns WANT_READ/WANT_WRITE
+ * on a non-blocking socket; net.c owns the deadline and the poll().
+ * No session resumption, no renegotiation.
+ *
+ * Invariants: tls_handshake() returns TLS_IO_DONE only for a verified
+ * peer and a protocol >= TLS 1.2.  Writes go through sendmsg() with
+ * MSG_NOSIGNAL, so a closed peer is an error, not a SIGPIPE.
+ *
+ * Failure policy: configuration problems are ERR_CONFIG; anything the
+ * server or network does wrong is ERR_TEMP (the mail is kept).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <sodium.h>
+
+#include "buf.h"
+#include "tls.h"
+
+#define TLS_DEFAULT_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define TLS_MIN_VERSION_SUFFIX ":-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
+
+struct tls {
+	gnutls_session_t session;
+	gnutls_certificate_credentials_t cred;
+	int fd;
+	int have_session;
+	int certcheck;
+	int pinned;
+	unsigned char pin[32];
+	char host[256];
+	char info[64];
+};
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+tls_parse_fingerprint(const char *s, unsigned char out[32])
+{
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < 32; i++) {
+		if (i > 0 && *s == ':')
+			s++;
+		if ((hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+		s += 2;
+	}
+	return *s == '\0' ? 0 : -1;
+}
+
+/* Our writes: sendmsg() with MSG_NOSIGNAL (no SIGPIPE on a dead peer). */
+static ssize_t
+push_vec(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct msghdr m;
+
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = (struct iovec *)(uintptr_t)iov;
+	m.msg_iovlen = (size_t)iovcnt;
+	return sendmsg((int)(intptr_t)ptr, &m, MSG_NOSIGNAL);
+}
+
+static int
+is_ip_literal(const char *host)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, host, a) == 1 ||
+	       inet_pton(AF_INET6, host, a) == 1;
+}
+
+static int
+load_credentials(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	int r;
+
+	if (gnutls_certificate_allocate_credentials(&t->cred) < 0)
+		fatal_oom();
+	if (!p->certcheck)
+		r = 1; /* only the pinned fingerprint counts */
+	else if (p->trust_file == NULL || strcmp(p->trust_file, "system") == 0)
+		r = gnutls_certificate_set_x509_system_trust(t->cred);
+	else
+		r = gnutls_certificate_set_x509_trust_file(t->cred,
+		    p->trust_file, GNUTLS_X509_FMT_PEM);
+	if (r < 0)
+		return err_set(e, ERR_CONFIG,
+		    "cannot load the trusted CAs (%s): %s",
+		    p->trust_file ? p->trust_file : "system",
+		    gnutls_strerror(r));
+	if (r == 0 && !t->pinned)
+		return err_set(e, ERR_CONFIG,
+		    "no trusted CA certificates in %s",
+		    p->trust_file ? p->trust_file : "the system store");
+	if ((p->cert_file == NULL) != (p->key_file == NULL))
+		return err_set(e, ERR_CONFIG,
+		    "tls_cert_file and tls_key_file must be set together");
+	if (p->cert_file != NULL &&
+	    (r = gnutls_certificate_set_x509_key_file(t->cred, p->cert_file,
+		 p->key_file, GNUTLS_X509_FMT_PEM)) < 0)
+		return err_set(e, ERR_CONFIG, "cannot load %s / %s: %s",
+		    p->cert_file, p->key_file, gnutls_strerror(r));
+	return 0;
+}
+
+static int
+set_priorities(struct tls *t, const char *user, struct err *e)
+{
+	struct buf b;
+	const char *pos = NULL;
+	int r;
+
+	buf_init(&b, 4096);
+	if (user == NULL)
+		r = buf_addstr(&b, TLS_DEFAULT_PRIORITIES);
+	else
+		r = buf_printf(&b, "%s%s", user, TLS_MIN_VERSION_SUFFIX);
+	if (r == -1) {
+		buf_reset(&b);
+		return err_set(e, ERR_CONFIG, "tls_priorities too long");
+	}
+	r = gnutls_priority_set_direct(t->session, b.data, &pos);
+	if (r < 0) {
+		err_set(e, ERR_CONFIG, "tls_priorities: %s at \"%.40s\"",
+		    gnutls_strerror(r), pos ? pos : "");
+		buf_reset(&b);
+		return -1;
+	}
+	buf_reset(&b);
+	return 0;
+}
+
+static int
+setup_session(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	int r;
+
+	if (gnutls_init(&t->session, GNUTLS_CLIENT | GNUTLS_NONBLOCK) < 0)
+		fatal_oom();
+	t->have_session = 1;
+	if (set_priorities(t, p->priorities, e) == -1)
+		return -1;
+	r = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
+	if (r < 0)
+		return err_set(e, ERR_SOFTWARE, "TLS credentials: %s",
+		    gnutls_strerror(r));
+	if (!is_ip_literal(t->host) &&
+	    (r = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, t->host,
+		 strlen(t->host))) < 0)
+		return err_set(e, ERR_CONFIG, "TLS server name %s: %s", t->host,
+		    gnutls_strerror(r));
+	/* Chain and host name are checked inside the handshake. */
+	if (t->certcheck)
+		gnutls_session_set_verify_cert(t->session, t->host, 0);
+	gnutls_transport_set_int(t->session, t->fd);
+	gnutls_transport_set_vec_push_function(t->session, push_vec);
+	gnutls_handshake_set_timeout(t->session, 0);
+	return 0;
+}
+
+static int
+check_params(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	if (p->host == NULL || p->host[0] == '\0' ||
+	    str_copy(t->host, p->host, sizeof(t->host)) == -1)
+		return err_set(e, ERR_CONFIG, "bad TLS host name");
+	if (p->fingerprint != NULL) {
+		if (tls_parse_fingerprint(p->fingerprint, t->pin) == -1)
+			return err_set(e, ERR_CONFIG,
+			    "tls_fingerprint: want a SHA-256 fingerprint (64 "
+			    "hex digits, colons optional)");
+		t->pinned = 1;
+	}
+	if (!p->certcheck && !t->pinned)
+		return err_set(e, ERR_CONFIG,
+		    "tls_certcheck off requires tls_fingerprint");
+	t->certcheck = p->certcheck != 0;
+	return 0;
+}
+
+int
+tls_new(int fd, const struct tls_params *p, struct tls **out, struct err *e)
+{
+	struct tls *t = xcalloc(1, sizeof(*t));
+
+	t->fd = fd;
+	if (check_params(t, p, e) == -1 || load_credentials(t, p, e) == -1 ||
+	    setup_session(t, p, e) == -1)
+		goto fail;
+	*out = t;
+	return 0;
+fail:
+	tls_free(t);
+	return -1;
+}
+
+static void
+set_info(struct tls *t)
+{
+	const char *proto =
+	    gnutls_protocol_get_name(gnutls_protocol_get_version(t->session));
+	const char *cipher =
+	    gnutls_cipher_get_name(gnutls_cipher_get(t->session));
+
+	if (snprintf(t->info, sizeof(t->info), "%s/%s", proto ? proto : "?",
+		cipher ? cipher : "?") < 0)
+		t->info[0] = '\0';
+}
+
+static int
+leaf_fingerprint(const struct tls *t, unsigned char out[32])
+{
+	const gnutls_datum_t *certs;
+	unsigned n = 0;
+	size_t len = 32;
+
+	certs = gnutls_certificate_get_peers(t->session, &n);
+	if (certs == NULL || n == 0)
+		return -1;
+	if (gnutls_fingerprint(GNUTLS_DIG_SHA256, &certs[0], out, &len) < 0 ||
+	    len != 32)
+		return -1;
+	return 0;
+}
+
+/* After the handshake: protocol floor and the pinned fingerprint. */
+static enum tls_io
+post_handshake(struct tls *t, struct err *e)
+{
+	gnutls_protocol_t v = gnutls_protocol_get_version(t->session);
+	unsigned char fp[32];
+
+	if (v != GNUTLS_TLS1_2 && v != GNUTLS_TLS1_3) {
+		err_set(e, ERR_TEMP, "TLS: protocol %s is too old",
+		    gnutls_protocol_get_name(v));
+		return TLS_IO_ERROR;
+	}
+	if (gnutls_certificate_type_get(t->session) != GNUTLS_CRT_X509) {
+		err_set(e, ERR_TEMP, "TLS: server sent no X.509 certificate");
+		return TLS_IO_ERROR;
+	}
+	if (t->pinned) {
+		if (leaf_fingerprint(t, fp) == -1) {
+			err_set(e, ERR_TEMP, "TLS: no server certificate");
+			return TLS_IO_ERROR;
+		}
+		if (sodium_memcmp(fp, t->pin, sizeof(fp)) != 0) {
+			err_set(e, ERR_TEMP,
+			    "TLS: the server certificate does not match "
+			    "tls_fingerprint");
+			return TLS_IO_ERROR;
+		}
+	}
+	set_info(t);
+	return TLS_IO_DONE;
+}
+
+static void
+verify_error(struct tls *t, struct err *e)
+{
+	gnutls_datum_t txt = {NULL, 0};
+	unsigned status = gnutls_session_get_verify_cert_status(t->session);
+
+	if (gnutls_certificate_verification_status_print(status,
+		GNUTLS_CRT_X509, &txt, 0) == 0 &&
+	    txt.data != NULL) {
+		while (txt.size > 0 && txt.data[txt.size - 1] == ' ')
+			txt.data[--txt.size] = '\0';
+		err_set(e, ERR_TEMP, "TLS: certificate of %s rejected: %s",
+		    t->host, (const char *)txt.data);
+		gnutls_free(txt.data);
+		return;
+	}
+	err_set(e, ERR_TEMP, "TLS: certificate of %s rejected", t->host);
+}
+
+static enum tls_io
+want(const struct tls *t)
+{
+	return gnutls_record_get_direction(t->session) ? TLS_IO_WANT_WRITE
+						       : TLS_IO_WANT_READ;
+}
+
+enum tls_io
+tls_handshake(struct tls *t, struct err *e)
+{
+	int r = gnutls_handshake(t->session);
+
+	if (r == 0)
+		return post_handshake(t, e);
+	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+		return want(t);
+	if (!gnutls_error_is_fatal(r))
+		return TLS_IO_WANT_READ; /* e.g. a warning alert: go on */
+	if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
+		verify_error(t, e);
+	else
+		err_set(e, ERR_TEMP, "TLS handshake with %s failed: %s",
+		    t->host, gnutls_strerror(r));
+	return TLS_IO_ERROR;
+}
+
+enum tls_io
+tls_recv(struct tls *t, void *buf, size_t n, size_t *got, struct err *e)
+{
+	ssize_t r = gnutls_record_recv(t->session, buf, n);
+
+	if (r > 0) {
+		*got = (size_t)r;
+		return TLS_IO_DONE;
+	}
+	if (r == 0)
+		return TLS_IO_EOF;
+	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+		return want(t);
+	if (r == GNUTLS_E_PREMATURE_TERMINATION) {
+		err_set(e, ERR_TEMP,
+		    "TLS: connection closed without close_notify");
+		return TLS_IO_ERROR;
+	}
+	/* Warning alerts, renegotiation requests: ignore, go on reading. */
+	if (r == GNUTLS_E_REHANDSHAKE || !gnutls_error_is_fatal((int)r))
+		return TLS_IO_WANT_READ;
+	err_set(e, ERR_TEMP, "TLS read: %s", gnutls_strerror((int)r));
+	return TLS_IO_ERROR;
+}
+
+size_t
+tls_pending(const struct tls *t)
+{
+	return gnutls_record_check_pending(t->session);
+}
+
+int
+tls_queue(struct tls *t, const void *buf, size_t n, struct err *e)
+{
+	const char *p = buf;
+	ssize_t r;
+
+	gnutls_record_cork(t->session);
+	/* Corked, record_send() only buffers: it never returns AGAIN. */
+	while (n > 0) {
+		r = gnutls_record_send(t->session, p, n);
+		if (r == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (r <= 0)
+			return err_set(e, ERR_TEMP, "TLS write: %s",
+			    gnutls_strerror((int)r));
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+enum tls_io
+tls_flush(struct tls *t, struct err *e)
+{
+	ssize_t r = gnutls_record_uncork(t->session, 0);
+
+	if (r >= 0)
+		return TLS_IO_DONE;
+	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
+		return want(t);
+	err_set(e, ERR_TEMP, "TLS write: %s", gnutls_strerror((int)r));
+	return TLS_IO_ERROR;
+}
+
+int
+tls_channel_binding(struct tls *t, unsigned char *out, size_t size, size_t *len,
+    int *exporter)
+{
+	gnutls_datum_t cb = {NULL, 0};
+	gnutls_protocol_t v = gnutls_protocol_get_version(t->session);
+	gnutls_channel_binding_t type;
+
+	if (v == GNUTLS_TLS1_3)
+		type = GNUTLS_CB_TLS_EXPORTER;
+	else if (v == GNUTLS_TLS1_2)
+		type = GNUTLS_CB_TLS_UNIQUE;
+	else
+		return -1;
+	if (gnutls_session_channel_binding(t->session, type, &cb) < 0)
+		return -1;
+	if (cb.size == 0 || cb.size > size) {
+		gnutls_free(cb.data);
+		return -1;
+	}
+	memcpy(out, cb.data, cb.size);
+	*len = cb.size;
+	*exporter = type == GNUTLS_CB_TLS_EXPORTER;
+	gnutls_free(cb.data);
+	return 0;
+}
+
+const char *
+tls_info(const struct tls *t)
+{
+	return t != NULL && t->info[0] != '\0' ? t->info : NULL;
+}
+
+static void
+print_dn(FILE *out, const char *what, gnutls_x509_crt_t crt, int issuer)
+{
+	gnutls_datum_t dn = {NULL, 0};
+	int r = issuer ? gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0)
+		       : gnutls_x509_crt_get_dn3(crt, &dn, 0);
+
+	fprintf(out, "    %s:\n        %s\n", what,
+	    r == 0 && dn.data != NULL ? (const char *)dn.data : "(unknown)");
+	gnutls_free(dn.data);
+}
+
+static void
+print_time(FILE *out, const char *what, time_t when)
+{
+	struct tm tm;
+	char s[64];
+
+	if (when == (time_t)-1 || gmtime_r(&when, &tm) == NULL ||
+	    strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		str_copy(s, "(unknown)", sizeof(s));
+	fprintf(out, "        %s: %s\n", what, s);
+}
+
+static void
+print_cert(const struct tls *t, FILE *out)
+{
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	unsigned char fp[32];
+	unsigned n = 0;
+	size_t i;
+
+	certs = gnutls_certificate_get_peers(t->session, &n);
+	if (certs == NULL || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return;
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0) {
+		fputs("TLS certificate information:\n", out);
+		print_dn(out, "Subject", crt, 0);
+		print_dn(out, "Issuer", crt, 1);
+		fputs("    Validity:\n", out);
+		print_time(out, "Activation time",
+		    gnutls_x509_crt_get_activation_time(crt));
+		print_time(out, "Expiration time",
+		    gnutls_x509_crt_get_expiration_time(crt));
+		if (leaf_fingerprint(t, fp) == 0) {
+			fputs("    Fingerprints:\n        SHA256: ", out);
+			for (i = 0; i < sizeof(fp); i++)
+				fprintf(out, "%s%02X", i ? ":" : "", fp[i]);
+			fputc('\n', out);
+		}
+	}
+	gnutls_x509_crt_deinit(crt);
+}
+
+void
+tls_print(const struct tls *t, FILE *out)
+{
+	char *desc = gnutls_session_get_desc(t->session);
+
+	fprintf(out, "TLS session parameters:\n    %s\n",
+	    desc ? desc : "(unknown)");
+	gnutls_free(desc);
+	print_cert(t, out);
+}
+
+void
+tls_free(struct tls *t)
+{
+	if (t == NULL)
+		return;
+	if (t->have_session) {
+		/* Best effort, never waits: the socket is non-blocking. */
+		if (t->info[0] != '\0')
+			gnutls_bye(t->session, GNUTLS_SHUT_WR);
+		gnutls_deinit(t->session);
+	}
+	if (t->cred != NULL)
+		gnutls_certificate_free_credentials(t->cred);
+	sodium_memzero(t, sizeof(*t));
+	free(t);
+}

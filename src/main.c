@@ -1,6 +1,144 @@
-int main(void);
-int
-main(void)
+/*
+ * main.c -- wiring: argv and config in, one mode run, a struct err turned
+ * into the exit status.  The only exit() outside fatal().
+ *
+ * Invariant (STYLE.md): exit 0 only after a 2xx to the final "." or once
+ * the message and its envelope are durably queued.  Anything else exits
+ * non-zero so the caller keeps the mail.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
+
+#include <sodium.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "cli.h"
+#include "config.h"
+#include "dkim.h"
+#include "dkim_tool.h"
+#include "log.h"
+#include "message.h"
+#include "runq.h"
+#include "smtp.h"
+#include "submit.h"
+
+/* No core dumps while secrets may be in memory; files we create are ours. */
+static void
+harden_process(void)
 {
-	return 0;
+	struct rlimit rl = {0, 0};
+
+	setrlimit(RLIMIT_CORE, &rl);
+#ifdef HAVE_SYS_PRCTL_H
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+	umask(077);
+}
+
+static int
+run_serverinfo(const struct opts *o, const struct config *cfg, struct err *e)
+{
+	const struct account *a;
+
+	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
+		return -1;
+	return smtp_serverinfo(a, a->hosts[0], stdout, e);
+}
+
+static int
+run_mode(const struct opts *o, struct err *e)
+{
+	struct config *cfg = NULL;
+	int r = -1;
+
+	switch (o->mode) {
+	case MODE_VERSION:
+		printf("postseal %s\nTLS: GnuTLS; SASL: GNU SASL; "
+		       "crypto: libsodium %s\n",
+		    PACKAGE_VERSION, sodium_version_string());
+		return 0;
+	case MODE_HELP:
+		cli_usage(stdout);
+		return 0;
+	case MODE_DKIM_KEYGEN:
+		return dkim_tool_keygen(o, e);
+	case MODE_DKIM_VERIFY:
+		return dkim_tool_verify(o, e);
+	default:
+		break;
+	}
+	if (config_load(o->config_file, &cfg, e) == -1)
+		return -1;
+	switch (o->mode) {
+	case MODE_DKIM_SIGN:
+		r = dkim_tool_sign(o, cfg, e);
+		break;
+	case MODE_SERVERINFO:
+		r = run_serverinfo(o, cfg, e);
+		break;
+	case MODE_QUEUE_RUN:
+		r = runq_run(cfg, isatty(STDERR_FILENO), e);
+		break;
+	case MODE_QUEUE_LIST:
+		r = runq_list(cfg, o->json, stdout, e);
+		break;
+	case MODE_QUEUE_DROP:
+		r = runq_drop(cfg, o->queue_id, e);
+		break;
+	case MODE_QUEUE_RETRY:
+		r = runq_retry(cfg, o->queue_id, e);
+		break;
+	default:
+		r = submit(o, cfg, e);
+		break;
+	}
+	config_free(cfg);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct err e = {0};
+	int r;
+
+	harden_process();
+	log_init("postseal");
+	if (sodium_init() < 0) {
+		log_error("cannot initialise libsodium");
+		return EX_SOFTWARE;
+	}
+	if (cli_parse(argc, argv, &o, &e) == -1) {
+		log_error("%s", e.text);
+		if (e.kind == ERR_USAGE)
+			fputs("Try 'postseal --help'.\n", stderr);
+		opts_free(&o);
+		return err_exit_code(e.kind);
+	}
+	log_set_verbose(o.verbose);
+	r = run_mode(&o, &e);
+	opts_free(&o);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		if (r == 0)
+			err_set(&e, ERR_IO,
+			    "write error on standard output: %s",
+			    strerror(errno));
+		r = -1;
+	}
+	if (r == 0)
+		return EX_OK;
+	log_error("%s", e.text);
+	return err_exit_code(e.kind);
 }

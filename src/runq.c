@@ -1,1 +1,1280 @@
-/* runq.c: not written yet */
+/*
+ * runq.c -- the life of a queued message: submission, queue runs, listing,
+ * drop and retry, failure notices.
+ *
+ * Purpose: one place deciding what happens to an entry after an attempt.
+ * The policy (see runq.h): 2xx -> removed; temporary -> deferred with
+ * exponential backoff; permanent -> failed/ plus a notice; too old ->
+ * failed/ plus a notice.  A queue run reuses one connection per account
+ * (deliver.c keeps it and sends RSET between messages); after a failure
+ * that concerns the whole account (no connection, timeout, 421,
+ * authentication, configuration) the rest of that account's entries are
+ * deferred with the same reason instead of being tried one by one.
+ *
+ * Invariants: an entry is only touched while locked (queue.c), so a
+ * submission and any number of queue runs never send one twice; a failure
+ * notice is itself queued before it is sent, has the null sender, and no
+ * notice is made for a message with the null sender (so never for a
+ * notice).  Rate limits are taken before an attempt (a failed attempt
+ * still counts: conservative, as providers count attempts too).
+ *
+ * Failure policy: errors about one entry are reported (stderr) and the run
+ * goes on; runq_submit() returns -1 only when the message was not stored
+ * or failed for good, so exit 0 always means delivered or durably queued.
+ *
+ * Non-goals: SMTP and the host list (deliver.c), the on-disk format
+ * (queue.c), message content.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "deliver.h"
+#include "log.h"
+#include "queue.h"
+#include "runq.h"
+#include "smtp.h"
+
+#ifndef SYSCONFDIR_POSTSEAL
+#define SYSCONFDIR_POSTSEAL "/etc/postseal"
+#endif
+
+#define DEFAULT_MAX_AGE (5 * 86400)
+#define NOTICE_MAX (256 * 1024)
+#define NOTICE_HEADERS_MAX (64 * 1024)
+#define NOTICE_RCPTS 50 /* recipients listed in a notice */
+
+/* Per-account state during one run. */
+struct acct_state {
+	struct deliver_conn *conn;
+	struct err down;     /* kind != ERR_NONE: skip the account this run */
+	long long rate_next; /* nonzero: held back by rate_limit until then */
+};
+
+struct run {
+	const struct config *cfg;
+	struct acct_state *acct; /* one per cfg->accounts[] */
+	int interactive;	 /* a caller waits for the outcome */
+	int progress;		 /* show a progress line on stderr */
+	int line_open;		 /* the progress line wants a newline */
+	long long started;
+	size_t total, done, delivered, deferred, failed;
+};
+
+enum outcome { OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED, OUT_SKIPPED };
+
+static long long
+now_time(void)
+{
+	return (long long)time(NULL);
+}
+
+/* ---- run state and reporting ---- */
+
+static void
+run_init(struct run *r, const struct config *cfg, int interactive, int progress)
+{
+	memset(r, 0, sizeof(*r));
+	r->cfg = cfg;
+	r->acct = xcalloc(cfg->naccounts + 1, sizeof(*r->acct));
+	r->interactive = interactive;
+	r->progress = progress;
+	r->started = now_time();
+}
+
+static void
+run_end(struct run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->cfg->naccounts; i++)
+		deliver_close(r->acct[i].conn);
+	free(r->acct);
+	r->acct = NULL;
+	if (r->line_open)
+		fputc('\n', stderr);
+	r->line_open = 0;
+}
+
+static struct acct_state *
+acct_state(struct run *r, const struct account *a)
+{
+	size_t i;
+
+	for (i = 0; i < r->cfg->naccounts; i++)
+		if (&r->cfg->accounts[i] == a)
+			return &r->acct[i];
+	for (i = 0; i < r->cfg->naccounts; i++)
+		if (strcmp(r->cfg->accounts[i].name, a->name) == 0)
+			return &r->acct[i];
+	return &r->acct[r->cfg->naccounts]; /* not expected; harmless */
+}
+
+static void run_error(struct run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* log_error(), ending the progress line first. */
+static void
+run_error(struct run *r, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (r->line_open)
+		fputc('\n', stderr);
+	r->line_open = 0;
+	log_error("%s", text);
+}
+
+static void
+progress_show(struct run *r)
+{
+	if (!r->progress)
+		return;
+	fprintf(stderr,
+	    "\rpostseal: queue: %zu of %zu: %zu delivered, %zu deferred, "
+	    "%zu failed ",
+	    r->done, r->total, r->delivered, r->deferred, r->failed);
+	r->line_open = 1;
+}
+
+/* "2026-11-23 14:05:00", local time, for messages. */
+static void
+fmt_clock(long long t, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (localtime_r(&tt, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(out, size, "%lld", t);
+}
+
+static void
+fmt_age(long long s, char *out, size_t size)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(out, size, "%llds", s);
+	else if (s < 3600)
+		snprintf(out, size, "%lldm", s / 60);
+	else if (s < 86400)
+		snprintf(out, size, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(out, size, "%lldd%02lldh", s / 86400,
+		    s % 86400 / 3600);
+}
+
+/* ---- classifying a failed attempt ---- */
+
+/* The server refused the message itself: fail it and tell the sender. */
+static int
+remote_rejection(const struct err *e)
+{
+	return e->kind == ERR_PERM || e->kind == ERR_NOUSER ||
+	       e->kind == ERR_DATA;
+}
+
+/* Give up now?  Bad credentials or configuration end a submission someone
+ * waits for (they see the error); in the background they are retried until
+ * the admin fixes them or the entry expires. */
+static int
+final_failure(const struct err *e, int interactive)
+{
+	return remote_rejection(e) ||
+	       (interactive && (e->kind == ERR_AUTH || e->kind == ERR_CONFIG));
+}
+
+/* A failure that the account's other messages would meet too. */
+static int
+account_wide(const struct err *e)
+{
+	return e->kind == ERR_AUTH || e->kind == ERR_CONFIG ||
+	       (err_is_temporary(e) &&
+		   (e->smtp_code == 0 || e->smtp_code == 421));
+}
+
+static void
+smtp_env(const struct queue_envelope *env, struct smtp_envelope *se)
+{
+	memset(se, 0, sizeof(*se));
+	se->from = env->from;
+	se->rcpts = env->rcpts;
+	se->nrcpts = env->nrcpts;
+	se->dsn_notify = env->dsn_notify;
+	se->dsn_return = env->dsn_return;
+	se->dsn_envid = env->dsn_envid;
+	se->body_8bit = env->body_8bit;
+	se->smtputf8 = env->smtputf8;
+	se->size = env->size;
+}
+
+/* ---- failure notices (RFC 3464 multipart/report) ---- */
+
+struct notice {
+	const struct account *a;
+	const struct queue_envelope *orig;
+	const struct err *why;
+	char status[16];
+	const char *from;
+	char host[256];
+	char boundary[64];
+	char msgid[512];
+	char date[64];
+};
+
+static int
+write_buf(void *arg, int fd, struct err *e)
+{
+	const struct buf *b = arg;
+	const char *p = b->data;
+	size_t n = b->len;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return err_set(e,
+			    errno == ENOSPC || errno == EDQUOT ? ERR_TEMP
+							       : ERR_IO,
+			    "write: %s", strerror(errno));
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* RFC 5322 date in local time, English names whatever the locale. */
+static void
+fmt_date(long long t, char *out, size_t size)
+{
+	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu",
+	    "Fri", "Sat"};
+	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May",
+	    "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	time_t tt = (time_t)t;
+	struct tm tm;
+	long off;
+
+	if (localtime_r(&tt, &tm) == NULL) {
+		str_copy(out, "Thu, 1 Jan 1970 00:00:00 +0000", size);
+		return;
+	}
+	off = tm.tm_gmtoff / 60;
+	snprintf(out, size, "%s, %d %s %04d %02d:%02d:%02d %c%02ld%02ld",
+	    days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	    off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+/* The server's reply in an error text ("host: MAIL FROM refused: 550
+ * ..."): from its code on, or the whole text. */
+static const char *
+server_reply(const struct err *e)
+{
+	char code[8];
+	const char *p = e->text;
+
+	snprintf(code, sizeof(code), "%d", e->smtp_code);
+	while ((p = strstr(p, code)) != NULL) {
+		if ((p == e->text || p[-1] == ' ') &&
+		    (p[3] == ' ' || p[3] == '-' || p[3] == '\0'))
+			return p;
+		p++;
+	}
+	return e->text;
+}
+
+/* Length of an RFC 3463 status "c.sss.ddd" at p, or 0. */
+static size_t
+status_len(const char *p)
+{
+	size_t i = 2, n;
+
+	if ((p[0] != '4' && p[0] != '5') || p[1] != '.')
+		return 0;
+	for (n = 0; p[i] >= '0' && p[i] <= '9' && n < 4; i++)
+		n++;
+	if (n == 0 || n > 3 || p[i] != '.')
+		return 0;
+	for (i++, n = 0; p[i] >= '0' && p[i] <= '9' && n < 4; i++)
+		n++;
+	if (n == 0 || n > 3 || (p[i] != ' ' && p[i] != '\0'))
+		return 0;
+	return i;
+}
+
+/* The enhanced status in the server's text, else one from its code. */
+static void
+find_status(const char *text, int code, char *out, size_t size)
+{
+	const char *p;
+	size_t n;
+
+	for (p = text; *p != '\0'; p++)
+		if ((p == text || p[-1] == ' ') && (n = status_len(p)) > 0 &&
+		    n < size) {
+			memcpy(out, p, n);
+			out[n] = '\0';
+			return;
+		}
+	str_copy(out, code >= 400 && code < 500 ? "4.0.0" : "5.0.0", size);
+}
+
+static int
+has_8bit(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+static void
+notice_init(struct notice *n, const struct account *a,
+    const struct queue_entry *failed, const struct err *why, const char *status)
+{
+	const char *at, *domain;
+
+	memset(n, 0, sizeof(*n));
+	n->a = a;
+	n->orig = queue_entry_env(failed);
+	n->why = why;
+	if (status != NULL)
+		str_copy(n->status, status, sizeof(n->status));
+	else
+		find_status(why->text, why->smtp_code, n->status,
+		    sizeof(n->status));
+	n->from = config_envelope_from(a);
+	if (n->from == NULL || *n->from == '\0')
+		n->from = n->orig->from;
+	if (a->domain != NULL)
+		str_copy(n->host, a->domain, sizeof(n->host));
+	else if (gethostname(n->host, sizeof(n->host) - 1) == -1)
+		str_copy(n->host, "localhost", sizeof(n->host));
+	snprintf(n->boundary, sizeof(n->boundary), "=_postseal_%s",
+	    queue_entry_id(failed));
+	at = strrchr(n->from, '@');
+	domain =
+	    at != NULL && strpbrk(at + 1, "<> \"") == NULL ? at + 1 : n->host;
+	snprintf(n->msgid, sizeof(n->msgid), "<%s.notice@%s>",
+	    queue_entry_id(failed), domain);
+	fmt_date(now_time(), n->date, sizeof(n->date));
+}
+
+static int
+notice_head(struct buf *b, const struct notice *n)
+{
+	return buf_printf(b,
+	    "From: Mail Delivery System <%s>\r\n"
+	    "To: <%s>\r\n"
+	    "Subject: Undelivered Mail Returned to Sender\r\n"
+	    "Date: %s\r\n"
+	    "Message-ID: %s\r\n"
+	    "Auto-Submitted: auto-replied\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	    "\tboundary=\"%s\"\r\n"
+	    "\r\n"
+	    "This is a MIME-encapsulated message.\r\n\r\n",
+	    n->from, n->orig->from, n->date, n->msgid, n->boundary);
+}
+
+static int
+notice_text(struct buf *b, const struct notice *n)
+{
+	const struct queue_envelope *o = n->orig;
+	char queued[64];
+	size_t i;
+	int r;
+
+	fmt_date(o->created, queued, sizeof(queued));
+	r = buf_printf(b,
+	    "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Description: Notification\r\n\r\n"
+	    "Your message could not be delivered.  It is kept in the queue\r\n"
+	    "of postseal on %s (account %s) as %s.\r\n\r\n"
+	    "  Reason:     %s\r\n  Queued:     %s\r\n  Attempts:   %u\r\n",
+	    n->boundary, n->host, n->a->name, o->id, n->why->text, queued,
+	    o->attempts);
+	for (i = 0; r == 0 && i < o->nrcpts && i < NOTICE_RCPTS; i++)
+		r = buf_printf(b, "  %s %s\r\n",
+		    i ? "           " : "Recipient:", o->rcpts[i]);
+	if (r == 0 && o->nrcpts > NOTICE_RCPTS)
+		r = buf_printf(b, "             (and %zu more)\r\n",
+		    o->nrcpts - NOTICE_RCPTS);
+	if (r == 0)
+		r = buf_addstr(b, "\r\nThe headers of your message follow.\r\n"
+				  "\r\n");
+	return r;
+}
+
+static int
+notice_dsn(struct buf *b, const struct notice *n)
+{
+	const struct queue_envelope *o = n->orig;
+	char arrival[64];
+	size_t i;
+	int r;
+
+	fmt_date(o->created, arrival, sizeof(arrival));
+	r = buf_printf(b,
+	    "--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
+	    "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n",
+	    n->boundary, n->host, arrival);
+	for (i = 0; r == 0 && i < o->nrcpts && i < NOTICE_RCPTS; i++) {
+		/* RFC 6533: utf-8 address type for non-ASCII addresses. */
+		r = buf_printf(b,
+		    "\r\nFinal-Recipient: %s; %s\r\nAction: failed\r\n"
+		    "Status: %s\r\n",
+		    has_8bit(o->rcpts[i], strlen(o->rcpts[i])) ? "utf-8"
+							       : "rfc822",
+		    o->rcpts[i], n->status);
+		if (r == 0 && n->why->smtp_code != 0)
+			r = buf_printf(b, "Diagnostic-Code: smtp; %s\r\n",
+			    server_reply(n->why));
+	}
+	if (r == 0)
+		r = buf_addstr(b, "\r\n");
+	return r;
+}
+
+/* The original header block (up to NOTICE_HEADERS_MAX, whole lines). */
+static int
+notice_orig(struct buf *b, const struct notice *n, int fd)
+{
+	char *h = xcalloc(NOTICE_HEADERS_MAX + 1, 1);
+	ssize_t got = pread(fd, h, NOTICE_HEADERS_MAX, 0);
+	char *end;
+	int r;
+
+	if (got < 0)
+		got = 0;
+	h[got] = '\0';
+	if ((end = strstr(h, "\r\n\r\n")) != NULL) {
+		end[2] = '\0';
+	} else {
+		for (end = h + got; end > h && end[-1] != '\n'; end--)
+			;
+		*end = '\0';
+	}
+	r = buf_printf(b, "--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n",
+	    n->boundary);
+	if (r == 0)
+		r = buf_add(b, h, strlen(h));
+	if (r == 0)
+		r = buf_printf(b, "\r\n--%s--\r\n", n->boundary);
+	free(h);
+	return r;
+}
+
+static enum outcome attempt(struct run *r, struct queue *q,
+    struct queue_entry *qe, const struct account *a, struct err *e);
+
+/*
+ * Queue a notice about the failed entry to its sender and try to send it
+ * now through the same account.  Never for the null sender.
+ */
+static void
+send_notice(struct run *r, struct queue *q, const struct queue_entry *failed,
+    const struct account *a, const struct err *why, const char *status)
+{
+	const struct queue_envelope *orig = queue_entry_env(failed);
+	struct queue_envelope tmpl;
+	struct queue_entry *qe = NULL;
+	const char *rcpt[1];
+	struct notice n;
+	struct buf b;
+	struct err e;
+
+	if (orig == NULL || orig->from[0] == '\0' || !a->bounce_notices)
+		return;
+	notice_init(&n, a, failed, why, status);
+	buf_init(&b, NOTICE_MAX);
+	if (notice_head(&b, &n) == -1 || notice_text(&b, &n) == -1 ||
+	    notice_dsn(&b, &n) == -1 ||
+	    notice_orig(&b, &n, queue_entry_fd(failed)) == -1) {
+		run_error(r, "%s: failure notice too large", orig->id);
+		goto out;
+	}
+	memset(&tmpl, 0, sizeof(tmpl));
+	rcpt[0] = orig->from;
+	tmpl.account = a->name;
+	tmpl.from = "";
+	tmpl.rcpts = rcpt;
+	tmpl.nrcpts = 1;
+	tmpl.msgid = n.msgid;
+	tmpl.smtputf8 = has_8bit(orig->from, strlen(orig->from));
+	tmpl.body_8bit = has_8bit(b.data, b.len);
+	if (queue_store(q, &tmpl, write_buf, &b, &qe, &e) == -1) {
+		run_error(r, "%s: cannot queue a failure notice: %s", orig->id,
+		    e.text);
+		goto out;
+	}
+	log_debug("%s: failure notice to %s queued as %s", orig->id, orig->from,
+	    queue_entry_id(qe));
+	attempt(r, q, qe, a, &e);
+out:
+	queue_release(qe);
+	buf_reset(&b);
+}
+
+/* ---- one attempt ---- */
+
+/* Record a failed attempt: defer, or fail (and notify). */
+static enum outcome
+conclude(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, const struct err *e)
+{
+	const struct queue_envelope *env = queue_entry_env(qe);
+	struct err er;
+	long long next;
+
+	if (!final_failure(e, r->interactive)) {
+		next = now_time() + queue_backoff(env->attempts + 1,
+					a->queue_backoff_min,
+					a->queue_backoff_max);
+		if (queue_defer(qe, next, 1, e->smtp_code, e->text, &er) == -1)
+			run_error(r, "%s: %s", queue_entry_id(qe), er.text);
+		return OUT_DEFERRED;
+	}
+	if (queue_fail(qe, e->smtp_code, e->text, &er) == -1) {
+		run_error(r, "%s: %s", queue_entry_id(qe), er.text);
+		return OUT_FAILED;
+	}
+	if (remote_rejection(e))
+		send_notice(r, q, qe, a, e, NULL);
+	return OUT_FAILED;
+}
+
+/* Take a rate-limit slot, or postpone the entry (not counted as an
+ * attempt) and say why in e. */
+static int
+rate_allows(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, struct err *e)
+{
+	struct acct_state *st = acct_state(r, a);
+	long long next, now = now_time();
+	char when[64];
+	struct err er;
+	int ok;
+
+	if (a->rate_limit_count == 0)
+		return 1;
+	if (st->rate_next == 0 || st->rate_next <= now) {
+		ok = queue_rate_take(q, a->name, a->rate_limit_count,
+		    a->rate_limit_period, now, &next, &er);
+		if (ok == 1)
+			return 1;
+		if (ok == -1) { /* the log is unusable: hold back a minute */
+			run_error(r, "%s", er.text);
+			next = now + 60;
+		}
+		st->rate_next = next;
+	}
+	fmt_clock(st->rate_next, when, sizeof(when));
+	err_set(e, ERR_TEMP,
+	    "rate limit of account %s (%u per %u s) reached; sending after %s",
+	    a->name, a->rate_limit_count, a->rate_limit_period, when);
+	if (queue_defer(qe, st->rate_next, 0, 0, NULL, &er) == -1)
+		run_error(r, "%s: %s", queue_entry_id(qe), er.text);
+	return 0;
+}
+
+static enum outcome
+attempt(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, struct err *e)
+{
+	struct acct_state *st = acct_state(r, a);
+	const struct queue_envelope *env = queue_entry_env(qe);
+	struct smtp_envelope se;
+	struct err er;
+
+	if (st->down.kind != ERR_NONE) {
+		*e = st->down;
+		return conclude(r, q, qe, a, e);
+	}
+	if (!rate_allows(r, q, qe, a, e))
+		return OUT_DEFERRED;
+	smtp_env(env, &se);
+	if (deliver(a, &st->conn, &se, queue_entry_fd(qe), env->msgid, e) ==
+	    0) {
+		if (queue_remove(qe, &er) == -1)
+			run_error(r,
+			    "%s: delivered, but still queued (it may be sent "
+			    "again): %s",
+			    queue_entry_id(qe), er.text);
+		return OUT_DELIVERED;
+	}
+	if (!r->interactive && account_wide(e))
+		st->down = *e;
+	return conclude(r, q, qe, a, e);
+}
+
+/* Too old: fail it, log it and tell the sender (RFC 3463 4.4.7). */
+static enum outcome
+expire(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, struct err *e)
+{
+	const struct queue_envelope *env = queue_entry_env(qe);
+	struct log_record rec;
+	struct err er;
+	char age[32];
+
+	fmt_age(r->started - env->created, age, sizeof(age));
+	err_set(e, ERR_PERM, "expired: not delivered in %s (%u attempts)%s%s",
+	    age, env->attempts, env->last_error != NULL ? "; last error: " : "",
+	    env->last_error != NULL ? env->last_error : "");
+	e->smtp_code = env->last_code;
+	if (queue_fail(qe, env->last_code, e->text, &er) == -1) {
+		run_error(r, "%s: %s", queue_entry_id(qe), er.text);
+		return OUT_FAILED;
+	}
+	if (a == NULL)
+		return OUT_FAILED;
+	memset(&rec, 0, sizeof(rec));
+	rec.account = a->name;
+	rec.from = env->from;
+	rec.rcpts = env->rcpts;
+	rec.nrcpts = env->nrcpts;
+	rec.size = env->size;
+	rec.msgid = env->msgid;
+	rec.smtp_text = e->text;
+	rec.exitcode = err_exit_code(ERR_PERM);
+	rec.outcome = "expired";
+	log_delivery(a->logfile, a->syslog, &rec);
+	send_notice(r, q, qe, a, e, "4.4.7");
+	return OUT_FAILED;
+}
+
+/* ---- queue directories ---- */
+
+static int
+system_config(const struct config *cfg)
+{
+	size_t n = strlen(SYSCONFDIR_POSTSEAL);
+
+	return cfg->main_file != NULL &&
+	       strncmp(cfg->main_file, SYSCONFDIR_POSTSEAL, n) == 0 &&
+	       cfg->main_file[n] == '/';
+}
+
+int
+runq_queue_dir(const struct config *cfg, const struct account *a, char *out,
+    size_t size, struct err *e)
+{
+	const char *xdg = secure_getenv("XDG_STATE_HOME");
+	struct passwd *pw;
+	int n;
+
+	if (a != NULL && a->queue_dir != NULL)
+		n = snprintf(out, size, "%s", a->queue_dir);
+	else if (geteuid() == 0 && system_config(cfg))
+		n = snprintf(out, size, "%s", POSTSEAL_SYSTEM_QUEUE);
+	else if (xdg != NULL && xdg[0] == '/')
+		n = snprintf(out, size, "%s/postseal/queue", xdg);
+	else if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL &&
+		 pw->pw_dir[0] == '/')
+		n = snprintf(out, size, "%s/.local/state/postseal/queue",
+		    pw->pw_dir);
+	else
+		return err_set(e, ERR_CONFIG,
+		    "no home directory for uid %lu: set queue_dir",
+		    (unsigned long)getuid());
+	if (n < 0 || (size_t)n >= size)
+		return err_set(e, ERR_CONFIG, "queue directory name too long");
+	return 0;
+}
+
+/* Every queue there is: the default one and each account's. */
+struct qset {
+	struct queue **q;
+	size_t n;
+	int error;	  /* an existing queue could not be opened */
+	struct err first; /* its error */
+};
+
+static void
+qset_add(struct qset *s, const char *dir)
+{
+	struct queue *q;
+	struct err e;
+	size_t i;
+
+	if (queue_open(dir, 0, &q, &e) == -1) {
+		if (e.kind == ERR_NOINPUT)
+			return; /* nothing was ever queued there */
+		log_error("%s", e.text);
+		if (!s->error)
+			s->first = e;
+		s->error = 1;
+		return;
+	}
+	for (i = 0; i < s->n; i++)
+		if (queue_same(s->q[i], q)) {
+			queue_close(q);
+			return;
+		}
+	s->q = xreallocarray(s->q, s->n + 1, sizeof(*s->q));
+	s->q[s->n++] = q;
+}
+
+static void
+qset_open(const struct config *cfg, struct qset *s)
+{
+	char dir[PATH_MAX];
+	struct err e;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	if (runq_queue_dir(cfg, NULL, dir, sizeof(dir), &e) == 0)
+		qset_add(s, dir);
+	else
+		log_debug("default queue: %s", e.text);
+	for (i = 0; i < cfg->naccounts; i++)
+		if (cfg->accounts[i].queue_dir != NULL &&
+		    runq_queue_dir(cfg, &cfg->accounts[i], dir, sizeof(dir),
+			&e) == 0)
+			qset_add(s, dir);
+}
+
+static void
+qset_close(struct qset *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		queue_close(s->q[i]);
+	free(s->q);
+	s->q = NULL;
+	s->n = 0;
+}
+
+/* ---- queue runs ---- */
+
+static const struct account *
+entry_account(const struct run *r, const struct queue_envelope *env,
+    struct err *e)
+{
+	return config_find(r->cfg, env->account, NULL, e);
+}
+
+static int
+entry_expired(const struct run *r, const struct queue_envelope *env,
+    const struct account *a)
+{
+	return queue_expired(env, r->started,
+	    a != NULL ? a->queue_max_age : DEFAULT_MAX_AGE);
+}
+
+/* Due (or expired, or unreadable: then it goes to failed/)?  Read
+ * without locking; the decision is made again under the lock. */
+static int
+entry_due(struct run *r, struct queue *q, const char *id)
+{
+	struct queue_envelope env;
+	struct err e;
+	int due, rc = queue_peek(q, QUEUE_ACTIVE, id, &env, &e);
+
+	if (rc == QUEUE_GONE)
+		return 0;
+	if (rc == -1)
+		return e.kind == ERR_DATA;
+	due = env.next_try <= r->started ||
+	      entry_expired(r, &env, entry_account(r, &env, &e));
+	queue_env_free(&env);
+	return due;
+}
+
+/* An entry whose account is gone from the configuration. */
+static enum outcome
+defer_orphan(struct run *r, struct queue_entry *qe, struct err *e)
+{
+	const struct queue_envelope *env = queue_entry_env(qe);
+	struct err er;
+	long long next =
+	    now_time() + queue_backoff(env->attempts + 1, 60, 3600);
+
+	if (queue_defer(qe, next, 1, 0, e->text, &er) == -1)
+		run_error(r, "%s: %s", queue_entry_id(qe), er.text);
+	return OUT_DEFERRED;
+}
+
+static void
+report(struct run *r, const char *id, enum outcome o, const struct err *e)
+{
+	switch (o) {
+	case OUT_DELIVERED:
+		r->delivered++;
+		log_debug("%s: delivered", id);
+		break;
+	case OUT_DEFERRED:
+		r->deferred++;
+		log_debug("%s: deferred: %s", id, e->text);
+		break;
+	case OUT_FAILED:
+		r->failed++;
+		run_error(r, "%s: failed, kept in failed/: %s", id, e->text);
+		break;
+	default:
+		break;
+	}
+}
+
+static enum outcome
+run_locked(struct run *r, struct queue *q, struct queue_entry *qe,
+    struct err *e)
+{
+	const struct queue_envelope *env = queue_entry_env(qe);
+	const struct account *a = entry_account(r, env, e);
+
+	if (entry_expired(r, env, a))
+		return expire(r, q, qe, a, e);
+	if (env->next_try > r->started) /* deferred by another run */
+		return OUT_SKIPPED;
+	if (a == NULL)
+		return defer_orphan(r, qe, e);
+	return attempt(r, q, qe, a, e);
+}
+
+static void
+run_entry(struct run *r, struct queue *q, const char *id)
+{
+	struct queue_entry *qe = NULL;
+	struct err e, er;
+	int rc = queue_lock(q, QUEUE_ACTIVE, id, &qe, &e);
+
+	if (rc == QUEUE_LOCKED) {
+		report(r, id, run_locked(r, q, qe, &e), &e);
+	} else if (rc == -1 && qe != NULL && e.kind == ERR_DATA) {
+		run_error(r, "%s (moved to failed/)", e.text);
+		if (queue_fail(qe, 0, e.text, &er) == -1)
+			run_error(r, "%s", er.text);
+	} else if (rc == -1) {
+		run_error(r, "%s", e.text);
+	}
+	queue_release(qe);
+	r->done++;
+	progress_show(r);
+}
+
+static void
+run_queue(struct run *r, struct queue *q)
+{
+	char **ids = NULL, **due;
+	size_t n = 0, ndue = 0, i;
+	struct err e;
+
+	if (queue_cleanup(q, now_time(), &e) == -1)
+		run_error(r, "%s", e.text);
+	if (queue_list(q, QUEUE_ACTIVE, &ids, &n, &e) == -1) {
+		run_error(r, "%s", e.text);
+		return;
+	}
+	due = xcalloc(n + 1, sizeof(*due));
+	for (i = 0; i < n; i++)
+		if (entry_due(r, q, ids[i]))
+			due[ndue++] = ids[i];
+	r->total += ndue;
+	for (i = 0; i < ndue; i++)
+		run_entry(r, q, due[i]);
+	free(due);
+	queue_list_free(ids, n);
+}
+
+int
+runq_run(const struct config *cfg, int progress, struct err *e)
+{
+	struct qset s;
+	struct run r;
+	size_t i;
+
+	signal(SIGXFSZ, SIG_IGN);
+	qset_open(cfg, &s);
+	run_init(&r, cfg, 0, progress && isatty(STDERR_FILENO));
+	for (i = 0; i < s.n; i++)
+		run_queue(&r, s.q[i]);
+	run_end(&r);
+	log_debug("queue run: %zu due, %zu delivered, %zu deferred, "
+		  "%zu failed",
+	    r.total, r.delivered, r.deferred, r.failed);
+	qset_close(&s);
+	if (s.error) {
+		*e = s.first;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- listing ---- */
+
+/* Length of the valid UTF-8 sequence at p, or 0. */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0) ||
+	    (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90))
+		return 0; /* overlong, surrogate, beyond U+10FFFF */
+	return n;
+}
+
+static void
+json_str(FILE *fp, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	size_t n;
+
+	fputc('"', fp);
+	while (*p != '\0') {
+		if (*p == '"' || *p == '\\') {
+			fputc('\\', fp);
+			fputc(*p++, fp);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(fp, "\\u%04x", *p++);
+		} else if (*p < 0x80) {
+			fputc(*p++, fp);
+		} else if ((n = utf8_len(p)) == 0) {
+			fputs("\\ufffd", fp);
+			p++;
+		} else {
+			fwrite(p, 1, n, fp);
+			p += n;
+		}
+	}
+	fputc('"', fp);
+}
+
+static void
+list_json(FILE *out, const struct queue_envelope *env, enum queue_area area,
+    const char *dir, long long now)
+{
+	size_t i;
+
+	fputs("{\"id\":", out);
+	json_str(out, env->id);
+	fprintf(out, ",\"state\":\"%s\",\"queue\":",
+	    area == QUEUE_FAILED ? "failed" : "queued");
+	json_str(out, dir);
+	fputs(",\"account\":", out);
+	json_str(out, env->account);
+	fprintf(out, ",\"size\":%llu,\"created\":%lld,\"age\":%lld,", env->size,
+	    env->created, now - env->created);
+	fputs("\"sender\":", out);
+	json_str(out, env->from);
+	fputs(",\"recipients\":[", out);
+	for (i = 0; i < env->nrcpts; i++) {
+		if (i > 0)
+			fputc(',', out);
+		json_str(out, env->rcpts[i]);
+	}
+	fprintf(out, "],\"attempts\":%u,\"next_try\":%lld,\"last_code\":%d,",
+	    env->attempts, env->next_try, env->last_code);
+	fputs("\"last_error\":", out);
+	if (env->last_error != NULL)
+		json_str(out, env->last_error);
+	else
+		fputs("null", out);
+	fputs(",\"message_id\":", out);
+	if (env->msgid != NULL)
+		json_str(out, env->msgid);
+	else
+		fputs("null", out);
+	fputs("}\n", out);
+}
+
+static void
+list_text(FILE *out, const struct queue_envelope *env, enum queue_area area,
+    long long now)
+{
+	char age[32];
+	size_t i;
+
+	fmt_age(now - env->created, age, sizeof(age));
+	fprintf(out, "%s%c %9llu %7s %5u  <%s> ->", env->id,
+	    area == QUEUE_FAILED ? '!' : ' ', env->size, age, env->attempts,
+	    env->from);
+	for (i = 0; i < env->nrcpts; i++)
+		fprintf(out, "%s %s", i ? "," : "", env->rcpts[i]);
+	if (env->last_error != NULL)
+		fprintf(out, "  (%s)", env->last_error);
+	fputc('\n', out);
+}
+
+struct listing {
+	FILE *out;
+	int json;
+	long long now;
+	size_t shown, failed;
+	unsigned long long bytes;
+};
+
+static void
+list_corrupt(struct listing *l, const char *id, enum queue_area area,
+    const char *dir, const struct err *e)
+{
+	if (l->json) {
+		fputs("{\"id\":", l->out);
+		json_str(l->out, id);
+		fprintf(l->out, ",\"state\":\"%s\",\"queue\":",
+		    area == QUEUE_FAILED ? "failed" : "queued");
+		json_str(l->out, dir);
+		fputs(",\"corrupt\":", l->out);
+		json_str(l->out, e->text);
+		fputs("}\n", l->out);
+	} else {
+		fprintf(l->out, "%s%c unreadable: %s\n", id,
+		    area == QUEUE_FAILED ? '!' : ' ', e->text);
+	}
+}
+
+static void
+list_area(struct listing *l, struct queue *q, enum queue_area area)
+{
+	struct queue_envelope env;
+	struct err e;
+	char **ids;
+	size_t n, i;
+	int rc;
+
+	if (queue_list(q, area, &ids, &n, &e) == -1) {
+		log_error("%s", e.text);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if ((rc = queue_peek(q, area, ids[i], &env, &e)) == QUEUE_GONE)
+			continue;
+		if (!l->json && l->shown == 0)
+			fputs("-Queue ID-            --Size-- ---Age- Tries  "
+			      "Sender -> Recipients  (last error)\n",
+			    l->out);
+		l->shown++;
+		l->failed += area == QUEUE_FAILED;
+		if (rc == -1) {
+			list_corrupt(l, ids[i], area, queue_path(q), &e);
+			continue;
+		}
+		l->bytes += env.size;
+		if (l->json)
+			list_json(l->out, &env, area, queue_path(q), l->now);
+		else
+			list_text(l->out, &env, area, l->now);
+		queue_env_free(&env);
+	}
+	queue_list_free(ids, n);
+}
+
+int
+runq_list(const struct config *cfg, int json, FILE *out, struct err *e)
+{
+	struct listing l = {out, json, now_time(), 0, 0, 0};
+	struct qset s;
+	size_t i;
+
+	qset_open(cfg, &s);
+	for (i = 0; i < s.n; i++) {
+		list_area(&l, s.q[i], QUEUE_ACTIVE);
+		list_area(&l, s.q[i], QUEUE_FAILED);
+	}
+	qset_close(&s);
+	if (!json && l.shown == 0 && !s.error)
+		fputs("Mail queue is empty\n", out);
+	else if (!json && l.shown > 0)
+		fprintf(out,
+		    "-- %zu entr%s (%zu failed, marked !), %llu bytes\n",
+		    l.shown, l.shown == 1 ? "y" : "ies", l.failed, l.bytes);
+	if (s.error) {
+		*e = s.first;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- drop and retry ---- */
+
+/* Find and lock entry id in any queue and area: 0, 1 for a corrupt
+ * entry (*out set, e filled), -1 with e filled. */
+static int
+find_entry(struct qset *s, const char *id, struct queue_entry **out,
+    struct err *e)
+{
+	int busy = 0, rc, area;
+	size_t i;
+
+	*out = NULL;
+	if (!queue_id_valid(id))
+		return err_set(e, ERR_USAGE, "not a queue ID: %s", id);
+	for (i = 0; i < s->n; i++)
+		for (area = QUEUE_ACTIVE; area <= QUEUE_FAILED; area++) {
+			rc = queue_lock(s->q[i], (enum queue_area)area, id, out,
+			    e);
+			if (rc == QUEUE_LOCKED)
+				return 0;
+			if (rc == -1)
+				return *out != NULL ? 1 : -1;
+			busy |= rc == QUEUE_BUSY;
+		}
+	if (busy)
+		return err_set(e, ERR_TEMP,
+		    "queue entry %s is being sent right now; try again", id);
+	if (s->error) {
+		*e = s->first;
+		return -1;
+	}
+	return err_set(e, ERR_NOINPUT, "no queue entry %s", id);
+}
+
+int
+runq_drop(const struct config *cfg, const char *id, struct err *e)
+{
+	struct queue_entry *qe = NULL;
+	struct qset s;
+	int r;
+
+	qset_open(cfg, &s);
+	r = find_entry(&s, id, &qe, e);
+	if (r >= 0)
+		r = queue_remove(qe, e);
+	queue_release(qe);
+	qset_close(&s);
+	return r;
+}
+
+int
+runq_retry(const struct config *cfg, const char *id, struct err *e)
+{
+	struct queue_entry *qe = NULL;
+	struct qset s;
+	int r;
+
+	qset_open(cfg, &s);
+	r = find_entry(&s, id, &qe, e);
+	if (r == 1)
+		r = -1; /* corrupt: e says why */
+	else if (r == 0)
+		r = queue_requeue(qe, now_time(), e);
+	queue_release(qe);
+	qset_close(&s);
+	return r;
+}
+
+/* ---- submission ---- */
+
+/*
+ * -odb: fork.  The parent returns 1 at once (the entry is queued; its
+ * lock is shared with the child, which keeps it).  The child leaves the
+ * session and the caller's pipes (a caller such as PHP waits for EOF on
+ * them) and returns 0.  If fork fails the message simply stays queued.
+ */
+static int
+detach(const struct queue_entry *qe)
+{
+	pid_t pid;
+	int fd;
+
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		log_warn("message queued as %s; cannot start a background "
+			 "delivery: %s",
+		    queue_entry_id(qe), strerror(errno));
+		return 1;
+	}
+	if (pid > 0)
+		return 1;
+	setsid();
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) != -1) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return 0;
+}
+
+/* The first attempt of a new entry; returns runq_submit()'s result. */
+static int
+submit_attempt(const struct config *cfg, struct queue *q,
+    struct queue_entry *qe, const struct account *a, int interactive,
+    struct err *e)
+{
+	struct run r;
+	struct err de;
+	enum outcome o;
+
+	run_init(&r, cfg, interactive, 0);
+	o = attempt(&r, q, qe, a, &de);
+	run_end(&r);
+	if (o == OUT_DEFERRED && interactive)
+		log_warn("message queued as %s, will retry: %s",
+		    queue_entry_id(qe), de.text);
+	if (o != OUT_FAILED || !interactive)
+		return 0;
+	*e = de;
+	return -1;
+}
+
+int
+runq_submit(const struct config *cfg, const struct account *a,
+    const struct queue_envelope *env, queue_write_fn *write_msg, void *arg,
+    enum deliver_mode mode, const char *msgid, struct err *e)
+{
+	struct queue_envelope tmpl = *env;
+	struct queue_entry *qe = NULL;
+	struct queue *q = NULL;
+	char dir[PATH_MAX];
+	int r = -1;
+
+	signal(SIGXFSZ, SIG_IGN);
+	tmpl.account = a->name;
+	if (tmpl.msgid == NULL)
+		tmpl.msgid = msgid;
+	if (runq_queue_dir(cfg, a, dir, sizeof(dir), e) == -1 ||
+	    queue_open(dir, 1, &q, e) == -1 ||
+	    queue_store(q, &tmpl, write_msg, arg, &qe, e) == -1) {
+		err_prefix(e, "message not accepted");
+		goto out;
+	}
+	r = 0;
+	log_debug("queued as %s in %s", queue_entry_id(qe), dir);
+	if (mode == DELIVER_QUEUE)
+		goto out;
+	if (mode == DELIVER_BACKGROUND && detach(qe) == 1)
+		goto out;
+	r = submit_attempt(cfg, q, qe, a, mode == DELIVER_INTERACTIVE, e);
+out:
+	queue_release(qe);
+	queue_close(q);
+	return r;
+}

@@ -1,0 +1,88 @@
+/*
+ * runq.h -- the life of a queued message: submission (store, then deliver
+ * now, in the background, or not at all), queue runs (-q), listing (-bp,
+ * mailq), drop and retry, failure notices.  Uses queue.c for storage and
+ * deliver.c for each attempt.
+ *
+ * Queue location: the account's queue_dir if set; else, for root using the
+ * system configuration, POSTSEAL_SYSTEM_QUEUE (/var/spool/postseal);
+ * else $XDG_STATE_HOME/postseal/queue, with the home directory from
+ * getpwuid(getuid()) when XDG_STATE_HOME is unset or not absolute.
+ * Commands that read the queue (-q, -bp, drop, retry) visit the default
+ * queue and every account's distinct queue_dir.
+ *
+ * Outcome of an attempt: 2xx to the final dot: removed.  Temporary (4xx,
+ * connection, TLS, timeout, DNS, protocol; in queue runs also failed
+ * authentication and configuration errors, which need the admin): kept,
+ * retried after the account's backoff.  Permanent (5xx, refused
+ * recipient): moved to failed/ and, unless the sender is null or the
+ * account says "bounce_notices off", a failure notice (RFC 3464 report)
+ * goes to the sender through the same account.  Entries older than
+ * queue_max_age fail the same way.
+ */
+#ifndef POSTSEAL_RUNQ_H
+#define POSTSEAL_RUNQ_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+#include "queue.h"
+
+#ifndef POSTSEAL_SYSTEM_QUEUE
+#define POSTSEAL_SYSTEM_QUEUE "/var/spool/postseal"
+#endif
+
+/* The queue directory for account a (NULL: the default queue) in out.
+ * ERR_CONFIG if it does not fit or no home directory is known. */
+int runq_queue_dir(const struct config *cfg, const struct account *a, char *out,
+    size_t size, struct err *e);
+
+/*
+ * Submit one message: store it in a's queue (env's account is set to a's
+ * name; its msgid to msgid when env has none; write_msg(arg, fd, e) writes
+ * the exact bytes to send), then by mode:
+ *   DELIVER_QUEUE        nothing more;
+ *   DELIVER_BACKGROUND   a detached child (new session, stdio on /dev/null)
+ *                        makes the attempt; the parent returns at once;
+ *   DELIVER_INTERACTIVE  the attempt is made now.
+ * Returns 0 when the message was delivered or is durably queued (then, if
+ * an attempt failed temporarily or the rate limit holds it back, one line
+ * on stderr says it is queued and why).  Returns -1 with e filled when it
+ * could not be stored (nothing accepted), or when the attempt failed
+ * permanently or authentication/configuration failed (the entry is then in
+ * failed/).  In the background child, returns 0 after the attempt.
+ * SIGXFSZ is ignored from here on so that a file size limit is an error,
+ * not a crash.
+ */
+int runq_submit(const struct config *cfg, const struct account *a,
+    const struct queue_envelope *env, queue_write_fn *write_msg, void *arg,
+    enum deliver_mode mode, const char *msgid, struct err *e);
+
+/*
+ * -q: send every due entry of every queue, oldest first, one connection
+ * per account reused for all its messages.  With progress and stderr a
+ * terminal, a progress line.  Permanent failures are reported on stderr;
+ * deferrals only with -v.  Returns 0, or -1 if a queue could not be read
+ * (the others are still run).
+ */
+int runq_run(const struct config *cfg, int progress, struct err *e);
+
+/*
+ * -bp: one line per entry (ID, size, age, sender, recipients, attempts,
+ * last error; failed entries marked "!"), or with json one JSON object per
+ * line.  "Mail queue is empty" when there are none (text only).
+ */
+int runq_list(const struct config *cfg, int json, FILE *out, struct err *e);
+
+/* --queue-drop ID: delete a queued or failed entry.  ERR_NOINPUT if there
+ * is none, ERR_TEMP if it is being sent right now. */
+int runq_drop(const struct config *cfg, const char *id, struct err *e);
+
+/* --queue-retry ID: make an entry due now; a failed one goes back to the
+ * queue with its attempts reset (and its age for expiry restarted). */
+int runq_retry(const struct config *cfg, const char *id, struct err *e);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * submit.c -- sendmail mode, from stdin to "delivered" or "queued".
+ *
+ *   argv --> envelope sender, account, recipients (+ -t headers)
+ *   stdin --> message_read --> message_complete --> message_make_safe
+ *         --> dkim_sign_message --> hand-off (queue, then smarthost)
+ *
+ * Everything that can be refused (bad addresses, no recipients, a DKIM key
+ * that does not load, an oversized message) is refused before the message
+ * is accepted, so a failure here always exits non-zero and the caller keeps
+ * the mail.  Non-goals: SMTP (smtp.c), storage and retries (queue.c, runq.c).
+ */
+#include <fnmatch.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "dkim.h"
+#include "log.h"
+#include "message.h"
+#include "runq.h"
+#include "smtp.h"
+#include "submit.h"
+
+/* The envelope being built; strings owned. */
+struct envelope {
+	char *from; /* "" is the null sender */
+	struct addr_list rcpts;
+	int utf8; /* some address needs SMTPUTF8 */
+	char *maildomain;
+	char *local_user; /* login@maildomain */
+};
+
+static void
+envelope_free(struct envelope *env)
+{
+	free(env->from);
+	addr_list_free(&env->rcpts);
+	free(env->maildomain);
+	free(env->local_user);
+}
+
+static int
+domain_ok(const char *domain)
+{
+	char probe[ADDR_MAX_PATH + 8];
+
+	if (snprintf(probe, sizeof(probe), "x@%s", domain) >=
+	    (int)sizeof(probe))
+		return 0;
+	return addr_check(probe, 0, NULL) == NULL;
+}
+
+/* maildomain, else /etc/mailname, else the EHLO name (the FQDN). */
+static char *
+find_maildomain(const struct account *a)
+{
+	char line[256];
+	FILE *fp;
+
+	if (a->maildomain != NULL)
+		return xstrdup(a->maildomain);
+	if ((fp = fopen("/etc/mailname", "r")) != NULL) {
+		if (fgets(line, sizeof(line), fp) != NULL) {
+			line[strcspn(line, " \t\r\n")] = '\0';
+			if (line[0] != '\0' && domain_ok(line)) {
+				fclose(fp);
+				return xstrdup(line);
+			}
+		}
+		fclose(fp);
+	}
+	return xstrdup(a->domain != NULL ? a->domain : "localhost");
+}
+
+static int
+has_glob(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+/* -f, else the account's from (when it is an address, not a pattern),
+ * else the login name at the mail domain. */
+static int
+find_sender(const struct opts *o, const struct account *a, struct envelope *env,
+    struct err *e)
+{
+	const struct passwd *pw = getpwuid(getuid());
+	const char *why;
+
+	env->local_user = addr_qualify(pw != NULL ? pw->pw_name : "postmaster",
+	    env->maildomain);
+	if (o->sender != NULL && !a->allow_from_override && a->from != NULL &&
+	    !has_glob(a->from)) {
+		log_debug("-f %s ignored: account %s has allow_from_override "
+			  "off",
+		    o->sender, a->name);
+		env->from = addr_qualify(a->from, env->maildomain);
+	} else if (o->sender != NULL)
+		env->from = o->sender[0] == '\0'
+				? xstrdup("")
+				: addr_qualify(o->sender, env->maildomain);
+	else if (a->from != NULL && !has_glob(a->from))
+		env->from = addr_qualify(a->from, env->maildomain);
+	else
+		env->from = xstrdup(env->local_user);
+	if ((why = addr_check(env->from, 1, &env->utf8)) != NULL)
+		return err_set(e, o->sender ? ERR_USAGE : ERR_CONFIG,
+		    "invalid sender address '%s': %s", env->from, why);
+	return 0;
+}
+
+static int
+add_rcpt(struct envelope *env, const char *addr, enum err_kind kind,
+    struct err *e)
+{
+	char *q = addr_qualify(addr, env->maildomain);
+	const char *why;
+	int utf8 = 0, r;
+	size_t i;
+
+	if ((why = addr_check(q, 0, &utf8)) != NULL) {
+		err_set(e, kind, "invalid recipient address '%s': %s", q, why);
+		free(q);
+		return -1;
+	}
+	env->utf8 |= utf8;
+	/* Each recipient once, as in sendmail: "a, a" or -t plus argv. */
+	for (i = 0; i < env->rcpts.n; i++)
+		if (strcmp(env->rcpts.v[i], q) == 0) {
+			free(q);
+			return 0;
+		}
+	r = addr_list_add(&env->rcpts, q, strlen(q), e);
+	free(q);
+	return r;
+}
+
+/* argv recipients, plus the header recipients with -t. */
+static int
+find_rcpts(const struct opts *o, const struct message *m, struct envelope *env,
+    struct err *e)
+{
+	const struct addr_list *hdr;
+	size_t i;
+
+	for (i = 0; i < o->nrcpts; i++)
+		if (add_rcpt(env, o->rcpts[i], ERR_DATA, e) == -1)
+			return -1;
+	if (o->read_recipients) {
+		if (message_rcpts(m, &hdr, e) == -1)
+			return -1;
+		for (i = 0; i < hdr->n; i++)
+			if (add_rcpt(env, hdr->v[i], ERR_DATA, e) == -1)
+				return -1;
+	}
+	if (env->rcpts.n == 0)
+		return err_set(e, ERR_USAGE,
+		    o->read_recipients
+			? "no recipients: none on the command line and "
+			  "none in To, Cc or Bcc"
+			: "no recipients given (use -t to read them from "
+			  "the headers)");
+	return 0;
+}
+
+static enum message_policy
+policy(enum set_header s)
+{
+	return s == SETHDR_ON	 ? MSG_ALWAYS
+	       : s == SETHDR_OFF ? MSG_NEVER
+				 : MSG_AUTO;
+}
+
+static int
+complete(const struct opts *o, const struct account *a,
+    const struct envelope *env, struct message *m, struct err *e)
+{
+	struct message_complete_opts co = {0};
+	const char *d = addr_domain(env->from);
+
+	co.envelope_from = env->from;
+	/* A missing From: names the envelope sender; for the null sender
+	 * (bounces, notices) the local user at the mail domain. */
+	co.from_addr = env->from[0] != '\0' ? env->from : env->local_user;
+	co.fullname = o->fullname;
+	co.msgid_domain = d != NULL ? d : env->maildomain;
+	co.set_from = policy(a->set_from_header);
+	co.set_date = policy(a->set_date_header);
+	co.set_msgid = policy(a->set_msgid_header);
+	co.remove_bcc = a->remove_bcc_headers;
+	co.undisclosed_recipients = a->undisclosed_recipients;
+	co.now = -1;
+	if (message_complete(m, &co, e) == -1)
+		return -1;
+	return message_make_safe(m, 1, e);
+}
+
+/* Sign with every configured key; a failure stops the submission unless
+ * the account says "dkim_on_error send". */
+static int
+sign(const struct account *a, struct message *m, struct err *e)
+{
+	struct dkim_signer *s = NULL;
+	int r;
+
+	if (a->ndkim_keys == 0)
+		return 0;
+	r = dkim_signer_load(a, &s, e);
+	if (r == 0)
+		r = dkim_sign_message(s, m, -1, NULL, e);
+	dkim_signer_free(s);
+	if (r == -1 && a->dkim_on_error_send) {
+		log_warn("DKIM signing failed, sending unsigned: %s", e->text);
+		return 0;
+	}
+	return r;
+}
+
+static int
+write_message(void *arg, int fd, struct err *e)
+{
+	return message_write(arg, fd, e);
+}
+
+/* Spool first, then deliver as -od says (runq.c). */
+static int
+hand_off(const struct opts *o, const struct config *cfg,
+    const struct account *a, const struct envelope *env, struct message *m,
+    struct err *e)
+{
+	struct queue_envelope qe = {0};
+
+	qe.account = a->name;
+	qe.from = env->from;
+	qe.rcpts = (const char *const *)env->rcpts.v;
+	qe.nrcpts = env->rcpts.n;
+	qe.dsn_notify = o->dsn_notify != NULL ? o->dsn_notify : a->dsn_notify;
+	qe.dsn_return = o->dsn_return != NULL ? o->dsn_return : a->dsn_return;
+	qe.dsn_envid = o->dsn_envid;
+	qe.body_8bit = o->body_type != NULL
+			   ? ascii_casecmp(o->body_type, "8BITMIME") == 0
+			   : message_has_8bit(m);
+	qe.smtputf8 = env->utf8;
+	qe.size = message_size(m);
+	return runq_submit(cfg, a, &qe, write_message, m, o->deliver,
+	    message_get(m, "Message-ID"), e);
+}
+
+int
+submit(const struct opts *o, const struct config *cfg, struct err *e)
+{
+	struct message_read_opts ro = {0};
+	struct envelope env = {0};
+	struct message *m = NULL;
+	const struct account *a;
+	int r = -1;
+
+	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
+		return -1;
+	env.maildomain = find_maildomain(a);
+	ro.ignore_dots = o->ignore_dots;
+	ro.stdin_is_tty = isatty(STDIN_FILENO);
+	ro.max_size = a->max_message_size;
+	if (find_sender(o, a, &env, e) == -1 ||
+	    message_read(STDIN_FILENO, &ro, &m, e) == -1 ||
+	    find_rcpts(o, m, &env, e) == -1 ||
+	    complete(o, a, &env, m, e) == -1 || sign(a, m, e) == -1)
+		goto out;
+	r = hand_off(o, cfg, a, &env, m, e);
+out:
+	message_free(m);
+	envelope_free(&env);
+	return r;
+}

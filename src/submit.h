@@ -1,0 +1,20 @@
+/*
+ * submit.h -- sendmail mode: the message on stdin, its envelope from argv,
+ * the headers and the account, completed, signed, and handed to the queue
+ * and the smarthost.
+ */
+#ifndef POSTSEAL_SUBMIT_H
+#define POSTSEAL_SUBMIT_H
+
+#include "cli.h"
+#include "config.h"
+#include "err.h"
+
+/*
+ * Submit the message on standard input.  Returns 0 once the message was
+ * delivered or is durably queued, else -1 with e filled (nothing accepted:
+ * the caller keeps the mail).
+ */
+int submit(const struct opts *o, const struct config *cfg, struct err *e);
+
+#endif

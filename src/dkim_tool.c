@@ -1,7 +1,7 @@
 /*
  * dkim_tool.c -- the DKIM command-line modes: key generation with the DNS
- * record to publish, a signing filter, and a verifier.  All DKIM work is
- * done by dkim.c; this file handles arguments, files and output.
+ * record to publish, and a verifier (the signing filter is in submit.c).  All
+ * DKIM work is done by dkim.c; this file handles arguments, files and output.
  *
  * Non-goals: sending mail (the filter only writes stdout), key rotation,
  * publishing records.
@@ -158,75 +158,6 @@ dkim_tool_keygen(const struct opts *o, struct err *e)
 	dkim_key_free(k);
 	buf_wipe(&pem);
 	buf_reset(&rec);
-	return rc;
-}
-
-/* ---- --dkim-sign ---- */
-
-static enum message_policy
-policy(enum set_header s)
-{
-	return s == SETHDR_ON ? MSG_ALWAYS
-			      : (s == SETHDR_OFF ? MSG_NEVER : MSG_AUTO);
-}
-
-/* As submit.c does, with the sender from -f or the account. */
-static int
-complete(const struct opts *o, const struct account *a, struct message *m,
-    struct err *e)
-{
-	struct message_complete_opts co;
-	char fallback[300];
-	const char *from = o->sender;
-
-	if (from == NULL && a->from != NULL && strpbrk(a->from, "*?[") == NULL)
-		from = a->from;
-	snprintf(fallback, sizeof(fallback), "postmaster@%s", a->dkim_domain);
-	memset(&co, 0, sizeof(co));
-	co.envelope_from = from != NULL ? from : fallback;
-	co.from_addr = from != NULL && from[0] != '\0' ? from : fallback;
-	co.fullname = o->fullname;
-	co.msgid_domain = a->dkim_domain;
-	co.set_from = policy(a->set_from_header);
-	co.set_date = policy(a->set_date_header);
-	co.set_msgid = policy(a->set_msgid_header);
-	co.remove_bcc = a->remove_bcc_headers;
-	co.undisclosed_recipients = a->undisclosed_recipients;
-	co.now = o->dkim_time;
-	if (message_complete(m, &co, e) == -1)
-		return -1;
-	return message_make_safe(m,
-	    o->body_type == NULL || strcmp(o->body_type, "7BIT") != 0, e);
-}
-
-int
-dkim_tool_sign(const struct opts *o, const struct config *cfg, struct err *e)
-{
-	const struct account *a;
-	struct dkim_signer *s = NULL;
-	struct message *m = NULL;
-	struct message_read_opts ro;
-	int rc = -1;
-
-	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
-		return -1;
-	if (a->ndkim_keys == 0)
-		return err_set(e, ERR_CONFIG, "account %s has no dkim_key",
-		    a->name != NULL ? a->name : "-");
-	/* Keys first: a bad key is reported before stdin is read. */
-	if (dkim_signer_load(a, &s, e) == -1)
-		return -1;
-	memset(&ro, 0, sizeof(ro));
-	ro.ignore_dots = o->ignore_dots;
-	ro.stdin_is_tty = isatty(STDIN_FILENO);
-	ro.max_size = a->max_message_size;
-	if (message_read(STDIN_FILENO, &ro, &m, e) == 0 &&
-	    complete(o, a, m, e) == 0 &&
-	    dkim_sign_message(s, m, o->dkim_time, o->dkim_headers, e) == 0 &&
-	    message_write(m, STDOUT_FILENO, e) == 0)
-		rc = 0;
-	message_free(m);
-	dkim_signer_free(s);
 	return rc;
 }
 

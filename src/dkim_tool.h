@@ -1,6 +1,7 @@
 /*
- * dkim_tool.h -- the DKIM modes of the postseal binary: --dkim-keygen,
- * --dkim-sign (a filter) and --dkim-verify.  Each returns 0, or -1 with e
+ * dkim_tool.h -- the DKIM modes of the postseal binary: --dkim-keygen and
+ * --dkim-verify.  (--dkim-sign prepares a message as a submission does, so
+ * it lives in submit.c.)  Each returns 0, or -1 with e
  * filled; main.c turns e into the exit status.
  */
 #ifndef POSTSEAL_DKIM_TOOL_H
@@ -19,17 +20,6 @@
  * bad arguments: ERR_USAGE.
  */
 int dkim_tool_keygen(const struct opts *o, struct err *e);
-
-/*
- * --dkim-sign [-a ACCOUNT] [-f FROM] [--dkim-time T] [--dkim-headers LIST]:
- * read a message on stdin, complete its headers as a submission would
- * (Date from --dkim-time when given), make it SMTP-safe (8-bit kept unless
- * -B 7BIT), sign it with the account's keys and write it to stdout.
- * Nothing is sent.  An account without dkim_key: ERR_CONFIG; key errors as
- * dkim_signer_load() (ERR_CONFIG, exit 78).
- */
-int dkim_tool_sign(const struct opts *o, const struct config *cfg,
-    struct err *e);
 
 /*
  * --dkim-verify [--dns-record NAME=FILE ...] [--dkim-time T]: verify every

@@ -82,7 +82,7 @@ run_mode(const struct opts *o, struct err *e)
 		return -1;
 	switch (o->mode) {
 	case MODE_DKIM_SIGN:
-		r = dkim_tool_sign(o, cfg, e);
+		r = submit_dkim_filter(o, cfg, e);
 		break;
 	case MODE_SERVERINFO:
 		r = run_serverinfo(o, cfg, e);

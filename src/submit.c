@@ -178,8 +178,10 @@ policy(enum set_header s)
 
 static int
 complete(const struct opts *o, const struct account *a,
-    const struct envelope *env, struct message *m, struct err *e)
+    const struct envelope *env, long long now, struct message *m, struct err *e)
 {
+	int allow_8bit =
+	    o->body_type == NULL || ascii_casecmp(o->body_type, "7BIT") != 0;
 	struct message_complete_opts co = {0};
 	const char *d = addr_domain(env->from);
 
@@ -194,10 +196,10 @@ complete(const struct opts *o, const struct account *a,
 	co.set_msgid = policy(a->set_msgid_header);
 	co.remove_bcc = a->remove_bcc_headers;
 	co.undisclosed_recipients = a->undisclosed_recipients;
-	co.now = -1;
+	co.now = now;
 	if (message_complete(m, &co, e) == -1)
 		return -1;
-	return message_make_safe(m, 1, e);
+	return message_make_safe(m, allow_8bit, e);
 }
 
 /* Sign with every configured key; a failure stops the submission unless
@@ -251,10 +253,33 @@ hand_off(const struct opts *o, const struct config *cfg,
 	    message_get(m, "Message-ID"), e);
 }
 
+/*
+ * Everything a submission does before the hand-off: the envelope, the
+ * message read, its recipients (required unless for the --dkim-sign filter),
+ * its headers completed with the time now (-1: the current time), and the
+ * body made SMTP-safe.  On success the caller frees *mp and env.
+ */
+static int
+prepare(const struct opts *o, const struct account *a, int need_rcpts,
+    long long now, struct envelope *env, struct message **mp, struct err *e)
+{
+	struct message_read_opts ro = {0};
+
+	env->maildomain = find_maildomain(a);
+	ro.ignore_dots = o->ignore_dots;
+	ro.stdin_is_tty = isatty(STDIN_FILENO);
+	ro.max_size = a->max_message_size;
+	if (find_sender(o, a, env, e) == -1 ||
+	    message_read(STDIN_FILENO, &ro, mp, e) == -1)
+		return -1;
+	if (need_rcpts && find_rcpts(o, *mp, env, e) == -1)
+		return -1;
+	return complete(o, a, env, now, *mp, e);
+}
+
 int
 submit(const struct opts *o, const struct config *cfg, struct err *e)
 {
-	struct message_read_opts ro = {0};
 	struct envelope env = {0};
 	struct message *m = NULL;
 	const struct account *a;
@@ -262,18 +287,36 @@ submit(const struct opts *o, const struct config *cfg, struct err *e)
 
 	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
 		return -1;
-	env.maildomain = find_maildomain(a);
-	ro.ignore_dots = o->ignore_dots;
-	ro.stdin_is_tty = isatty(STDIN_FILENO);
-	ro.max_size = a->max_message_size;
-	if (find_sender(o, a, &env, e) == -1 ||
-	    message_read(STDIN_FILENO, &ro, &m, e) == -1 ||
-	    find_rcpts(o, m, &env, e) == -1 ||
-	    complete(o, a, &env, m, e) == -1 || sign(a, m, e) == -1)
-		goto out;
-	r = hand_off(o, cfg, a, &env, m, e);
-out:
+	if (prepare(o, a, 1, -1, &env, &m, e) == 0 && sign(a, m, e) == 0)
+		r = hand_off(o, cfg, a, &env, m, e);
 	message_free(m);
 	envelope_free(&env);
+	return r;
+}
+
+int
+submit_dkim_filter(const struct opts *o, const struct config *cfg,
+    struct err *e)
+{
+	struct dkim_signer *s = NULL;
+	struct envelope env = {0};
+	struct message *m = NULL;
+	const struct account *a;
+	int r = -1;
+
+	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
+		return -1;
+	if (a->ndkim_keys == 0)
+		return err_set(e, ERR_CONFIG, "account %s has no dkim_key",
+		    a->name);
+	/* Keys first: a bad key is reported before stdin is read. */
+	if (dkim_signer_load(a, &s, e) == -1)
+		return -1;
+	if (prepare(o, a, 0, o->dkim_time, &env, &m, e) == 0 &&
+	    dkim_sign_message(s, m, o->dkim_time, o->dkim_headers, e) == 0)
+		r = message_write(m, STDOUT_FILENO, e);
+	message_free(m);
+	envelope_free(&env);
+	dkim_signer_free(s);
 	return r;
 }

@@ -17,4 +17,15 @@
  */
 int submit(const struct opts *o, const struct config *cfg, struct err *e);
 
+/*
+ * --dkim-sign: prepare the message on standard input exactly as submit()
+ * would (sender, headers completed, SMTP-safe), sign it with the account's
+ * keys (--dkim-time and --dkim-headers make it reproducible) and write it
+ * to standard output.  Nothing is queued or sent; recipients are not
+ * needed.  An account without dkim_key, or a key that does not load:
+ * ERR_CONFIG.
+ */
+int submit_dkim_filter(const struct opts *o, const struct config *cfg,
+    struct err *e);
+
 #endif

@@ -7,6 +7,7 @@
  * non-zero so the caller keeps the mail.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,8 @@ harden_process(void)
 	struct rlimit rl = {0, 0};
 
 	setrlimit(RLIMIT_CORE, &rl);
+	/* A file size limit must be an error we report, not a silent death. */
+	signal(SIGXFSZ, SIG_IGN);
 #ifdef HAVE_SYS_PRCTL_H
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 #endif

@@ -126,9 +126,10 @@ struct queue; /* an open queue directory */
 /*
  * Open the queue at dir.  With create, missing directories (dir and its
  * parents, and the areas inside) are made, mode 0700.  The directory must
- * belong to the effective user (or root may open any) and must not be
- * writable by group or others.  A missing queue without create fails with
- * ERR_NOINPUT.  Caller frees with queue_close().
+ * belong to the effective user or to root, must not be writable by others,
+ * and may be writable by its group only if that is our effective group (a
+ * setgid install); else ERR_CONFIG.  A missing queue without create fails
+ * with ERR_NOINPUT.  Caller frees with queue_close().
  */
 int queue_open(const char *dir, int create, struct queue **out, struct err *e);
 void queue_close(struct queue *q);

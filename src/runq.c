@@ -561,7 +561,9 @@ conclude(struct run *r, struct queue *q, struct queue_entry *qe,
 		run_error(r, "%s: %s", queue_entry_id(qe), er.text);
 		return OUT_FAILED;
 	}
-	if (remote_rejection(e))
+	/* A submitter that waits gets the error and its exit status now and
+	 * keeps the mail; a notice would report the failure twice. */
+	if (remote_rejection(e) && !r->interactive)
 		send_notice(r, q, qe, a, e, NULL);
 	return OUT_FAILED;
 }

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Dot-stuffing round trip: lines ".", "..", ".foo", ". ", a "\n.\n" in the
+# middle and a lone "." as the last line arrive unchanged; on the wire
+# each leading dot is doubled; piped input is never cut at a lone "."
+# (with or without -i).
+. "$(dirname "$0")/lib.sh"
+e2e_init
+make_ca
+start_server --tls starttls --user u --password p
+base_config starttls u p | write_config
+
+printf 'Subject: dots\n\nfirst\n.\n..\n.foo\n. \nmiddle\n.\nafter the lone dot\n...\n.\n' >"$T/msg"
+printf 'first\r\n.\r\n..\r\n.foo\r\n. \r\nmiddle\r\n.\r\nafter the lone dot\r\n...\r\n.\r\n' >"$T/want"
+
+n=0
+for flags in "" "-i" "-oi"; do
+	n=$((n + 1))
+	# shellcheck disable=SC2086
+	run_postseal -C "$CFG" $flags rcpt@example.org <"$T/msg"
+	assert_exit 0 "postseal $flags"
+	assert_file_count "$SPOOL" '*.eml' "$n" "spool after '$flags'"
+	[ -f "$SPOOL/$n.eml" ] || continue
+	eml_part "$SPOOL/$n.eml" body >"$T/got"
+	assert_same_file "$T/got" "$T/want" "body with '$flags'"
+done
+
+# What went over the wire for the first message: stuffed lines.
+sed -n '/^1 tls DATA$/,/^1 tls \.$/p' "$RECORD" | sed 's/^1 tls //' >"$T/wire"
+printf '%s\n' DATA first .. ... ..foo '.. ' middle .. 'after the lone dot' \
+    .... .. . >"$T/wire.want"
+sed -n '/^first$/,$p' "$T/wire" >"$T/wire.body"
+sed -n '/^first$/,$p' "$T/wire.want" >"$T/wire.want.body"
+assert_same_file "$T/wire.body" "$T/wire.want.body" "dot-stuffed DATA on the wire"
+e2e_done

@@ -1,0 +1,62 @@
+#!/bin/sh
+# SCRAM-SHA-256 and SCRAM-SHA-256-PLUS (RFC 5802, 7677) against smtpd.py's
+# own SCRAM server, which verifies the proof and the channel binding data
+# independently of GNU SASL (Python hashlib/hmac, OpenSSL's exporter):
+#   explicit "auth scram-sha-256"; wrong password -> 77;
+#   "auth on" with PLAIN, LOGIN, SCRAM-SHA-256 and -PLUS offered, over
+#   TLS 1.3 and TLS 1.2: the strongest (-PLUS) is chosen and its binding
+#   verified; explicit "auth scram-sha-256-plus";
+#   a server whose binding data differs (as behind a TLS-terminating man
+#   in the middle) must fail the authentication: 77, nothing delivered.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+postseal_only "msmtp has no -PLUS mechanisms"
+make_ca
+sample_message >"$T/msg"
+pw='Scram-Pw%9'
+
+start_server --name scram --tls starttls --user u --password "$pw" \
+    --mechs SCRAM-SHA-256
+{ base_config starttls u "$pw"; echo 'auth scram-sha-256'; } | write_config
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+assert_exit 0 "auth scram-sha-256"
+[ -f "$SPOOL/1.json" ] && {
+	assert_eq "$(json_get "$SPOOL/1.json" auth_mech)" SCRAM-SHA-256 "mechanism"
+	# The server offers no -PLUS, so "y" (could bind) or "n" is right.
+	assert_grep '"auth_gs2": "[ny],,"' "$SPOOL/1.json" "GS2 header"
+}
+{ base_config starttls u wrong-pw; echo 'auth scram-sha-256'; } | write_config
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+assert_exit 77 "scram-sha-256, wrong password"
+assert_file_count "$SPOOL" '*.eml' 1 "scram spool"
+assert_no_secret u "$pw" "$ERR" "$OUT"
+
+for tlsv in 1.3 1.2; do
+	start_server --name plus-$tlsv --tls starttls --user u --password "$pw" \
+	    --mechs PLAIN,LOGIN,SCRAM-SHA-256,SCRAM-SHA-256-PLUS --tls-max $tlsv
+	for auth in on scram-sha-256-plus; do
+		{ base_config starttls u "$pw"; echo "auth $auth"; } | write_config
+		run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+		assert_exit 0 "auth $auth, TLS $tlsv"
+		last=$(ls "$SPOOL"/*.json 2>/dev/null | sort -n | tail -n 1)
+		[ -n "$last" ] || continue
+		assert_eq "$(json_get "$last" tls_version)" "TLSv$tlsv" "TLS version"
+		assert_eq "$(json_get "$last" auth_mech)" SCRAM-SHA-256-PLUS "mechanism (auth $auth, TLS $tlsv)"
+		cb=$(json_get "$last" auth_cb)
+		e2e_log "TLS $tlsv, auth $auth: channel binding $cb"
+		case $tlsv in
+		1.3) assert_eq "$cb" tls-exporter "binding type on TLS 1.3" ;;
+		*) assert_grep '"auth_cb": "tls-(unique|exporter)"' "$last" "binding type on TLS 1.2" ;;
+		esac
+	done
+done
+
+# The binding data the server expects is not that of this TLS session.
+start_server --name mitm --tls starttls --user u --password "$pw" \
+    --mechs SCRAM-SHA-256-PLUS --cb-corrupt
+{ base_config starttls u "$pw"; echo 'auth scram-sha-256-plus'; } | write_config
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+assert_exit 77 "channel binding mismatch"
+assert_nothing_delivered
+assert_no_command MAIL
+e2e_done

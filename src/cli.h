@@ -11,17 +11,17 @@
 #include "err.h"
 
 enum mode {
-	MODE_SEND = 0,	   /* sendmail mode (default, -bm) */
-	MODE_VERSION,	   /* --version */
-	MODE_HELP,	   /* --help */
-	MODE_SERVERINFO,   /* --serverinfo */
-	MODE_QUEUE_RUN,	   /* -q, -qR..., -q1h ... */
-	MODE_QUEUE_LIST,   /* -bp, mailq */
-	MODE_QUEUE_DROP,   /* --queue-drop ID */
-	MODE_QUEUE_RETRY,  /* --queue-retry ID */
-	MODE_DKIM_KEYGEN,  /* --dkim-keygen */
-	MODE_DKIM_SIGN,	   /* --dkim-sign */
-	MODE_DKIM_VERIFY,  /* --dkim-verify */
+	MODE_SEND = 0,	  /* sendmail mode (default, -bm) */
+	MODE_VERSION,	  /* --version */
+	MODE_HELP,	  /* --help */
+	MODE_SERVERINFO,  /* --serverinfo */
+	MODE_QUEUE_RUN,	  /* -q, -qR..., -q1h ... */
+	MODE_QUEUE_LIST,  /* -bp, mailq */
+	MODE_QUEUE_DROP,  /* --queue-drop ID */
+	MODE_QUEUE_RETRY, /* --queue-retry ID */
+	MODE_DKIM_KEYGEN, /* --dkim-keygen */
+	MODE_DKIM_SIGN,	  /* --dkim-sign */
+	MODE_DKIM_VERIFY, /* --dkim-verify */
 };
 
 enum deliver_mode {
@@ -32,11 +32,11 @@ enum deliver_mode {
 
 struct opts {
 	enum mode mode;
-	int verbose;	      /* -v, may repeat */
-	int read_recipients;  /* -t */
-	int ignore_dots;      /* -i, -oi */
-	const char *sender;   /* -f/-r; "" is the null sender; NULL unset */
-	const char *fullname; /* -F */
+	int verbose;		 /* -v, may repeat */
+	int read_recipients;	 /* -t */
+	int ignore_dots;	 /* -i, -oi */
+	const char *sender;	 /* -f/-r; "" is the null sender; NULL unset */
+	const char *fullname;	 /* -F */
 	const char *config_file; /* -C */
 	const char *account;	 /* -a */
 	const char *body_type;	 /* -B: "7BIT" or "8BITMIME" */

@@ -61,7 +61,7 @@ say "autoreconf"
 autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
 
 say "format check"
-clang-format --dry-run -Werror src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c ||
+find src tests -name '*.[ch]' | sort | xargs clang-format --dry-run -Werror ||
 	die "clang-format: run clang-format -i on the files above"
 
 say "gcc -Werror: make check"

@@ -125,7 +125,9 @@ log_attempt(const struct account *a, const struct deliver_conn *c,
 	} else {
 		rec.smtp_code = e->smtp_code;
 		rec.smtp_text = e->text;
-		rec.exitcode = err_exit_code(e->kind);
+		/* Every message we send is already queued: a deferral leaves
+		 * it there, and the submitter's status is 0. */
+		rec.exitcode = err_is_temporary(e) ? 0 : err_exit_code(e->kind);
 		rec.outcome = err_is_temporary(e) ? "deferred" : "failed";
 	}
 	log_delivery(a->logfile, a->syslog, &rec);

@@ -367,6 +367,14 @@ assert_eq() {
 	fi
 }
 
+# assert_match STRING ERE WHAT
+assert_match() {
+	ok
+	if ! printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		fail "$3: \"$1\" does not match /$2/"
+	fi
+}
+
 # assert_same_file GOT WANT WHAT: byte-for-byte, with a diff when not.
 assert_same_file() {
 	ok

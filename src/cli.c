@@ -41,6 +41,7 @@ struct cli {
 	int mode_set;
 	char mode_opt[32];    /* the option that chose the mode */
 	int dkim_opt_seen[3]; /* keygen, sign, verify options seen */
+	int dkim_time_seen;   /* --dkim-time: sign or verify */
 	char dkim_opt[3][32];
 };
 
@@ -572,8 +573,10 @@ opt_sign(struct cli *cl, const char *name, const char *val, struct err *e)
 {
 	unsigned long long t;
 
-	dkim_seen(cl, 1, name);
 	if (strcmp(name, "--dkim-time") == 0) {
+		/* The signing time, or "now" for checking x= when verifying:
+		 * the only option both modes take (checked at the end). */
+		cl->dkim_time_seen = 1;
 		/* up to the year 9999 */
 		if (parse_uint_str(val, 253402300799ULL, &t) == -1)
 			return usage(e, "--dkim-time: expected seconds since "
@@ -581,6 +584,7 @@ opt_sign(struct cli *cl, const char *name, const char *val, struct err *e)
 		cl->o->dkim_time = (long long)t;
 		return 0;
 	}
+	dkim_seen(cl, 1, name);
 	if (*val == '\0' || has_crlf(val) || strchr(val, ' ') != NULL)
 		return usage(e, "--dkim-headers: expected h1:h2:...");
 	cl->o->dkim_headers = val;
@@ -668,6 +672,10 @@ check_combination(struct cli *cl, struct err *e)
 		if (cl->dkim_opt_seen[t] && o->mode != dkim_modes[t])
 			return usage(e, "%s goes with %s", cl->dkim_opt[t],
 			    dkim_mode_name[t]);
+	if (cl->dkim_time_seen && o->mode != MODE_DKIM_SIGN &&
+	    o->mode != MODE_DKIM_VERIFY)
+		return usage(e, "--dkim-time goes with --dkim-sign or "
+				"--dkim-verify");
 	if (o->json && o->mode != MODE_QUEUE_LIST)
 		return usage(e, "--json goes with -bp (mailq)");
 	if (o->mode == MODE_SEND && o->nrcpts == 0 && !o->read_recipients)

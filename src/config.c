@@ -177,6 +177,7 @@ enum fid {
 	FID_BOUNCE,
 	FID_MAX_SIZE,
 	FID_ALLOW_FROM,
+	FID_DKIM_EXPIRE,
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -237,6 +238,7 @@ static const struct field fields[FID_COUNT] = {
     [FID_BOUNCE] = FLD(F_INT, bounce_notices),
     [FID_MAX_SIZE] = FLD(F_ULL, max_message_size),
     [FID_ALLOW_FROM] = FLD(F_INT, allow_from_override),
+    [FID_DKIM_EXPIRE] = FLD(F_UINT, dkim_expire),
 };
 
 _Static_assert(FID_COUNT <= 64, "the set masks are 64 bits");
@@ -1293,6 +1295,7 @@ static const struct keyword keywords[] = {
     {"queue_dir", FID_QUEUE_DIR, kw_value, V_FILE | V_REQ, NULL},
     {"queue_backoff", FID_BACKOFF, kw_backoff, 0, NULL},
     {"queue_max_age", FID_MAX_AGE, kw_duration, 0, NULL},
+    {"dkim_expire", FID_DKIM_EXPIRE, kw_duration, 0, NULL},
     {"rate_limit", FID_RATE, kw_rate, 0, NULL},
     {"bounce_notices", FID_BOUNCE, kw_bool, 0, NULL},
     {"allow_from_override", FID_ALLOW_FROM, kw_bool, 0, NULL},

@@ -93,6 +93,8 @@ struct account {
 
 	/* msmtp's allow_from_override: off means -f cannot replace "from". */
 	int allow_from_override; /* default on */
+
+	unsigned dkim_expire; /* x= this many seconds after t=; 0: none */
 };
 
 struct config {

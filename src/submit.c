@@ -213,6 +213,8 @@ sign(const struct account *a, struct message *m, struct err *e)
 	if (a->ndkim_keys == 0)
 		return 0;
 	r = dkim_signer_load(a, &s, e);
+	if (r == 0 && a->dkim_expire > 0)
+		dkim_signer_set_expire(s, a->dkim_expire);
 	if (r == 0)
 		r = dkim_sign_message(s, m, -1, NULL, e);
 	dkim_signer_free(s);
@@ -312,6 +314,8 @@ submit_dkim_filter(const struct opts *o, const struct config *cfg,
 	/* Keys first: a bad key is reported before stdin is read. */
 	if (dkim_signer_load(a, &s, e) == -1)
 		return -1;
+	if (a->dkim_expire > 0)
+		dkim_signer_set_expire(s, a->dkim_expire);
 	if (prepare(o, a, 0, o->dkim_time, &env, &m, e) == 0 &&
 	    dkim_sign_message(s, m, o->dkim_time, o->dkim_headers, e) == 0)
 		r = message_write(m, STDOUT_FILENO, e);

@@ -86,6 +86,18 @@ assert_eq "$(grep '^DKIM-Signature:' "$T/openssl.eml" | sed -n 3p |
     grep -c ed25519)" 1 "ed25519 below both rsa signatures"
 verify_everywhere "$T/openssl.eml" "keys from openssl"
 
+# ---- dkim_expire: x= is t= plus the configured time ----
+dkim_config relaxed/relaxed oed ed25519
+printf 'dkim_expire 2h\n' >>"$CFG"
+dkim_sign "$T/plain.in" "$T/expire.eml" --dkim-time 1700000000
+assert_grep 't=1700000000; x=1700007200;' "$T/expire.eml" "x= after t="
+run_postseal --dkim-verify --dkim-time 1700000100 \
+    --dns-record "oed._domainkey.example.com=$T/oed.rec" <"$T/expire.eml"
+assert_exit 0 "--dkim-verify before x="
+run_postseal --dkim-verify --dkim-time 1700007300 \
+    --dns-record "oed._domainkey.example.com=$T/oed.rec" <"$T/expire.eml"
+assert_exit 65 "--dkim-verify after x="
+
 # ---- keys that must be refused: exit 78, naming the file ----
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:768 \
     -out "$T/r768.key" 2>/dev/null

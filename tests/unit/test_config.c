@@ -242,6 +242,7 @@ test_defaults(void)
 	CHECK(a->set_from_header == SETHDR_AUTO);
 	CHECK(a->queue_backoff_min == 60 && a->queue_backoff_max == 3600);
 	CHECK(a->queue_max_age == 5 * 86400);
+	CHECK(a->dkim_expire == 0);
 	CHECK(a->rate_limit_count == 0 && a->max_message_size == 0);
 	CHECK(a->tls_trust_file == NULL && a->syslog == NULL);
 	CHECK_STR(a->dkim_canon, "relaxed/relaxed");
@@ -302,6 +303,7 @@ static const char all_keywords[] =
     "queue_dir /var/spool/ps\n"
     "queue_backoff 30s 2h\n"
     "queue_max_age 2d\n"
+    "dkim_expire 7d\n"
     "rate_limit 100/hour\n"
     "bounce_notices off\n"
     "max_message_size 25m\n"
@@ -360,6 +362,7 @@ test_all_keywords(void)
 	CHECK_STR(a->queue_dir, "/var/spool/ps");
 	CHECK(a->queue_backoff_min == 30 && a->queue_backoff_max == 7200);
 	CHECK(a->queue_max_age == 2 * 86400);
+	CHECK(a->dkim_expire == 7 * 86400);
 	CHECK(a->rate_limit_count == 100 && a->rate_limit_period == 3600);
 	CHECK(a->bounce_notices == 0);
 	CHECK(a->max_message_size == 25ULL * 1024 * 1024);
@@ -467,6 +470,7 @@ static const struct {
     {"account a\nqueue_backoff 1h\n", ":2: queue_backoff"},
     {"account a\nqueue_max_age 5w\n", ":2: queue_max_age"},
     {"account a\nqueue_max_age 0\n", ":2: queue_max_age"},
+    {"account a\ndkim_expire soon\n", ":2: dkim_expire"},
     {"account a\nrate_limit 10/fortnight\n", ":2: rate_limit"},
     {"account a\nrate_limit /hour\n", ":2: rate_limit"},
     {"account a\nmax_message_size 10q\n", ":2: max_message_size"},

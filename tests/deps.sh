@@ -1,6 +1,7 @@
 #!/bin/sh
-# tests/deps.sh -- install what postseal needs to build and to run its whole
-# test suite on Debian 12.  As root it installs the missing packages with
+# tests/deps.sh [demo] -- install what postseal needs to build and to run
+# its whole test suite on Debian 12 (with "demo": only what building and
+# tests/e2e/demo.sh need).  As root it installs the missing packages with
 # apt-get; as another user it only lists what is missing (the tests that
 # need those packages then skip, saying why).
 set -eu
@@ -9,8 +10,12 @@ cd "$(dirname "$0")/.."
 build="autoconf automake make pkg-config gcc clang clang-format
 libgnutls28-dev libgsasl-dev libsodium-dev libclang-rt-14-dev"
 # Each test area lists its own packages, one per line.
-extra=$(cat tests/e2e/PACKAGES tests/data/dkim/PACKAGES 2>/dev/null |
-	sed 's/#.*//' | tr -s ' \n' '\n' | sort -u)
+if [ "${1:-}" = demo ]; then
+	extra="python3 python3-aiosmtpd gnutls-bin"
+else
+	extra=$(cat tests/e2e/PACKAGES tests/data/dkim/PACKAGES 2>/dev/null |
+		sed 's/#.*//' | tr -s ' \n' '\n' | sort -u)
+fi
 want=$(printf '%s\n%s\n' "$build" "$extra" | tr -s ' \n' '\n' | sort -u |
 	grep -v '^$')
 

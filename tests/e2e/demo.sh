@@ -26,6 +26,7 @@ defaults
 tls on
 tls_starttls on
 tls_trust_file $CA/ca.pem
+queue_dir $QUEUE
 
 account demo
 host 127.0.0.1

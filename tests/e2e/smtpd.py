@@ -276,7 +276,8 @@ class Session(SMTP):
         self._auth_mech = None
         self._recorder = LineRecorder(state, self.sid)
         excl = [m for m in ("PLAIN", "LOGIN", "SCRAM-SHA-256",
-                            "SCRAM-SHA-256-PLUS") if m not in a.mechs]
+                            "SCRAM-SHA-256-PLUS", "XOAUTH2",
+                            "OAUTHBEARER") if m not in a.mechs]
         super().__init__(
             handler=object(), hostname="localhost",
             data_size_limit=None, enable_SMTPUTF8=True,
@@ -769,6 +770,40 @@ class Session(SMTP):
             return AuthResult(success=False, handled=True)
         return AuthResult(success=True, handled=False,
                           auth_data=LoginPassword(user_s, b""))
+
+    # ---- XOAUTH2 and OAUTHBEARER (RFC 7628): --password is the token ----
+
+    async def auth_XOAUTH2(self, _, args):
+        # user=U ^A auth=Bearer T ^A ^A
+        return await self._bearer(args, rb"^user=([^\x01]*)\x01"
+                                  rb"auth=Bearer ([^\x01]+)\x01\x01$", b"")
+
+    async def auth_OAUTHBEARER(self, _, args):
+        # n,a=U, ^A host=... ^A port=... ^A auth=Bearer T ^A ^A
+        return await self._bearer(args, rb"^n,a=([^,]*),\x01(?:[a-z]+=[^\x01]*"
+                                  rb"\x01)*?auth=Bearer ([^\x01]+)\x01"
+                                  rb"(?:[a-z]+=[^\x01]*\x01)*\x01$", b"\x01")
+
+    async def _bearer(self, args, pattern, abort):
+        a = self.st.args
+        if len(args) > 1:
+            try:
+                ir = base64.b64decode(args[1], validate=True)
+            except ValueError:
+                ir = None
+        else:
+            ir = await self.challenge_auth(b"")
+        m = re.match(pattern, ir, re.S) if isinstance(ir, bytes) else None
+        if m and m.group(1).decode() == a.user and \
+                m.group(2).decode() == a.password:
+            return AuthResult(success=True, handled=False,
+                              auth_data=LoginPassword(m.group(1), b""))
+        # The error goes out as a challenge; the client answers it with
+        # the abort response, then the failure follows (RFC 7628 3.2.3).
+        err = json.dumps({"status": "invalid_token"}).encode()
+        if await self.challenge_auth(err) != abort:
+            return self._scram_fail("501 5.5.2 Bad abort response")
+        return self._scram_fail("535 5.7.8 Invalid token")
 
     def _scram_fail(self, msg):
         return AuthResult(success=False, handled=False, message=msg)

@@ -20,6 +20,9 @@ sanitize(char *s)
 			*s = '?';
 }
 
+static int vset(struct err *e, enum err_kind kind, int code, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
+
 static int
 vset(struct err *e, enum err_kind kind, int code, const char *fmt, va_list ap)
 {

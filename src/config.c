@@ -178,6 +178,7 @@ enum fid {
 	FID_MAX_SIZE,
 	FID_ALLOW_FROM,
 	FID_DKIM_EXPIRE,
+	FID_8BITMIME,
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -239,6 +240,7 @@ static const struct field fields[FID_COUNT] = {
     [FID_MAX_SIZE] = FLD(F_ULL, max_message_size),
     [FID_ALLOW_FROM] = FLD(F_INT, allow_from_override),
     [FID_DKIM_EXPIRE] = FLD(F_UINT, dkim_expire),
+    [FID_8BITMIME] = FLD(F_INT, smtp_8bitmime),
 };
 
 _Static_assert(FID_COUNT <= 64, "the set masks are 64 bits");
@@ -1299,6 +1301,7 @@ static const struct keyword keywords[] = {
     {"rate_limit", FID_RATE, kw_rate, 0, NULL},
     {"bounce_notices", FID_BOUNCE, kw_bool, 0, NULL},
     {"allow_from_override", FID_ALLOW_FROM, kw_bool, 0, NULL},
+    {"smtp_8bitmime", FID_8BITMIME, kw_bool, 0, NULL},
     {"max_message_size", FID_MAX_SIZE, kw_size, 0, NULL},
     {"protocol", FID_NONE, kw_protocol, 0, NULL},
     /* msmtp keywords that are harmless to ignore */
@@ -2098,6 +2101,8 @@ fill_defaults(struct account *a, uint64_t set, char **fqdn)
 		a->bounce_notices = 1;
 	if (!(set & BIT(FID_ALLOW_FROM)))
 		a->allow_from_override = 1;
+	if (!(set & BIT(FID_8BITMIME)))
+		a->smtp_8bitmime = 1;
 	if (a->dkim_canon == NULL)
 		a->dkim_canon = xstrdup("relaxed/relaxed");
 	if (!(set & BIT(FID_BACKOFF))) {

@@ -95,6 +95,11 @@ struct account {
 	int allow_from_override; /* default on */
 
 	unsigned dkim_expire; /* x= this many seconds after t=; 0: none */
+
+	/* "smtp_8bitmime off": the smarthost lacks 8BITMIME, so 8-bit bodies
+	 * are re-encoded before signing (the message is spooled before we
+	 * see the server's EHLO, so this cannot be learned in time). */
+	int smtp_8bitmime; /* default on */
 };
 
 struct config {

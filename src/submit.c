@@ -180,8 +180,11 @@ static int
 complete(const struct opts *o, const struct account *a,
     const struct envelope *env, long long now, struct message *m, struct err *e)
 {
+	/* -B 7BIT, or a smarthost without 8BITMIME: re-encode 8-bit bodies
+	 * now, before signing, so the signature covers what is sent. */
 	int allow_8bit =
-	    o->body_type == NULL || ascii_casecmp(o->body_type, "7BIT") != 0;
+	    a->smtp_8bitmime &&
+	    (o->body_type == NULL || ascii_casecmp(o->body_type, "7BIT") != 0);
 	struct message_complete_opts co = {0};
 	const char *d = addr_domain(env->from);
 
@@ -246,9 +249,10 @@ hand_off(const struct opts *o, const struct config *cfg,
 	qe.dsn_notify = o->dsn_notify != NULL ? o->dsn_notify : a->dsn_notify;
 	qe.dsn_return = o->dsn_return != NULL ? o->dsn_return : a->dsn_return;
 	qe.dsn_envid = o->dsn_envid;
-	qe.body_8bit = o->body_type != NULL
-			   ? ascii_casecmp(o->body_type, "8BITMIME") == 0
-			   : message_has_8bit(m);
+	/* What is left 8-bit after make_safe() (or -B 8BITMIME) is declared. */
+	qe.body_8bit = message_has_8bit(m) ||
+		       (o->body_type != NULL &&
+			   ascii_casecmp(o->body_type, "8BITMIME") == 0);
 	qe.smtputf8 = env->utf8;
 	qe.size = message_size(m);
 	return runq_submit(cfg, a, &qe, write_message, m, o->deliver,

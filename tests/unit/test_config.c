@@ -243,6 +243,7 @@ test_defaults(void)
 	CHECK(a->queue_backoff_min == 60 && a->queue_backoff_max == 3600);
 	CHECK(a->queue_max_age == 5 * 86400);
 	CHECK(a->dkim_expire == 0);
+	CHECK(a->smtp_8bitmime == 1);
 	CHECK(a->rate_limit_count == 0 && a->max_message_size == 0);
 	CHECK(a->tls_trust_file == NULL && a->syslog == NULL);
 	CHECK_STR(a->dkim_canon, "relaxed/relaxed");
@@ -304,6 +305,7 @@ static const char all_keywords[] =
     "queue_backoff 30s 2h\n"
     "queue_max_age 2d\n"
     "dkim_expire 7d\n"
+    "smtp_8bitmime off\n"
     "rate_limit 100/hour\n"
     "bounce_notices off\n"
     "max_message_size 25m\n"
@@ -363,6 +365,7 @@ test_all_keywords(void)
 	CHECK(a->queue_backoff_min == 30 && a->queue_backoff_max == 7200);
 	CHECK(a->queue_max_age == 2 * 86400);
 	CHECK(a->dkim_expire == 7 * 86400);
+	CHECK(a->smtp_8bitmime == 0);
 	CHECK(a->rate_limit_count == 100 && a->rate_limit_period == 3600);
 	CHECK(a->bounce_notices == 0);
 	CHECK(a->max_message_size == 25ULL * 1024 * 1024);

@@ -10,6 +10,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
+# The source tree the suite configures.  The quick start's first command
+# configures and builds in the tree itself, and a configured tree refuses
+# the out-of-tree builds below; then the suite works on a clean copy of the
+# tree in _build/src, leaving the user's own build as it is.
+src=$top
 strict=0
 [ "$(id -u)" = 0 ] && strict=1
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -48,7 +53,7 @@ run_check() { # dir configure-args...
 	shift
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	(cd "$dir" && "$top/configure" -q "$@" && make -s -j"$jobs" &&
+	(cd "$dir" && "$src/configure" -q "$@" && make -s -j"$jobs" &&
 		make -s -j"$jobs" check VERBOSE=1) || {
 		tally "$dir" 2>/dev/null || true
 		die "make check in $dir"
@@ -57,11 +62,25 @@ run_check() { # dir configure-args...
 }
 
 sh tests/deps.sh
+if [ -f "$top/config.status" ]; then
+	say "the tree is configured in place: testing a clean copy in _build/src"
+	src=$top/_build/src
+	rm -rf "$src"
+	mkdir -p "$src"
+	tar -C "$top" --exclude=./_build --exclude=./.git -cf - . |
+		tar -C "$src" -xf -
+	if [ -f "$src/Makefile" ]; then
+		(cd "$src" && make -s distclean >/dev/null 2>&1) ||
+			die "make distclean in the copy $src"
+	fi
+	rm -f "$src/config.status"
+fi
 say "autoreconf"
-autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+(cd "$src" && { autoreconf -fi >/dev/null 2>&1 || autoreconf -fi; })
 
 say "format check"
-find src tests -name '*.[ch]' | sort | xargs clang-format --dry-run -Werror ||
+(cd "$src" && find src tests -name '*.[ch]' | sort |
+	xargs clang-format --dry-run -Werror) ||
 	die "clang-format: run clang-format -i on the files above"
 
 say "gcc -Werror: make check"
@@ -83,14 +102,14 @@ say "fuzzing, ${FUZZ_SECONDS}s per harness"
 fz="$top/_build/fuzz"
 rm -rf "$fz"
 mkdir -p "$fz"
-(cd "$fz" && "$top/configure" -q --enable-fuzzing CC=clang &&
+(cd "$fz" && "$src/configure" -q --enable-fuzzing CC=clang &&
 	make -s -j"$jobs" fuzz) || die "building the fuzz harnesses"
 for h in "$fz"/tests/fuzz/fuzz_*; do
 	[ -x "$h" ] || continue
 	name=$(basename "$h")
 	corpus="$fz/corpus/$name"
 	mkdir -p "$corpus"
-	cp "$top/tests/fuzz/corpus/${name#fuzz_}"/* "$corpus"/ 2>/dev/null || true
+	cp "$src/tests/fuzz/corpus/${name#fuzz_}"/* "$corpus"/ 2>/dev/null || true
 	say "fuzz $name"
 	"$h" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 "$corpus" >"$fz/$name.out" 2>&1 || {

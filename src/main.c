@@ -30,6 +30,7 @@
 #include "dkim_tool.h"
 #include "log.h"
 #include "message.h"
+#include "paths.h"
 #include "runq.h"
 #include "smtp.h"
 #include "submit.h"
@@ -68,8 +69,10 @@ run_mode(const struct opts *o, struct err *e)
 	switch (o->mode) {
 	case MODE_VERSION:
 		printf("postseal %s\nTLS: GnuTLS; SASL: GNU SASL; "
-		       "crypto: libsodium %s\n",
-		    PACKAGE_VERSION, sodium_version_string());
+		       "crypto: libsodium %s\n"
+		       "system configuration: %s\nsystem queue: %s\n",
+		    PACKAGE_VERSION, sodium_version_string(),
+		    SYSCONFDIR_POSTSEAL, POSTSEAL_SYSTEM_QUEUE);
 		return 0;
 	case MODE_HELP:
 		cli_usage(stdout);

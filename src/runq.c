@@ -46,10 +46,6 @@
 #include "runq.h"
 #include "smtp.h"
 
-#ifndef SYSCONFDIR_POSTSEAL
-#define SYSCONFDIR_POSTSEAL "/etc/postseal"
-#endif
-
 #define DEFAULT_MAX_AGE (5 * 86400)
 #define NOTICE_MAX (256 * 1024)
 #define NOTICE_HEADERS_MAX (64 * 1024)

@@ -30,10 +30,7 @@
 #include "config.h"
 #include "err.h"
 #include "queue.h"
-
-#ifndef POSTSEAL_SYSTEM_QUEUE
-#define POSTSEAL_SYSTEM_QUEUE "/var/spool/postseal"
-#endif
+#include "paths.h"
 
 /* The queue directory for account a (NULL: the default queue) in out.
  * ERR_CONFIG if it does not fit or no home directory is known. */

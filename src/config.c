@@ -105,7 +105,7 @@
 #include "buf.h"
 #include "err.h"
 #include "log.h"
-#include "paths.h"
+#include "installdirs.h"
 
 #define CONF_LINE_MAX (64 * 1024) /* long enough for OAuth tokens */
 #define CONF_MAX_ACCOUNTS 1000	  /* in all files together */

@@ -30,7 +30,7 @@
 #include "dkim_tool.h"
 #include "log.h"
 #include "message.h"
-#include "paths.h"
+#include "installdirs.h"
 #include "runq.h"
 #include "smtp.h"
 #include "submit.h"

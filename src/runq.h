@@ -30,7 +30,7 @@
 #include "config.h"
 #include "err.h"
 #include "queue.h"
-#include "paths.h"
+#include "installdirs.h"
 
 /* The queue directory for account a (NULL: the default queue) in out.
  * ERR_CONFIG if it does not fit or no home directory is known. */

@@ -59,4 +59,26 @@ run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 77 "channel binding mismatch"
 assert_nothing_delivered
 assert_no_command MAIL
+# The SaltedPassword postseal computes (GnuTLS PBKDF2 of the SASLprep'ed
+# password, sasl.c) is the one the server expects at another iteration
+# count too; an iteration count past 1000000 is refused before any PBKDF2
+# work, naming the reason, as an authentication failure (77).
+start_server --name scram-iter --tls starttls --user u --password "$pw" \
+    --mechs SCRAM-SHA-256 --scram-iterations 10000
+{ base_config starttls u "$pw"; echo 'auth scram-sha-256'; } | write_config
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+assert_exit 0 "scram-sha-256, 10000 iterations"
+assert_file_count "$SPOOL" '*.eml' 1 "spool, 10000 iterations"
+start_server --name scram-huge --tls starttls --user u --password "$pw" \
+    --mechs SCRAM-SHA-256 --scram-iterations 2000000000
+{ base_config starttls u "$pw"; echo 'auth scram-sha-256'; } | write_config
+t0=$(now)
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+t1=$(now)
+assert_exit 77 "scram-sha-256, 2000000000 iterations"
+assert_grep_fixed "iteration count out of range" "$ERR" \
+    "stderr names the refused iteration count"
+assert_file_count "$SPOOL" '*.eml' 0 "spool, 2000000000 iterations"
+ok
+[ $((t1 - t0)) -lt 30 ] || fail "refusing took $((t1 - t0)) s (PBKDF2 ran?)"
 e2e_done

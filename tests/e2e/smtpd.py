@@ -729,7 +729,7 @@ class Session(SMTP):
                                         "binding type")
             self._scram_info["cb"] = cbname.decode()
         salt = hashlib.sha256(b"salt" + (a.user or "").encode()).digest()
-        iters = 4096
+        iters = self.st.args.scram_iterations
         snonce = cnonce + base64.b64encode(os.urandom(18))
         sfirst = b"r=" + snonce + b",s=" + base64.b64encode(salt) + \
             b",i=" + str(iters).encode()
@@ -1002,6 +1002,7 @@ def parse_args(argv):
     p.add_argument("--log")
     p.add_argument("--fault", action="append", default=[])
     p.add_argument("--stall", type=float, default=30.0)
+    p.add_argument("--scram-iterations", type=int, default=4096)
     p.add_argument("--idle-timeout", type=float, default=60.0)
     p.add_argument("--max-lifetime", type=float, default=120.0)
     p.add_argument("--parent-pid", type=int, default=0,

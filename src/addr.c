@@ -20,6 +20,7 @@
  * one place: '<' and '>' are refused even inside a quoted local part.
  */
 #include <arpa/inet.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,23 @@ utf8_lead(struct addr_utf8 *s, unsigned char c)
 		s->bad = 1;
 }
 
+/* How many of the n octets at u, from the first on, are ASCII. */
+static size_t
+ascii_run(const unsigned char *u, size_t n)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, u + i, 8);
+		if (w & 0x8080808080808080ULL)
+			break;
+	}
+	while (i < n && u[i] < 0x80)
+		i++;
+	return i;
+}
+
 void
 addr_utf8_feed(struct addr_utf8 *s, const void *p, size_t n)
 {
@@ -61,7 +79,11 @@ addr_utf8_feed(struct addr_utf8 *s, const void *p, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (s->need == 0) {
-			utf8_lead(s, u[i]);
+			/* ASCII leaves the state as it is: skip it, 8 at a
+			 * time. */
+			i += ascii_run(u + i, n - i);
+			if (i < n)
+				utf8_lead(s, u[i]);
 			continue;
 		}
 		if (u[i] < s->lo || u[i] > s->hi) {

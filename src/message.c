@@ -1521,12 +1521,244 @@ xf_byte(struct xf *x, unsigned char c, struct err *e)
 	}
 }
 
+/*
+ * The octets at p (at most n) that the transformation copies unchanged, one
+ * by one, into the current line: for XF_QPENC the printable ones but '='
+ * (rule 2), for XF_QPFOLD all but NUL, CR, LF, '=' and 8-bit ones, for
+ * XF_FOLD all but NUL, CR and LF.  *limit is the line length at which a
+ * break comes first.  xf_literal() then copies the run in slices with the
+ * same breaks xf_byte() would make one octet at a time.
+ */
+static size_t
+xf_plain(const struct xf *x, const unsigned char *p, size_t n, size_t *limit)
+{
+	size_t i = 0;
+
+	switch (x->kind) {
+	case XF_QPENC:
+		*limit = QP_LIMIT;
+		while (i < n && p[i] > 32 && p[i] < 127 && p[i] != '=')
+			i++;
+		break;
+	case XF_QPFOLD:
+		*limit = QPFOLD_LIMIT;
+		while (i < n && p[i] != 0 && p[i] < 0x80 && p[i] != '\r' &&
+		       p[i] != '\n' && p[i] != '=')
+			i++;
+		break;
+	default:
+		*limit = MESSAGE_LINE_MAX;
+		while (i < n && p[i] != 0 && p[i] != '\r' && p[i] != '\n')
+			i++;
+		break;
+	}
+	return i;
+}
+
+static int
+xf_literal(struct xf *x, const char *p, size_t n, size_t limit, struct err *e)
+{
+	size_t k;
+
+	while (n > 0) {
+		if (x->col >= limit &&
+		    (x->kind == XF_FOLD ? xf_eol(x, e) : xf_soft(x, e)) == -1)
+			return -1;
+		k = limit - x->col < n ? limit - x->col : n;
+		if (spool_text(&x->out, p, k, e) == -1)
+			return -1;
+		x->col += k;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/*
+ * Quoted-printable encoding of a chunk in one pass, the same output as
+ * qp_enc() octet by octet, but each line is built in a local buffer and
+ * handed to the spool once: calling through xf_put() per octet was most
+ * of the cost of re-encoding.  line holds the current line from column
+ * x->col - len on; it is flushed at every line end and at the chunk end.
+ */
+static int
+qp_flush(struct xf *x, char *line, size_t *len, int eol, struct err *e)
+{
+	if (*len > 0 && spool_text(&x->out, line, *len, e) == -1)
+		return -1;
+	*len = 0;
+	if (!eol)
+		return 0;
+	x->col = 0;
+	return spool_eol(&x->out, e);
+}
+
+/* Put w octets of t, with a soft break first past QP_LIMIT. */
+static int
+qp_add(struct xf *x, char *line, size_t *len, const char *t, size_t w,
+    struct err *e)
+{
+	if (x->col + w > QP_LIMIT) {
+		line[(*len)++] = '=';
+		if (qp_flush(x, line, len, 1, e) == -1)
+			return -1;
+	}
+	memcpy(line + *len, t, w);
+	*len += w;
+	x->col += w;
+	return 0;
+}
+
+static int
+qp_octet(struct xf *x, char *line, size_t *len, unsigned char c, int lit,
+    struct err *e)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char t[3];
+
+	if (lit) {
+		t[0] = (char)c;
+		return qp_add(x, line, len, t, 1, e);
+	}
+	t[0] = '=';
+	t[1] = hex[c >> 4];
+	t[2] = hex[c & 15];
+	return qp_add(x, line, len, t, 3, e);
+}
+
+/* Octets quoted-printable copies as they are (rule 2): 33-126 but '='. */
+static int
+qp_literal(unsigned char c)
+{
+	return c > 32 && c < 127 && c != '=';
+}
+
+/* Is p[i] copied as it is?  A literal, or SP/HT that the chunk shows is
+ * not at the end of a line (rule 3 encodes only those; the body holds CR
+ * only before LF).  SP/HT last in the chunk takes the slow path. */
+static int
+qp_plain(const unsigned char *p, size_t n, size_t i)
+{
+	return qp_literal(p[i]) || (is_wsp(p[i]) && i + 1 < n &&
+				       p[i + 1] != '\r' && p[i + 1] != '\n');
+}
+
+/*
+ * Are the 8 octets at p (and the one after them, which must exist) copied
+ * as they are?  All in 0x20-0x7e but '=', and a final SP not before CR or
+ * LF: qp_plain() for 8 at once, by bit tricks on a 64-bit word ("has a
+ * byte less than", "greater than", "equal to": exact as yes/no answers).
+ */
+static int
+qp_plain8(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t high = 0x8080808080808080ULL;
+	uint64_t w, eq;
+
+	memcpy(&w, p, 8);
+	eq = w ^ (ones * '=');
+	if ((((w - ones * 0x20) & ~w) | ((w + ones * (127 - 0x7e)) | w) |
+		((eq - ones) & ~eq)) &
+	    high)
+		return 0;
+	return p[7] != ' ' || (p[8] != '\r' && p[8] != '\n');
+}
+
+/* One octet that is not a literal copied on the fast path. */
+static int
+qp_special(struct xf *x, char *line, size_t *len, unsigned char c,
+    struct err *e)
+{
+	unsigned char w = (unsigned char)x->pend;
+
+	if (c == '\r')
+		return 0;
+	if (c >= 0x80)
+		x->saw8bit = 1;
+	x->pend = 0;
+	if (c == '\n') {
+		/* Rule 3: white space at the end of a line is encoded. */
+		if (w != 0 && qp_octet(x, line, len, w, 0, e) == -1)
+			return -1;
+		return qp_flush(x, line, len, 1, e);
+	}
+	if (w != 0 && qp_octet(x, line, len, w, 1, e) == -1)
+		return -1;
+	if (is_wsp(c)) {
+		x->pend = c;
+		return 0;
+	}
+	return qp_octet(x, line, len, c, qp_literal(c), e);
+}
+
+static int
+qp_chunk(struct xf *x, const unsigned char *p, size_t n, struct err *e)
+{
+	char line[QP_LIMIT + 8];
+	size_t len = 0, i = 0, col;
+
+	while (i < n) {
+		if (x->pend == 0 && qp_plain(p, n, i)) {
+			/* The common case: literal octets into the line. */
+			if (x->col >= QP_LIMIT) {
+				line[len++] = '=';
+				if (qp_flush(x, line, &len, 1, e) == -1)
+					return -1;
+			}
+			col = x->col;
+			while (col + 8 <= QP_LIMIT && i + 8 < n &&
+			       qp_plain8(p + i)) {
+				memcpy(line + len, p + i, 8);
+				len += 8;
+				col += 8;
+				i += 8;
+			}
+			for (; i < n && col < QP_LIMIT; col++) {
+				unsigned char c = p[i];
+
+				if (!(c > 32 && c < 127 && c != '=') &&
+				    !qp_plain(p, n, i))
+					break;
+				line[len++] = (char)c;
+				i++;
+			}
+			x->col = col;
+		} else if (qp_special(x, line, &len, p[i++], e) == -1)
+			return -1;
+	}
+	return qp_flush(x, line, &len, 0, e);
+}
+
+/* One chunk: runs of plain octets in slices, the others one by one. */
+static int
+xf_chunk(struct xf *x, const char *chunk, size_t n, struct err *e)
+{
+	const unsigned char *u = (const unsigned char *)chunk;
+	size_t i = 0, run, limit, j;
+
+	if (x->kind == XF_QPENC)
+		return qp_chunk(x, u, n, e);
+	while (i < n) {
+		run = x->pend == 0 ? xf_plain(x, u + i, n - i, &limit) : 0;
+		if (run > 0) {
+			for (j = i; !x->saw8bit && j < i + run; j++)
+				x->saw8bit = u[j] >= 0x80;
+			if (xf_literal(x, chunk + i, run, limit, e) == -1)
+				return -1;
+			i += run;
+		} else if (xf_byte(x, u[i++], e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 xf_run(struct message *m, struct xf *x, struct err *e)
 {
 	char *chunk = xcalloc(1, IO_CHUNK);
 	unsigned long long off = 0;
-	size_t n, i;
+	size_t n;
 	int rc = -1;
 
 	if (spool_open(&x->out, m->tmpdir, e) == -1)
@@ -1537,9 +1769,8 @@ xf_run(struct message *m, struct xf *x, struct err *e)
 		if (body_pread(m, chunk, n, off, e) == -1)
 			goto out;
 		addr_utf8_feed(&x->u8, chunk, n);
-		for (i = 0; i < n; i++)
-			if (xf_byte(x, (unsigned char)chunk[i], e) == -1)
-				goto out;
+		if (xf_chunk(x, chunk, n, e) == -1)
+			goto out;
 	}
 	if (x->pend != 0 &&
 	    xf_hex(x, (unsigned char)x->pend, QP_LIMIT, e) == -1)

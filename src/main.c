@@ -59,6 +59,19 @@ run_serverinfo(const struct opts *o, const struct config *cfg, struct err *e)
 	return smtp_serverinfo(a, a->hosts[0], stdout, e);
 }
 
+/* -q, --queue-run-due, -qR/-qS/-qI. */
+static int
+run_queue(const struct opts *o, const struct config *cfg, struct err *e)
+{
+	struct runq_select sel;
+
+	sel.due_only = o->queue_due;
+	sel.rcpt = o->queue_match_rcpt;
+	sel.sender = o->queue_match_sender;
+	sel.id = o->queue_match_id;
+	return runq_run_select(cfg, &sel, isatty(STDERR_FILENO), e);
+}
+
 static int
 run_mode(const struct opts *o, struct err *e)
 {
@@ -91,7 +104,7 @@ run_mode(const struct opts *o, struct err *e)
 		r = run_serverinfo(o, cfg, e);
 		break;
 	case MODE_QUEUE_RUN:
-		r = runq_run(cfg, isatty(STDERR_FILENO), e);
+		r = run_queue(o, cfg, e);
 		break;
 	case MODE_QUEUE_LIST:
 		r = runq_list(cfg, o->json, stdout, e);

@@ -70,6 +70,7 @@ struct run {
 	int line_open;		 /* the progress line wants a newline */
 	long long started;
 	size_t total, done, delivered, deferred, failed;
+	const struct runq_select *sel; /* queue runs; NULL: due only */
 };
 
 enum outcome { OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED, OUT_SKIPPED };
@@ -788,8 +789,48 @@ entry_expired(const struct run *r, const struct queue_envelope *env,
 	    a != NULL ? a->queue_max_age : DEFAULT_MAX_AGE);
 }
 
-/* Due (or expired, or unreadable: then it goes to failed/)?  Read
- * without locking; the decision is made again under the lock. */
+/* Does hay contain needle (ASCII case-insensitively with icase)? */
+static int
+contains(const char *hay, const char *needle, int icase)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay != '\0'; hay++)
+		if (icase ? ascii_ncasecmp(hay, needle, n) == 0
+			  : strncmp(hay, needle, n) == 0)
+			return 1;
+	return n == 0;
+}
+
+/* -qR, -qS, -qI: does the entry match every restriction given? */
+static int
+entry_matches(const struct runq_select *sel, const struct queue_envelope *env)
+{
+	size_t i;
+
+	if (sel == NULL)
+		return 1;
+	if (sel->id != NULL && !contains(env->id, sel->id, 0))
+		return 0;
+	if (sel->sender != NULL && !contains(env->from, sel->sender, 1))
+		return 0;
+	if (sel->rcpt == NULL)
+		return 1;
+	for (i = 0; i < env->nrcpts; i++)
+		if (contains(env->rcpts[i], sel->rcpt, 1))
+			return 1;
+	return 0;
+}
+
+static int
+due_only(const struct run *r)
+{
+	return r->sel == NULL || r->sel->due_only;
+}
+
+/* Selected and due (or expired, or unreadable: then it goes to failed/)?
+ * Without due_only every selected entry is due.  Read without locking;
+ * the decision is made again under the lock. */
 static int
 entry_due(struct run *r, struct queue *q, const char *id)
 {
@@ -799,10 +840,14 @@ entry_due(struct run *r, struct queue *q, const char *id)
 
 	if (rc == QUEUE_GONE)
 		return 0;
-	if (rc == -1)
-		return e.kind == ERR_DATA;
-	due = env.next_try <= r->started ||
-	      entry_expired(r, &env, entry_account(r, &env, &e));
+	if (rc == -1) /* corrupt: only a run over everything moves it */
+		return e.kind == ERR_DATA &&
+		       (r->sel == NULL ||
+			   (r->sel->rcpt == NULL && r->sel->sender == NULL &&
+			       r->sel->id == NULL));
+	due = entry_matches(r->sel, &env) &&
+	      (!due_only(r) || env.next_try <= r->started ||
+		  entry_expired(r, &env, entry_account(r, &env, &e)));
 	queue_env_free(&env);
 	return due;
 }
@@ -851,7 +896,7 @@ run_locked(struct run *r, struct queue *q, struct queue_entry *qe,
 
 	if (entry_expired(r, env, a))
 		return expire(r, q, qe, a, e);
-	if (env->next_try > r->started) /* deferred by another run */
+	if (due_only(r) && env->next_try > r->started) /* another run's */
 		return OUT_SKIPPED;
 	if (a == NULL)
 		return defer_orphan(r, qe, e);
@@ -869,6 +914,7 @@ run_entry(struct run *r, struct queue *q, const char *id)
 		report(r, id, run_locked(r, q, qe, &e), &e);
 	} else if (rc == -1 && qe != NULL && e.kind == ERR_DATA) {
 		run_error(r, "%s (moved to failed/)", e.text);
+		r->failed++;
 		if (queue_fail(qe, 0, e.text, &er) == -1)
 			run_error(r, "%s", er.text);
 	} else if (rc == -1) {
@@ -906,6 +952,19 @@ run_queue(struct run *r, struct queue *q)
 int
 runq_run(const struct config *cfg, int progress, struct err *e)
 {
+	struct runq_select sel = {1, NULL, NULL, NULL};
+
+	/* The old contract: only an unreadable queue is an error. */
+	if (runq_run_select(cfg, &sel, progress, e) == -1 &&
+	    e->kind != ERR_PERM)
+		return -1;
+	return 0;
+}
+
+int
+runq_run_select(const struct config *cfg, const struct runq_select *sel,
+    int progress, struct err *e)
+{
 	struct qset s;
 	struct run r;
 	size_t i;
@@ -913,17 +972,24 @@ runq_run(const struct config *cfg, int progress, struct err *e)
 	signal(SIGXFSZ, SIG_IGN);
 	qset_open(cfg, &s);
 	run_init(&r, cfg, 0, progress && isatty(STDERR_FILENO));
+	r.sel = sel;
 	for (i = 0; i < s.n; i++)
 		run_queue(&r, s.q[i]);
 	run_end(&r);
-	log_debug("queue run: %zu due, %zu delivered, %zu deferred, "
+	log_debug("queue run: %zu %s, %zu delivered, %zu deferred, "
 		  "%zu failed",
-	    r.total, r.delivered, r.deferred, r.failed);
+	    r.total, due_only(&r) ? "due" : "selected", r.delivered, r.deferred,
+	    r.failed);
 	qset_close(&s);
 	if (s.error) {
 		*e = s.first;
 		return -1;
 	}
+	if (r.failed > 0)
+		return err_set(e, ERR_PERM,
+		    "queue run: %zu message%s failed permanently (kept in "
+		    "failed/; see mailq)",
+		    r.failed, r.failed == 1 ? "" : "s");
 	return 0;
 }
 

@@ -70,6 +70,24 @@ int runq_submit(const struct config *cfg, const struct account *a,
  */
 int runq_run(const struct config *cfg, int progress, struct err *e);
 
+/* Which entries a queue run tries.  Substrings are matched as sendmail's
+ * -qR, -qS (case-insensitively, any recipient / the sender) and -qI
+ * (the queue ID, exactly); NULL matches everything. */
+struct runq_select {
+	int due_only; /* honour the backoff (periodic runs) */
+	const char *rcpt, *sender, *id;
+};
+
+/*
+ * -q: as runq_run(), over the entries sel selects: without due_only every
+ * active entry is tried now, whatever its backoff (Postfix's "sendmail
+ * -q"); the rate limit still applies.  Returns -1 with e filled (ERR_PERM)
+ * when a message failed permanently or expired in this run, so that cron
+ * and systemd see it, or (as runq_run()) when a queue could not be read.
+ */
+int runq_run_select(const struct config *cfg, const struct runq_select *sel,
+    int progress, struct err *e);
+
 /*
  * -bp: one line per entry (ID, size, age, sender, recipients, attempts,
  * last error; failed entries marked "!"), or with json one JSON object per

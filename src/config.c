@@ -2111,6 +2111,10 @@ fill_defaults(struct account *a, uint64_t set, char **fqdn)
 	}
 	if (!(set & BIT(FID_MAX_AGE)))
 		a->queue_max_age = DEFAULT_MAX_AGE;
+	/* As every MTA: a line per state change to syslog (mail), unless
+	 * the configuration says "syslog off" (issue 9). */
+	if (!(set & BIT(FID_SYSLOG)))
+		a->syslog = xstrdup("LOG_MAIL");
 }
 
 static int

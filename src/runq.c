@@ -181,6 +181,36 @@ fmt_age(long long s, char *out, size_t size)
 		    s % 86400 / 3600);
 }
 
+/* ---- state changes in the log (issue 9) ---- */
+
+/*
+ * One log line for a state change that involves no delivery attempt
+ * (queued, dropped, deferred without trying, delay warning sent); the
+ * attempts themselves are logged by deliver.c.  a NULL: syslog (mail).
+ */
+static void
+log_state(const struct account *a, const struct queue_envelope *env,
+    const char *outcome, const char *text)
+{
+	struct log_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.queue_id = env->id;
+	rec.account = env->account;
+	rec.from = env->from;
+	rec.rcpts = env->rcpts;
+	rec.nrcpts = env->nrcpts;
+	rec.size = env->size;
+	rec.msgid = env->msgid;
+	rec.smtp_code = env->last_code;
+	rec.smtp_text = text;
+	rec.outcome = outcome;
+	if (a != NULL)
+		log_delivery(a->logfile, a->syslog, &rec);
+	else
+		log_delivery(NULL, "LOG_MAIL", &rec);
+}
+
 /* ---- classifying a failed attempt ---- */
 
 /* The server refused the message itself: fail it and tell the sender. */
@@ -612,6 +642,7 @@ attempt(struct run *r, struct queue *q, struct queue_entry *qe,
 	struct smtp_envelope se;
 	struct err er;
 
+	log_set_queue_id(queue_entry_id(qe));
 	if (st->down.kind != ERR_NONE) {
 		*e = st->down;
 		return conclude(r, q, qe, a, e);
@@ -655,6 +686,7 @@ expire(struct run *r, struct queue *q, struct queue_entry *qe,
 	if (a == NULL)
 		return OUT_FAILED;
 	memset(&rec, 0, sizeof(rec));
+	rec.queue_id = env->id;
 	rec.account = a->name;
 	rec.from = env->from;
 	rec.rcpts = env->rcpts;
@@ -887,6 +919,20 @@ report(struct run *r, const char *id, enum outcome o, const struct err *e)
 	}
 }
 
+/* attempt(), with a log line when the account was already found down in
+ * this run (deliver.c logs only the attempts it makes). */
+static enum outcome
+attempt_logged(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, struct err *e)
+{
+	int down = acct_state(r, a)->down.kind != ERR_NONE;
+	enum outcome o = attempt(r, q, qe, a, e);
+
+	if (down && o == OUT_DEFERRED)
+		log_state(a, queue_entry_env(qe), "deferred", e->text);
+	return o;
+}
+
 static enum outcome
 run_locked(struct run *r, struct queue *q, struct queue_entry *qe,
     struct err *e)
@@ -900,7 +946,7 @@ run_locked(struct run *r, struct queue *q, struct queue_entry *qe,
 		return OUT_SKIPPED;
 	if (a == NULL)
 		return defer_orphan(r, qe, e);
-	return attempt(r, q, qe, a, e);
+	return attempt_logged(r, q, qe, a, e);
 }
 
 static void
@@ -1223,6 +1269,17 @@ find_entry(struct qset *s, const char *id, struct queue_entry **out,
 	return err_set(e, ERR_NOINPUT, "no queue entry %s", id);
 }
 
+static void
+log_dropped(const struct config *cfg, const struct queue_entry *qe)
+{
+	const struct queue_envelope *env = queue_entry_env(qe);
+	struct err e;
+
+	if (env != NULL)
+		log_state(config_find(cfg, env->account, NULL, &e), env,
+		    "dropped", "dropped by --queue-drop");
+}
+
 int
 runq_drop(const struct config *cfg, const char *id, struct err *e)
 {
@@ -1234,6 +1291,8 @@ runq_drop(const struct config *cfg, const char *id, struct err *e)
 	r = find_entry(&s, id, &qe, e);
 	if (r >= 0)
 		r = queue_remove(qe, e);
+	if (r == 0)
+		log_dropped(cfg, qe);
 	queue_release(qe);
 	qset_close(&s);
 	return r;
@@ -1336,6 +1395,8 @@ runq_submit(const struct config *cfg, const struct account *a,
 	}
 	r = 0;
 	log_debug("queued as %s in %s", queue_entry_id(qe), dir);
+	log_state(a, queue_entry_env(qe), "queued",
+	    mode == DELIVER_QUEUE ? "queued (-odq)" : "queued");
 	if (mode == DELIVER_QUEUE)
 		goto out;
 	if (mode == DELIVER_BACKGROUND && detach(qe) == 1)

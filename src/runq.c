@@ -877,7 +877,7 @@ entry_due(struct run *r, struct queue *q, const char *id)
 		       (r->sel == NULL ||
 			   (r->sel->rcpt == NULL && r->sel->sender == NULL &&
 			       r->sel->id == NULL));
-	due = entry_matches(r->sel, &env) &&
+	due = env.held == NULL && entry_matches(r->sel, &env) &&
 	      (!due_only(r) || env.next_try <= r->started ||
 		  entry_expired(r, &env, entry_account(r, &env, &e)));
 	queue_env_free(&env);
@@ -943,6 +943,8 @@ run_locked(struct run *r, struct queue *q, struct queue_entry *qe,
 	if (entry_expired(r, env, a))
 		return expire(r, q, qe, a, e);
 	if (due_only(r) && env->next_try > r->started) /* another run's */
+		return OUT_SKIPPED;
+	if (env->held != NULL) /* runq_release_held()'s */
 		return OUT_SKIPPED;
 	if (a == NULL)
 		return defer_orphan(r, qe, e);
@@ -1039,6 +1041,104 @@ runq_run_select(const struct config *cfg, const struct runq_select *sel,
 	return 0;
 }
 
+/* ---- held entries: spooled without a usable configuration ---- */
+
+int
+runq_hold(int system, const struct queue_envelope *env,
+    queue_write_fn *write_msg, void *arg, const struct err *why, char *id,
+    char *dir, size_t dirsize, struct err *e)
+{
+	char sysfile[] = SYSCONFDIR_POSTSEAL "/config";
+	struct config fake;
+	struct queue_entry *qe = NULL;
+	struct queue *q = NULL;
+	struct err er;
+	int r = -1;
+
+	signal(SIGXFSZ, SIG_IGN);
+	memset(&fake, 0, sizeof(fake));
+	fake.main_file = system ? sysfile : NULL;
+	if (runq_queue_dir(&fake, NULL, dir, dirsize, e) == -1 ||
+	    queue_open(dir, 1, &q, e) == -1 ||
+	    queue_store(q, env, write_msg, arg, &qe, e) == -1)
+		goto out;
+	r = 0;
+	str_copy(id, queue_entry_id(qe), QUEUE_ID_LEN + 1);
+	/* The configuration error is its last error (mailq shows it); it
+	 * is durable already, so a failure here only loses that text. */
+	if (queue_defer(qe, now_time(), 1, 0, why->text, &er) == -1)
+		log_warn("%s: %s", id, er.text);
+	log_state(NULL, queue_entry_env(qe), "held", why->text);
+out:
+	queue_release(qe);
+	queue_close(q);
+	return r;
+}
+
+/* Submit one held entry through fn; remove, defer or fail it. */
+static void
+release_one(struct queue *q, const char *id, runq_release_fn *fn, void *arg)
+{
+	struct queue_entry *qe = NULL;
+	const struct queue_envelope *env;
+	struct err e, er;
+	int rc = 0;
+
+	if (queue_lock(q, QUEUE_ACTIVE, id, &qe, &e) != QUEUE_LOCKED ||
+	    (env = queue_entry_env(qe)) == NULL || env->held == NULL)
+		goto out;
+	log_set_queue_id(id);
+	if (lseek(queue_entry_fd(qe), 0, SEEK_SET) == -1)
+		rc = err_set(&e, ERR_IO, "cannot rewind %s", id);
+	else
+		rc = fn(arg, env, queue_entry_fd(qe), &e);
+	if (rc == 0) {
+		if (queue_remove(qe, &er) == -1)
+			log_error("%s: submitted, but still held (it may be "
+				  "sent twice): %s",
+			    id, er.text);
+		goto out;
+	}
+	log_error("%s: held message not submitted: %s", id, e.text);
+	if (err_is_temporary(&e))
+		rc = queue_defer(qe, now_time() + 60, 1, 0, e.text, &er);
+	else
+		rc = queue_fail(qe, 0, e.text, &er);
+	if (rc == -1)
+		log_error("%s: %s", id, er.text);
+out:
+	log_set_queue_id(NULL);
+	queue_release(qe);
+}
+
+void
+runq_release_held(const struct config *cfg, runq_release_fn *fn, void *arg)
+{
+	struct queue_envelope env;
+	struct qset s;
+	struct err e;
+	char **ids;
+	size_t n, i, k;
+
+	qset_open(cfg, &s);
+	for (k = 0; k < s.n; k++) {
+		if (queue_list(s.q[k], QUEUE_ACTIVE, &ids, &n, &e) == -1) {
+			log_error("%s", e.text);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (queue_peek(s.q[k], QUEUE_ACTIVE, ids[i], &env,
+				&e) != 0)
+				continue;
+			if (env.held != NULL)
+				release_one(s.q[k], ids[i], fn, arg);
+			queue_env_free(&env);
+		}
+		queue_list_free(ids, n);
+	}
+	qset_close(&s);
+}
+
 /* ---- listing ---- */
 
 /* Length of the valid UTF-8 sequence at p, or 0. */
@@ -1090,6 +1190,8 @@ json_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
+static char list_mark(const struct queue_envelope *env, enum queue_area area);
+
 static void
 list_json(FILE *out, const struct queue_envelope *env, enum queue_area area,
     const char *dir, long long now)
@@ -1120,12 +1222,28 @@ list_json(FILE *out, const struct queue_envelope *env, enum queue_area area,
 		json_str(out, env->last_error);
 	else
 		fputs("null", out);
+	fprintf(out, ",\"held\":%s,\"needs_admin\":%s",
+	    env->held != NULL ? "true" : "false",
+	    list_mark(env, area) == '#' ? "true" : "false");
 	fputs(",\"message_id\":", out);
 	if (env->msgid != NULL)
 		json_str(out, env->msgid);
 	else
 		fputs("null", out);
 	fputs("}\n", out);
+}
+
+/* The mark after the ID: '!' failed; '#' needs the admin (held for a
+ * configuration error, or a failure whose text names the fix, such as a
+ * certificate that fails verification); else ' '. */
+static char
+list_mark(const struct queue_envelope *env, enum queue_area area)
+{
+	if (area == QUEUE_FAILED)
+		return '!';
+	if (env->held != NULL || log_needs_admin(env->last_error))
+		return '#';
+	return ' ';
 }
 
 static void
@@ -1137,8 +1255,7 @@ list_text(FILE *out, const struct queue_envelope *env, enum queue_area area,
 
 	fmt_age(now - env->created, age, sizeof(age));
 	fprintf(out, "%s%c %9llu %7s %5u  <%s> ->", env->id,
-	    area == QUEUE_FAILED ? '!' : ' ', env->size, age, env->attempts,
-	    env->from);
+	    list_mark(env, area), env->size, age, env->attempts, env->from);
 	for (i = 0; i < env->nrcpts; i++)
 		fprintf(out, "%s %s", i ? "," : "", env->rcpts[i]);
 	if (env->last_error != NULL)

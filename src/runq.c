@@ -267,6 +267,7 @@ struct notice {
 	char boundary[64];
 	char msgid[512];
 	char date[64];
+	const char *action; /* RFC 3464 Action: "failed" or "delayed" */
 };
 
 static int
@@ -410,6 +411,20 @@ notice_init(struct notice *n, const struct account *a,
 	snprintf(n->msgid, sizeof(n->msgid), "<%s.notice@%s>",
 	    queue_entry_id(failed), domain);
 	fmt_date(now_time(), n->date, sizeof(n->date));
+	n->action = "failed";
+}
+
+static int
+notice_delayed(const struct notice *n)
+{
+	return strcmp(n->action, "delayed") == 0;
+}
+
+static const char *
+notice_subject(const struct notice *n)
+{
+	return notice_delayed(n) ? "Delayed Mail (still being retried)"
+				 : "Undelivered Mail Returned to Sender";
 }
 
 static int
@@ -418,7 +433,7 @@ notice_head(struct buf *b, const struct notice *n)
 	return buf_printf(b,
 	    "From: Mail Delivery System <%s>\r\n"
 	    "To: <%s>\r\n"
-	    "Subject: Undelivered Mail Returned to Sender\r\n"
+	    "Subject: %s\r\n"
 	    "Date: %s\r\n"
 	    "Message-ID: %s\r\n"
 	    "Auto-Submitted: auto-replied\r\n"
@@ -427,7 +442,8 @@ notice_head(struct buf *b, const struct notice *n)
 	    "\tboundary=\"%s\"\r\n"
 	    "\r\n"
 	    "This is a MIME-encapsulated message.\r\n\r\n",
-	    n->from, n->orig->from, n->date, n->msgid, n->boundary);
+	    n->from, n->orig->from, notice_subject(n), n->date, n->msgid,
+	    n->boundary);
 }
 
 static int
@@ -442,11 +458,15 @@ notice_text(struct buf *b, const struct notice *n)
 	r = buf_printf(b,
 	    "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Description: Notification\r\n\r\n"
-	    "Your message could not be delivered.  It is kept in the queue\r\n"
+	    "%s  It is kept in the queue\r\n"
 	    "of postseal on %s (account %s) as %s.\r\n\r\n"
 	    "  Reason:     %s\r\n  Queued:     %s\r\n  Attempts:   %u\r\n",
-	    n->boundary, n->host, n->a->name, o->id, n->why->text, queued,
-	    o->attempts);
+	    n->boundary,
+	    notice_delayed(n) ? "Your message has not been delivered yet and "
+				"is still being retried;\r\nno action is "
+				"needed on your part."
+			      : "Your message could not be delivered.",
+	    n->host, n->a->name, o->id, n->why->text, queued, o->attempts);
 	for (i = 0; r == 0 && i < o->nrcpts && i < NOTICE_RCPTS; i++)
 		r = buf_printf(b, "  %s %s\r\n",
 		    i ? "           " : "Recipient:", o->rcpts[i]);
@@ -475,11 +495,11 @@ notice_dsn(struct buf *b, const struct notice *n)
 	for (i = 0; r == 0 && i < o->nrcpts && i < NOTICE_RCPTS; i++) {
 		/* RFC 6533: utf-8 address type for non-ASCII addresses. */
 		r = buf_printf(b,
-		    "\r\nFinal-Recipient: %s; %s\r\nAction: failed\r\n"
+		    "\r\nFinal-Recipient: %s; %s\r\nAction: %s\r\n"
 		    "Status: %s\r\n",
 		    has_8bit(o->rcpts[i], strlen(o->rcpts[i])) ? "utf-8"
 							       : "rfc822",
-		    o->rcpts[i], n->status);
+		    o->rcpts[i], n->action, n->status);
 		if (r == 0 && n->why->smtp_code != 0)
 			r = buf_printf(b, "Diagnostic-Code: smtp; %s\r\n",
 			    server_reply(n->why));
@@ -567,6 +587,104 @@ send_notice(struct run *r, struct queue *q, const struct queue_entry *failed,
 out:
 	queue_release(qe);
 	buf_reset(&b);
+}
+
+/* ---- delay warnings (issue 9) ---- */
+
+/* The status of a delay: the last error's 4.x.x, else 4.0.0. */
+static void
+delay_status(const struct err *why, char *out, size_t size)
+{
+	find_status(why->text, why->smtp_code, out, size);
+	if (out[0] != '4')
+		str_copy(out, "4.0.0", size);
+}
+
+/* "<ID.delayed@domain>": not the failure notice's "<ID.notice@...>". */
+static void
+delay_msgid(struct notice *n)
+{
+	char *p = strstr(n->msgid, ".notice@"), rest[sizeof(n->msgid)];
+
+	if (p == NULL)
+		return;
+	str_copy(rest, p + strlen(".notice"), sizeof(rest));
+	snprintf(p, sizeof(n->msgid) - (size_t)(p - n->msgid), ".delayed%s",
+	    rest);
+}
+
+/*
+ * Tell the sender that the entry, deferred again, has waited longer than
+ * the account's delay_warning_time: an RFC 3464 report with "Action:
+ * delayed" built by the notice code above, queued with the null sender
+ * and tried at once through the same account, like a failure notice.
+ * Once per message: "warned" is recorded in the entry first, so a crash
+ * may lose a warning but never repeat it.
+ */
+static void
+send_delay_warning(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, const struct err *why)
+{
+	const struct queue_envelope *orig = queue_entry_env(qe);
+	struct queue_envelope tmpl;
+	struct queue_entry *wq = NULL;
+	char status[16];
+	const char *rcpt[1];
+	struct notice n;
+	struct buf b;
+	struct err e;
+
+	delay_status(why, status, sizeof(status));
+	if (queue_set_warned(qe, now_time(), &e) == -1) {
+		run_error(r, "%s: %s", queue_entry_id(qe), e.text);
+		return;
+	}
+	notice_init(&n, a, qe, why, status);
+	n.action = "delayed";
+	delay_msgid(&n);
+	buf_init(&b, NOTICE_MAX);
+	if (notice_head(&b, &n) == -1 || notice_text(&b, &n) == -1 ||
+	    notice_dsn(&b, &n) == -1 ||
+	    notice_orig(&b, &n, queue_entry_fd(qe)) == -1) {
+		run_error(r, "%s: delay warning too large", orig->id);
+		goto out;
+	}
+	memset(&tmpl, 0, sizeof(tmpl));
+	rcpt[0] = orig->from;
+	tmpl.account = a->name;
+	tmpl.from = "";
+	tmpl.rcpts = rcpt;
+	tmpl.nrcpts = 1;
+	tmpl.msgid = n.msgid;
+	tmpl.smtputf8 = has_8bit(orig->from, strlen(orig->from));
+	tmpl.body_8bit = has_8bit(b.data, b.len);
+	if (queue_store(q, &tmpl, write_buf, &b, &wq, &e) == -1) {
+		run_error(r, "%s: cannot queue a delay warning: %s", orig->id,
+		    e.text);
+		goto out;
+	}
+	log_state(a, orig, "delay-warned", why->text);
+	log_set_queue_id(queue_entry_id(wq));
+	attempt(r, q, wq, a, &e);
+	log_set_queue_id(orig->id);
+out:
+	queue_release(wq);
+	buf_reset(&b);
+}
+
+/* After a deferral: warn the sender once the entry is old enough. */
+static void
+maybe_warn(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, const struct err *why)
+{
+	const struct queue_envelope *env = queue_entry_env(qe);
+
+	if (env == NULL || env->from[0] == '\0' || env->held != NULL ||
+	    env->warned != 0 || !a->bounce_notices ||
+	    a->delay_warning_time == 0 ||
+	    now_time() - env->created < (long long)a->delay_warning_time)
+		return;
+	send_delay_warning(r, q, qe, a, why);
 }
 
 /* ---- one attempt ---- */
@@ -930,6 +1048,8 @@ attempt_logged(struct run *r, struct queue *q, struct queue_entry *qe,
 
 	if (down && o == OUT_DEFERRED)
 		log_state(a, queue_entry_env(qe), "deferred", e->text);
+	if (o == OUT_DEFERRED)
+		maybe_warn(r, q, qe, a, e);
 	return o;
 }
 

@@ -1026,7 +1026,14 @@ report(struct run *r, const char *id, enum outcome o, const struct err *e)
 		break;
 	case OUT_DEFERRED:
 		r->deferred++;
-		log_debug("%s: deferred: %s", id, e->text);
+		/* Issue 9: a deferral only the admin can end is never quiet. */
+		if (log_needs_admin(e->text))
+			run_error(r,
+			    "%s: deferred, needs a configuration "
+			    "change: %s",
+			    id, e->text);
+		else
+			log_debug("%s: deferred: %s", id, e->text);
 		break;
 	case OUT_FAILED:
 		r->failed++;

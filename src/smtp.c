@@ -605,7 +605,9 @@ starttls(struct smtp_session *s, struct err *e)
 {
 	if (!(s->caps.flags & SMTP_CAP_STARTTLS))
 		return err_set(e, ERR_TEMP,
-		    "%s: the server does not offer STARTTLS", s->host);
+		    "%s: the server does not offer STARTTLS (fix: if port %u "
+		    "expects TLS at once, as 465 does, set tls_starttls off)",
+		    s->host, s->a->port);
 	if (cmd(s, e, "STARTTLS") == -1 ||
 	    read_reply(s, "STARTTLS", 1, e) == -1)
 		return -1;

@@ -6,7 +6,8 @@
 # -odq writes a line; "syslog off" writes none; "logfile" still writes the
 # user's own file; a log file that cannot be opened (as when one shared by
 # several users is not writable for one of them) loses no mail and falls
-# back to syslog with a warning.
+# back to syslog with a warning; a TLS verification failure, which only
+# defers the message, is logged at error level (it needs the admin).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/syslog_common.sh"
 . "$(dirname "$0")/queue_common.sh"
@@ -86,4 +87,16 @@ assert_grep "warning: cannot open log file $T/shared: .*syslog" "$ERR" \
 syslog_wait 2
 assert_grep "^<22>.* ${ID_RE}.*outcome=delivered" "$SYSLOG" \
     "unopenable logfile: the line went to syslog"
+
+# ---- a certificate that fails verification: deferred, at error level ----
+make_ca
+start_server --name tls --cert untrusted --tls starttls
+fresh_queue
+base_config starttls | write_config
+: >"$SYSLOG"
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+assert_exit 0 "untrusted certificate: queued"
+syslog_wait 2
+assert_grep "^<19>.* ${ID_RE}.*fix: set tls_trust_file.*outcome=deferred" \
+    "$SYSLOG" "TLS verification failure: mail.err, with the fix"
 e2e_done

@@ -17,7 +17,9 @@
  * log file do not interleave within a line (O_APPEND).
  *
  * Failure policy: logging never fails a delivery.  A log file that cannot
- * be opened or written is reported once on stderr and otherwise ignored.
+ * be opened or written is reported on stderr and the record goes to syslog
+ * (LOG_MAIL) instead, so a log file shared by several users that one of
+ * them cannot write loses neither the mail nor the record.
  */
 #include "config.h"
 

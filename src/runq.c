@@ -18,6 +18,14 @@
  * notice).  Rate limits are taken before an attempt (a failed attempt
  * still counts: conservative, as providers count attempts too).
  *
+ * Issue 9: "-q" tries every selected entry now (backoff ignored), the
+ * periodic --queue-run-due only the due ones; -qR/-qS/-qI select.  A
+ * deferred entry older than the account's delay_warning_time brings its
+ * sender one delay warning (the notice code with Action: delayed).
+ * Entries "held" for a configuration error are never sent by a run: the
+ * submission code completes them first (runq_release_held()).  Every
+ * state change is logged with the queue ID (log_state(), deliver.c).
+ *
  * Failure policy: errors about one entry are reported (stderr) and the run
  * goes on; runq_submit() returns -1 only when the message was not stored
  * or failed for good, so exit 0 always means delivered or durably queued.

@@ -4,9 +4,9 @@
 # keyword postseal logs to syslog, facility mail; one line per state change
 # (queued, deferred, delivered, failed, dropped), each with the queue ID;
 # -odq writes a line; "syslog off" writes none; "logfile" still writes the
-# user's own file; a log file that cannot be opened (as when one shared by
-# several users is not writable for one of them) loses no mail and falls
-# back to syslog with a warning; a TLS verification failure, which only
+# user's own file; a log file that cannot be opened (a directory; and a
+# root-owned 0600 shared file, for user nobody via setpriv: EACCES) loses
+# no mail and falls back to syslog with a warning; a TLS verification failure, which only
 # defers the message, is logged at error level (it needs the admin).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/syslog_common.sh"
@@ -87,6 +87,36 @@ assert_grep "warning: cannot open log file $T/shared: .*syslog" "$ERR" \
 syslog_wait 2
 assert_grep "^<22>.* ${ID_RE}.*outcome=delivered" "$SYSLOG" \
     "unopenable logfile: the line went to syslog"
+
+# ---- a shared log file another user owns: EACCES for user nobody ----
+if command -v setpriv >/dev/null 2>&1; then
+	nb=$T/nobody
+	mkdir -p "$nb/state"
+	chown -R 65534:65534 "$nb"
+	chmod 755 "$T"
+	: >"$T/shared.log"
+	chmod 600 "$T/shared.log" # root's, as a shared file one user cannot open
+	{ base_config plain | grep -v '^queue_dir'
+	  printf 'syslog off\nlogfile %s\n' "$T/shared.log"; } >"$T/nobody.cfg"
+	chmod 644 "$T/nobody.cfg" # root's, no password: nobody may read it
+	sample_message "as nobody" >"$T/msg"
+	chmod 644 "$T/msg"
+	: >"$SYSLOG"
+	e2e_log "run: postseal as nobody with an unwritable shared logfile"
+	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    env XDG_STATE_HOME="$nb/state" HOME="$nb" \
+	    "$POSTSEAL" -C "$T/nobody.cfg" rcpt@example.org \
+	    <"$T/msg" >"$T/nobody.out" 2>"$T/nobody.err"
+	RC=$?
+	assert_exit 0 "nobody, shared logfile: sent"
+	assert_eq "$(spool_count "as nobody")" 1 "nobody, shared logfile: delivered"
+	assert_grep "cannot open log file $T/shared.log: Permission denied; logging to syslog" \
+	    "$T/nobody.err" "nobody, shared logfile: warning"
+	syslog_wait 2
+	assert_grep "^<22>.* ${ID_RE}.*outcome=delivered" "$SYSLOG" \
+	    "nobody, shared logfile: the line went to syslog"
+	assert_eq "$(wc -c <"$T/shared.log")" 0 "shared logfile untouched"
+fi
 
 # ---- a certificate that fails verification: deferred, at error level ----
 make_ca

@@ -2,7 +2,8 @@
 # Logging (issue 9), checked with a real syslog receiver on /dev/log (a
 # private mount namespace, see syslog_common.sh): without any logging
 # keyword postseal logs to syslog, facility mail; one line per state change
-# (queued, deferred, delivered, failed, dropped), each with the queue ID;
+# (queued, deferred, delivered, failed, expired, dropped), each with the
+# queue ID;
 # -odq writes a line; "syslog off" writes none; "logfile" still writes the
 # user's own file; a log file that cannot be opened (a directory; and a
 # root-owned 0600 shared file, for user nobody via setpriv: EACCES) loses
@@ -57,6 +58,14 @@ assert_exit 69 "5xx in a run"
 syslog_wait 7
 assert_grep "<19>.* ${ID_RE}.*code=550 .*outcome=failed" "$SYSLOG" \
     "failed line (mail.err)"
+{ base_config plain; printf 'queue_max_age 1s\n'; } | write_config
+run_postseal -C "$CFG" -odq rcpt@example.org <"$T/msg"
+sleep 2
+run_postseal -C "$CFG" -q
+assert_exit 69 "an expired entry in a run"
+syslog_wait 9
+assert_grep "<19>.* ${ID_RE}.*outcome=expired" "$SYSLOG" "expired line (mail.err)"
+base_config plain | write_config
 ok
 if grep -v -E "postseal\[[0-9]+\]: $ID_RE" "$SYSLOG" >"$T/noid"; then
 	fail "lines without a queue ID: $(cat "$T/noid")"

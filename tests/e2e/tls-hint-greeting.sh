@@ -4,6 +4,7 @@
 # Against a TLS-only server on a random port, postseal says so and how to
 # fix it (tls_starttls off) after about 5 s, instead of "reply to
 # greeting: timed out" after the whole timeout; the message stays queued.
+# A peer that sends a TLS record instead of a greeting gets the same hint.
 # A server that greets late but within the probe is still used, and with a
 # timeout of 5 s or less the probe is not used at all.
 . "$(dirname "$0")/lib.sh"
@@ -37,6 +38,36 @@ run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 0 "implicit TLS: delivered"
 assert_eq "$(spool_count plain)" 1 "implicit TLS: in the spool"
 stop_server
+
+# A peer that sends a TLS record (an alert) instead of a greeting.
+"$PYTHON" -c 'import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.settimeout(60)
+c, _ = s.accept()
+c.sendall(b"\x15\x03\x03\x00\x02\x02\x46")
+c.settimeout(30)
+try:
+    c.recv(1)
+except OSError:
+    pass' "$T/alert.port" &
+track_pid $!
+n=0
+while [ ! -s "$T/alert.port" ] && [ $n -lt 100 ]; do
+	n=$((n + 1))
+	sleep 0.05
+done
+PORT=$(cat "$T/alert.port")
+fresh_queue
+CFG_TIMEOUT=60 base_config starttls | write_config
+sample_message alert >"$T/msg"
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+assert_queued "a TLS alert instead of a greeting"
+assert_grep "TLS data instead of an SMTP greeting on port $PORT \(fix: the port may expect implicit TLS; if so, set tls_starttls off\)" \
+    "$ERR" "TLS alert: the hint"
 
 # A server that greets after 2 s (plain text, a minimal inline server):
 # still used.

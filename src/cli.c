@@ -372,12 +372,65 @@ opt_o(struct cli *cl, const char *name, const char *val, struct err *e)
 	return 0;
 }
 
-/* -q, -q1h, -qR..., -qS..., -qI...: one queue run over everything. */
+/* -qRsubstr, -qSsubstr, -qIsubstr (also "-qR substr"): one each. */
+static int
+opt_q_match(struct cli *cl, char what, const char *sub, struct err *e)
+{
+	const char **slot = what == 'R'	  ? &cl->o->queue_match_rcpt
+			    : what == 'S' ? &cl->o->queue_match_sender
+					  : &cl->o->queue_match_id;
+
+	if (*sub == '\0' || has_crlf(sub))
+		return usage(e, "-q%c: expected a substring", what);
+	if (*slot != NULL)
+		return usage(e, "-q%c given twice", what);
+	*slot = sub;
+	return set_mode(cl, MODE_QUEUE_RUN, "-q", e);
+}
+
+/* sendmail's queue interval, "30m", "1h30m", "15": digits and units. */
+static int
+is_interval(const char *p)
+{
+	if (*p < '0' || *p > '9')
+		return 0;
+	while (*p != '\0') {
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (*p != '\0' && strchr("smhdw", *p) == NULL)
+			return 0;
+		if (*p != '\0')
+			p++;
+		if (*p != '\0' && (*p < '0' || *p > '9'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * -q: every active entry now, backoff ignored (Postfix's sendmail -q);
+ * -qf the same (sendmail's "in the foreground"); -q<interval>, as in a
+ * periodic "sendmail -q30m", only the due entries (the interval itself
+ * is not used: cron or a timer repeats the run); -qR/-qS/-qI select.
+ */
 static int
 opt_q(struct cli *cl, const char *name, const char *val, struct err *e)
 {
 	(void)name;
-	(void)val;
+	if (val[0] == 'R' || val[0] == 'S' || val[0] == 'I')
+		return opt_q_match(cl, val[0], val + 1, e);
+	if (val[0] == '!')
+		return usage(e,
+		    "-q!%s: negated queue selection is not "
+		    "supported",
+		    val + 1);
+	if (is_interval(val))
+		cl->o->queue_due = 1;
+	else if (val[0] != '\0' && strcmp(val, "f") != 0)
+		return usage(e,
+		    "unknown option -q%s (expected -q, -q<interval>, "
+		    "-qR, -qS or -qI)",
+		    val);
 	return set_mode(cl, MODE_QUEUE_RUN, "-q", e);
 }
 
@@ -455,6 +508,13 @@ parse_short(struct cli *cl, int argc, char **argv, int *ip, struct err *e)
 				return -1;
 			continue;
 		}
+		/* "-qR substr": the substring is the next argument. */
+		if (so->arg == ARG_OPTIONAL && p[1] != '\0' && p[2] == '\0' &&
+		    strchr("RSI", p[1]) != NULL) {
+			if (*ip + 1 >= argc)
+				return usage(e, "-q%c needs a substring", p[1]);
+			return opt_q_match(cl, p[1], argv[++*ip], e);
+		}
 		if (so->arg == ARG_ATTACHED && p[1] == '\0')
 			return usage(e, "-%c needs a letter after it", *p);
 		if (so->arg != ARG_REQ || p[1] != '\0')
@@ -487,6 +547,14 @@ opt_serverinfo(struct cli *cl, const char *name, const char *val, struct err *e)
 {
 	(void)val;
 	return set_mode(cl, MODE_SERVERINFO, name, e);
+}
+
+static int
+opt_queue_due(struct cli *cl, const char *name, const char *val, struct err *e)
+{
+	(void)val;
+	cl->o->queue_due = 1;
+	return set_mode(cl, MODE_QUEUE_RUN, name, e);
 }
 
 static int
@@ -611,6 +679,7 @@ static const struct longopt longopts[] = {
     {"help", ARG_NONE, opt_help},
     {"serverinfo", ARG_NONE, opt_serverinfo},
     {"json", ARG_NONE, opt_json},
+    {"queue-run-due", ARG_NONE, opt_queue_due},
     {"queue-drop", ARG_REQ, opt_queue_id},
     {"queue-retry", ARG_REQ, opt_queue_id},
     {"dkim-keygen", ARG_NONE, opt_dkim_mode},
@@ -733,8 +802,9 @@ cli_usage(FILE *fp)
 	      "input\n"
 	      "       postseal -t [options] [recipient...]  recipients from "
 	      "To/Cc/Bcc too\n"
-	      "       postseal -q | -bp [--json] | --queue-drop ID | "
-	      "--queue-retry ID\n"
+	      "       postseal -q [-qR|-qS|-qI SUBSTR] | --queue-run-due | "
+	      "-bp [--json]\n"
+	      "       postseal --queue-drop ID | --queue-retry ID\n"
 	      "       postseal --serverinfo | --version | --help\n"
 	      "       postseal --dkim-keygen --type rsa|ed25519 [--bits N] "
 	      "--domain D\n"

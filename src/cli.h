@@ -53,6 +53,14 @@ struct opts {
 	/* --queue-drop / --queue-retry argument. */
 	const char *queue_id;
 
+	/* -q: --queue-run-due or -q<interval> honours the backoff; -qR, -qS
+	 * and -qI restrict the run to entries whose recipient, sender or
+	 * queue ID contains the substring (NULL: no restriction). */
+	int queue_due;
+	const char *queue_match_rcpt;
+	const char *queue_match_sender;
+	const char *queue_match_id;
+
 	/* DKIM tools. */
 	const char *dkim_type;	   /* --type */
 	unsigned dkim_bits;	   /* --bits, 0 = default */

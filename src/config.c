@@ -34,9 +34,9 @@
  * account and may not hold "defaults"; they inherit the main file's
  * defaults.
  *
- * Durations (queue_backoff, queue_max_age) are seconds, or a number with
- * one suffix s, m, h or d.  Sizes (max_message_size) are bytes, or a
- * number with k, m or g (powers of 1024).
+ * Durations (queue_backoff, queue_max_age, delay_warning_time) are seconds, or
+ * a number with one suffix s, m, h or d.  Sizes (max_message_size) are bytes,
+ * or a number with k, m or g (powers of 1024).
  *
  * Secure defaults, filled after inheritance: tls on, tls_certcheck on,
  * implicit TLS on port 465; with tls_starttls on, port 587; with tls off,
@@ -116,6 +116,7 @@
 #define DEFAULT_BACKOFF_MIN 60
 #define DEFAULT_BACKOFF_MAX 3600
 #define DEFAULT_MAX_AGE (5 * 86400)
+#define DEFAULT_DELAY_WARN (4 * 3600)
 #define MAX_DURATION (365 * 86400)
 
 /* ---- the fields of struct account, for inheritance and freeing ---- */
@@ -176,6 +177,7 @@ enum fid {
 	FID_ALLOW_FROM,
 	FID_DKIM_EXPIRE,
 	FID_8BITMIME,
+	FID_DELAY_WARN, /* issue 9 */
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -238,6 +240,7 @@ static const struct field fields[FID_COUNT] = {
     [FID_ALLOW_FROM] = FLD(F_INT, allow_from_override),
     [FID_DKIM_EXPIRE] = FLD(F_UINT, dkim_expire),
     [FID_8BITMIME] = FLD(F_INT, smtp_8bitmime),
+    [FID_DELAY_WARN] = FLD(F_UINT, delay_warning_time),
 };
 
 _Static_assert(FID_COUNT <= 64, "the set masks are 64 bits");
@@ -1176,6 +1179,22 @@ kw_duration(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 	return 0;
 }
 
+/* A duration where 0 or "off" turns the feature off (delay_warning_time). */
+static int
+kw_duration_off(struct ctx *cx, struct layer *l, const struct keyword *k,
+    char *v)
+{
+	unsigned d;
+
+	if (ascii_casecmp(v, "off") == 0)
+		d = 0;
+	else if (parse_duration(v, MAX_DURATION, &d) == -1)
+		return perr(cx, "%s: expected a duration such as 4h, or off",
+		    k->name);
+	layer_set_uint(l, k->fid, d);
+	return 0;
+}
+
 /* "N/minute", "N/hour", "N/day"; "off" for none. */
 static int
 kw_rate(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
@@ -1299,6 +1318,7 @@ static const struct keyword keywords[] = {
     {"bounce_notices", FID_BOUNCE, kw_bool, 0, NULL},
     {"allow_from_override", FID_ALLOW_FROM, kw_bool, 0, NULL},
     {"smtp_8bitmime", FID_8BITMIME, kw_bool, 0, NULL},
+    {"delay_warning_time", FID_DELAY_WARN, kw_duration_off, 0, NULL},
     {"max_message_size", FID_MAX_SIZE, kw_size, 0, NULL},
     {"protocol", FID_NONE, kw_protocol, 0, NULL},
     /* msmtp keywords that are harmless to ignore */
@@ -2108,6 +2128,12 @@ fill_defaults(struct account *a, uint64_t set, char **fqdn)
 	}
 	if (!(set & BIT(FID_MAX_AGE)))
 		a->queue_max_age = DEFAULT_MAX_AGE;
+	/* As every MTA: a line per state change to syslog (mail), unless
+	 * the configuration says "syslog off" (issue 9). */
+	if (!(set & BIT(FID_SYSLOG)))
+		a->syslog = xstrdup("LOG_MAIL");
+	if (!(set & BIT(FID_DELAY_WARN)))
+		a->delay_warning_time = DEFAULT_DELAY_WARN;
 }
 
 static int

@@ -81,12 +81,13 @@ struct account {
 
 	/* Queue (issue: durable queue). */
 	char *queue_dir;
-	unsigned queue_backoff_min; /* seconds, default 60 */
-	unsigned queue_backoff_max; /* seconds, default 3600 */
-	unsigned queue_max_age;	    /* seconds, default 5 days */
-	unsigned rate_limit_count;  /* 0: none */
-	unsigned rate_limit_period; /* seconds */
-	int bounce_notices;	    /* default on */
+	unsigned queue_backoff_min;  /* seconds, default 60 */
+	unsigned queue_backoff_max;  /* seconds, default 3600 */
+	unsigned queue_max_age;	     /* seconds, default 5 days */
+	unsigned rate_limit_count;   /* 0: none */
+	unsigned rate_limit_period;  /* seconds */
+	int bounce_notices;	     /* default on */
+	unsigned delay_warning_time; /* seconds; default 4 h, 0: no warning */
 
 	/* Message limits (issue: hardening). */
 	unsigned long long max_message_size; /* 0: no limit of our own */

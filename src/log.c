@@ -17,7 +17,9 @@
  * log file do not interleave within a line (O_APPEND).
  *
  * Failure policy: logging never fails a delivery.  A log file that cannot
- * be opened or written is reported once on stderr and otherwise ignored.
+ * be opened or written is reported on stderr and the record goes to syslog
+ * (LOG_MAIL) instead, so a log file shared by several users that one of
+ * them cannot write loses neither the mail nor the record.
  */
 #include "config.h"
 
@@ -45,6 +47,7 @@
 
 static char progname[64] = "postseal";
 static int verbose;
+static char queue_id[64]; /* "": none */
 
 void
 log_init(const char *name)
@@ -56,6 +59,21 @@ log_init(const char *name)
 	if ((slash = strrchr(name, '/')) != NULL && slash[1] != '\0')
 		name = slash + 1;
 	log_printable(progname, sizeof(progname), name, strlen(name));
+}
+
+void
+log_set_queue_id(const char *id)
+{
+	if (id == NULL)
+		queue_id[0] = '\0';
+	else
+		log_printable(queue_id, sizeof(queue_id), id, strlen(id));
+}
+
+int
+log_needs_admin(const char *text)
+{
+	return text != NULL && strstr(text, LOG_FIX_MARK) != NULL;
 }
 
 void
@@ -307,6 +325,11 @@ format_record(struct buf *b, const struct log_record *r)
 {
 	char num[64];
 
+	add_pair(b, "id",
+	    r->queue_id != NULL	  ? r->queue_id
+	    : queue_id[0] != '\0' ? queue_id
+				  : NULL,
+	    64);
 	add_pair(b, "account", r->account, 256);
 	add_pair(b, "host", r->host, 256);
 	add_pair(b, "tls", r->tls, 128);
@@ -327,30 +350,41 @@ format_record(struct buf *b, const struct log_record *r)
 	add_pair(b, "outcome", r->outcome, 64);
 }
 
-static void
+/* 0, or -1 after a warning (the caller then logs to syslog). */
+static int
 write_logfile(const char *path, const char *line, size_t len)
 {
 	ssize_t w;
-	int fd;
+	int fd, r = 0;
 
 	if (strcmp(path, "-") == 0) {
 		fwrite(line, 1, len, stderr);
-		return;
+		return 0;
 	}
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
 	    0600);
 	if (fd == -1) {
-		log_warn("cannot open log file %s: %s", path, strerror(errno));
-		return;
+		log_warn("cannot open log file %s: %s; logging to syslog "
+			 "(mail) instead",
+		    path, strerror(errno));
+		return -1;
 	}
 	do
 		w = write(fd, line, len);
 	while (w == -1 && errno == EINTR);
-	if (w == -1 || (size_t)w != len)
-		log_warn("cannot write log file %s: %s", path,
-		    w == -1 ? strerror(errno) : "short write");
-	if (close(fd) == -1)
-		log_warn("cannot write log file %s: %s", path, strerror(errno));
+	if (w == -1 || (size_t)w != len) {
+		log_warn("cannot write log file %s: %s; logging to syslog "
+			 "(mail) instead",
+		    path, w == -1 ? strerror(errno) : "short write");
+		r = -1;
+	}
+	if (close(fd) == -1 && r == 0) {
+		log_warn("cannot write log file %s: %s; logging to syslog "
+			 "(mail) instead",
+		    path, strerror(errno));
+		r = -1;
+	}
+	return r;
 }
 
 static void
@@ -362,9 +396,10 @@ write_syslog(const char *facname, const struct log_record *r, const char *text)
 		log_warn("unknown syslog facility %s; using LOG_MAIL", facname);
 		fac = LOG_MAIL;
 	}
-	if (r->exitcode != 0)
+	if (r->exitcode != 0 || log_needs_admin(r->smtp_text))
 		prio = LOG_ERR;
-	else if (r->outcome != NULL && strcmp(r->outcome, "delivered") != 0)
+	else if (r->outcome != NULL && strcmp(r->outcome, "delivered") != 0 &&
+		 strcmp(r->outcome, "queued") != 0)
 		prio = LOG_NOTICE;
 	openlog(progname, LOG_PID, fac);
 	syslog(fac | prio, "%s", text);
@@ -394,10 +429,13 @@ log_delivery(const char *logfile, const char *syslog_facility,
 		    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S%z",
 			&tm) == 0)
 			str_copy(stamp, "-", sizeof(stamp));
-		if (buf_printf(&line, "time=%s %s\n", stamp, rec.data) == 0)
-			write_logfile(logfile, line.data, line.len);
-		else
+		if (buf_printf(&line, "time=%s %s\n", stamp, rec.data) == 0) {
+			if (write_logfile(logfile, line.data, line.len) == -1 &&
+			    syslog_facility == NULL)
+				syslog_facility = "LOG_MAIL";
+		} else {
 			log_warn("cannot log the delivery: out of memory");
+		}
 	}
 	if (syslog_facility != NULL)
 		write_syslog(syslog_facility, r, rec.data);

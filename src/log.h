@@ -38,6 +38,7 @@ char *log_printable(char *dst, size_t dstsize, const char *src, size_t n);
 
 /* The one line per message. Fields that are NULL are logged as "-". */
 struct log_record {
+	const char *queue_id; /* NULL: the one of log_set_queue_id() */
 	const char *account;
 	const char *host;
 	const char *tls;  /* e.g. "TLS1.3/AES-256-GCM" or NULL */
@@ -57,10 +58,27 @@ struct log_record {
 /*
  * Append the record to logfile (if not NULL; "-" means stderr) and send it
  * to syslog with the given facility name (if not NULL, e.g. "LOG_MAIL").
- * Logging failures are reported on stderr but never fail a delivery.
+ * Logging failures are reported on stderr but never fail a delivery; a
+ * log file that cannot be opened or written (e.g. one shared by several
+ * users) is reported with a warning and the record goes to syslog
+ * (LOG_MAIL) instead, unless it went there anyway.
  */
 void log_delivery(const char *logfile, const char *syslog_facility,
     const struct log_record *r);
+
+/*
+ * The queue entry being worked on (NULL: none), logged as "id=" in every
+ * record that names none itself.  The string is copied.
+ */
+void log_set_queue_id(const char *id);
+
+/*
+ * A failure whose text names the configuration change that fixes it
+ * (LOG_FIX_MARK, e.g. a certificate that fails verification): logged at
+ * error level even when the message stays queued, and marked in mailq.
+ */
+#define LOG_FIX_MARK "(fix: "
+int log_needs_admin(const char *text);
 
 /*
  * The syslog facility for a name such as "LOG_MAIL", "mail", "LOG_LOCAL3"

@@ -60,6 +60,32 @@ run_serverinfo(const struct opts *o, const struct config *cfg, struct err *e)
 	return smtp_serverinfo(a, a->hosts[0], stdout, e);
 }
 
+/* -q, --queue-run-due, -qR/-qS/-qI. */
+static int
+run_queue(const struct opts *o, const struct config *cfg, struct err *e)
+{
+	struct runq_select sel;
+
+	sel.due_only = o->queue_due;
+	sel.rcpt = o->queue_match_rcpt;
+	sel.sender = o->queue_match_sender;
+	sel.id = o->queue_match_id;
+	return runq_run_select(cfg, &sel, isatty(STDERR_FILENO), e);
+}
+
+/* Issue 9: a caller's mail is never lost to a configuration that cannot
+ * be read or parsed: sendmail mode holds it in the queue (exit 0 only once
+ * it is queued); the other modes just fail. */
+static int
+config_unusable(const struct opts *o, struct err *e)
+{
+	struct err why = *e;
+
+	if (o->mode != MODE_SEND)
+		return -1;
+	return submit_unconfigured(o, &why, e);
+}
+
 static int
 run_mode(const struct opts *o, struct err *e)
 {
@@ -85,7 +111,7 @@ run_mode(const struct opts *o, struct err *e)
 		break;
 	}
 	if (config_load(o->config_file, &cfg, e) == -1)
-		return -1;
+		return config_unusable(o, e);
 	switch (o->mode) {
 	case MODE_DKIM_SIGN:
 		r = submit_dkim_filter(o, cfg, e);
@@ -94,7 +120,8 @@ run_mode(const struct opts *o, struct err *e)
 		r = run_serverinfo(o, cfg, e);
 		break;
 	case MODE_QUEUE_RUN:
-		r = runq_run(cfg, isatty(STDERR_FILENO), e);
+		submit_release_held(cfg);
+		r = run_queue(o, cfg, e);
 		break;
 	case MODE_QUEUE_LIST:
 		r = runq_list(cfg, o->json, stdout, e);

@@ -226,6 +226,27 @@ net_start_tls(struct conn *c, const struct tls_params *p, long long deadline,
 	return 0;
 }
 
+enum net_probe
+net_probe(struct conn *c, long long deadline)
+{
+	unsigned char b[2];
+	struct err ignored;
+	ssize_t n;
+
+	if (c->tls != NULL || net_pending(c) > 0)
+		return NET_PROBE_DATA;
+	if (wait_fd(c->fd, POLLIN, deadline, &ignored) == -1)
+		return now_ms() >= deadline ? NET_PROBE_SILENT : NET_PROBE_DATA;
+	do
+		n = recv(c->fd, b, sizeof(b), MSG_PEEK);
+	while (n == -1 && errno == EINTR);
+	/* RFC 8446 5.1: content type 21 (alert) or 22 (handshake), then
+	 * the legacy version's major byte 3. */
+	if (n >= 1 && (b[0] == 0x15 || b[0] == 0x16) && (n < 2 || b[1] == 3))
+		return NET_PROBE_TLS;
+	return NET_PROBE_DATA;
+}
+
 struct tls *
 net_tls(const struct conn *c)
 {

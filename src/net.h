@@ -65,6 +65,16 @@ size_t net_pending(const struct conn *c);
 int net_write(struct conn *c, const void *p, size_t n, long long deadline,
     struct err *e);
 
+/*
+ * Before the greeting (issue 9): wait until the deadline for the server's
+ * first bytes without reading them.  NET_PROBE_DATA: something arrived
+ * (or the connection closed, or poll failed: the read that follows says
+ * why); NET_PROBE_SILENT: nothing by the deadline; NET_PROBE_TLS: the
+ * bytes look like a TLS record (handshake or alert), not text.
+ */
+enum net_probe { NET_PROBE_DATA = 0, NET_PROBE_SILENT, NET_PROBE_TLS };
+enum net_probe net_probe(struct conn *c, long long deadline);
+
 /* TLS close_notify (best effort), close the socket, free.  NULL is ok. */
 void net_close(struct conn *c);
 

@@ -32,6 +32,9 @@
  *   attempts 2                 failed attempts so far
  *   code 451                   optional, SMTP code of the last failure
  *   error 451 4.3.0 try later  optional, the last failure
+ *   held f=1 B=- F=Cron Daemon optional: spooled while the configuration
+ *                              was unusable; submit.c's options to apply
+ *   warned 1700014400          optional: a delay warning was sent then
  *   end                        the last line; nothing may follow
  *
  * Crash safety.  Store: mkdir tmp/ID, write msg and env, fsync both and
@@ -313,6 +316,8 @@ static const struct field fields[] = {
     {"next", F_TIME, 1, OFF(next_try)},
     {"code", F_CODE, 0, OFF(last_code)},
     {"error", F_TEXT, 0, OFF(last_error)},
+    {"held", F_TEXT, 0, OFF(held)},
+    {"warned", F_TIME, 0, OFF(warned)},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -979,6 +984,7 @@ store_envelope(struct queue_entry *qe, const struct queue_envelope *tmpl,
 	env.attempts = 0;
 	env.last_code = 0;
 	env.last_error = NULL;
+	env.warned = 0;
 	if (env_write(qe, &env, "env", 1, &qe->env, e) == -1)
 		return -1;
 	qe->loaded = 1;
@@ -1279,6 +1285,18 @@ queue_fail(struct queue_entry *qe, int code, const char *why, struct err *e)
 	if (qe->area == QUEUE_FAILED)
 		return 0;
 	return entry_move(qe, QUEUE_FAILED, e);
+}
+
+int
+queue_set_warned(struct queue_entry *qe, long long when, struct err *e)
+{
+	struct queue_envelope env;
+
+	if (entry_usable(qe, 1, e) == -1)
+		return -1;
+	env = qe->env;
+	env.warned = clamp_time(when);
+	return env_replace(qe, &env, 1, e);
 }
 
 int

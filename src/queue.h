@@ -60,6 +60,11 @@ struct queue_envelope {
 	unsigned attempts;	 /* failed delivery attempts so far */
 	int last_code;		 /* SMTP code of the last failure, or 0 */
 	const char *last_error;	 /* last failure, or NULL */
+	/* Issue 9 (additive keys "held" and "warned"): */
+	const char *held; /* spooled without a usable configuration: the
+			   * submission options to apply later (submit.c's
+			   * format); NULL for an ordinary entry */
+	long long warned; /* a delay warning was sent then, or 0 */
 
 	/* Private to queue.c. */
 	char *text_;
@@ -197,6 +202,9 @@ int queue_defer(struct queue_entry *qe, long long next_try, int count, int code,
  * failed area (one rename).  A corrupt entry is moved as it is. */
 int queue_fail(struct queue_entry *qe, int code, const char *why,
     struct err *e);
+
+/* Record that a delay warning was sent at when (the "warned" key). */
+int queue_set_warned(struct queue_entry *qe, long long when, struct err *e);
 
 /* Make the entry due at now; a failed entry goes back to the active area
  * with attempts 0 and retried = now (its age for expiry restarts). */

@@ -18,6 +18,14 @@
  * notice).  Rate limits are taken before an attempt (a failed attempt
  * still counts: conservative, as providers count attempts too).
  *
+ * Issue 9: "-q" tries every selected entry now (backoff ignored), the
+ * periodic --queue-run-due only the due ones; -qR/-qS/-qI select.  A
+ * deferred entry older than the account's delay_warning_time brings its
+ * sender one delay warning (the notice code with Action: delayed).
+ * Entries "held" for a configuration error are never sent by a run: the
+ * submission code completes them first (runq_release_held()).  Every
+ * state change is logged with the queue ID (log_state(), deliver.c).
+ *
  * Failure policy: errors about one entry are reported (stderr) and the run
  * goes on; runq_submit() returns -1 only when the message was not stored
  * or failed for good, so exit 0 always means delivered or durably queued.
@@ -66,6 +74,7 @@ struct run {
 	int line_open;		 /* the progress line wants a newline */
 	long long started;
 	size_t total, done, delivered, deferred, failed;
+	const struct runq_select *sel; /* queue runs; NULL: due only */
 };
 
 enum outcome { OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED, OUT_SKIPPED };
@@ -176,6 +185,36 @@ fmt_age(long long s, char *out, size_t size)
 		    s % 86400 / 3600);
 }
 
+/* ---- state changes in the log (issue 9) ---- */
+
+/*
+ * One log line for a state change that involves no delivery attempt
+ * (queued, dropped, deferred without trying, delay warning sent); the
+ * attempts themselves are logged by deliver.c.  a NULL: syslog (mail).
+ */
+static void
+log_state(const struct account *a, const struct queue_envelope *env,
+    const char *outcome, const char *text)
+{
+	struct log_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.queue_id = env->id;
+	rec.account = env->account;
+	rec.from = env->from;
+	rec.rcpts = env->rcpts;
+	rec.nrcpts = env->nrcpts;
+	rec.size = env->size;
+	rec.msgid = env->msgid;
+	rec.smtp_code = env->last_code;
+	rec.smtp_text = text;
+	rec.outcome = outcome;
+	if (a != NULL)
+		log_delivery(a->logfile, a->syslog, &rec);
+	else
+		log_delivery(NULL, "LOG_MAIL", &rec);
+}
+
 /* ---- classifying a failed attempt ---- */
 
 /* The server refused the message itself: fail it and tell the sender. */
@@ -232,6 +271,7 @@ struct notice {
 	char boundary[64];
 	char msgid[512];
 	char date[64];
+	const char *action; /* RFC 3464 Action: "failed" or "delayed" */
 };
 
 static int
@@ -375,6 +415,20 @@ notice_init(struct notice *n, const struct account *a,
 	snprintf(n->msgid, sizeof(n->msgid), "<%s.notice@%s>",
 	    queue_entry_id(failed), domain);
 	fmt_date(now_time(), n->date, sizeof(n->date));
+	n->action = "failed";
+}
+
+static int
+notice_delayed(const struct notice *n)
+{
+	return strcmp(n->action, "delayed") == 0;
+}
+
+static const char *
+notice_subject(const struct notice *n)
+{
+	return notice_delayed(n) ? "Delayed Mail (still being retried)"
+				 : "Undelivered Mail Returned to Sender";
 }
 
 static int
@@ -383,7 +437,7 @@ notice_head(struct buf *b, const struct notice *n)
 	return buf_printf(b,
 	    "From: Mail Delivery System <%s>\r\n"
 	    "To: <%s>\r\n"
-	    "Subject: Undelivered Mail Returned to Sender\r\n"
+	    "Subject: %s\r\n"
 	    "Date: %s\r\n"
 	    "Message-ID: %s\r\n"
 	    "Auto-Submitted: auto-replied\r\n"
@@ -392,7 +446,8 @@ notice_head(struct buf *b, const struct notice *n)
 	    "\tboundary=\"%s\"\r\n"
 	    "\r\n"
 	    "This is a MIME-encapsulated message.\r\n\r\n",
-	    n->from, n->orig->from, n->date, n->msgid, n->boundary);
+	    n->from, n->orig->from, notice_subject(n), n->date, n->msgid,
+	    n->boundary);
 }
 
 static int
@@ -407,11 +462,15 @@ notice_text(struct buf *b, const struct notice *n)
 	r = buf_printf(b,
 	    "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Description: Notification\r\n\r\n"
-	    "Your message could not be delivered.  It is kept in the queue\r\n"
+	    "%s  It is kept in the queue\r\n"
 	    "of postseal on %s (account %s) as %s.\r\n\r\n"
 	    "  Reason:     %s\r\n  Queued:     %s\r\n  Attempts:   %u\r\n",
-	    n->boundary, n->host, n->a->name, o->id, n->why->text, queued,
-	    o->attempts);
+	    n->boundary,
+	    notice_delayed(n) ? "Your message has not been delivered yet and "
+				"is still being retried;\r\nno action is "
+				"needed on your part."
+			      : "Your message could not be delivered.",
+	    n->host, n->a->name, o->id, n->why->text, queued, o->attempts);
 	for (i = 0; r == 0 && i < o->nrcpts && i < NOTICE_RCPTS; i++)
 		r = buf_printf(b, "  %s %s\r\n",
 		    i ? "           " : "Recipient:", o->rcpts[i]);
@@ -440,11 +499,11 @@ notice_dsn(struct buf *b, const struct notice *n)
 	for (i = 0; r == 0 && i < o->nrcpts && i < NOTICE_RCPTS; i++) {
 		/* RFC 6533: utf-8 address type for non-ASCII addresses. */
 		r = buf_printf(b,
-		    "\r\nFinal-Recipient: %s; %s\r\nAction: failed\r\n"
+		    "\r\nFinal-Recipient: %s; %s\r\nAction: %s\r\n"
 		    "Status: %s\r\n",
 		    has_8bit(o->rcpts[i], strlen(o->rcpts[i])) ? "utf-8"
 							       : "rfc822",
-		    o->rcpts[i], n->status);
+		    o->rcpts[i], n->action, n->status);
 		if (r == 0 && n->why->smtp_code != 0)
 			r = buf_printf(b, "Diagnostic-Code: smtp; %s\r\n",
 			    server_reply(n->why));
@@ -534,6 +593,104 @@ out:
 	buf_reset(&b);
 }
 
+/* ---- delay warnings (issue 9) ---- */
+
+/* The status of a delay: the last error's 4.x.x, else 4.0.0. */
+static void
+delay_status(const struct err *why, char *out, size_t size)
+{
+	find_status(why->text, why->smtp_code, out, size);
+	if (out[0] != '4')
+		str_copy(out, "4.0.0", size);
+}
+
+/* "<ID.delayed@domain>": not the failure notice's "<ID.notice@...>". */
+static void
+delay_msgid(struct notice *n)
+{
+	char *p = strstr(n->msgid, ".notice@"), rest[sizeof(n->msgid)];
+
+	if (p == NULL)
+		return;
+	str_copy(rest, p + strlen(".notice"), sizeof(rest));
+	snprintf(p, sizeof(n->msgid) - (size_t)(p - n->msgid), ".delayed%s",
+	    rest);
+}
+
+/*
+ * Tell the sender that the entry, deferred again, has waited longer than
+ * the account's delay_warning_time: an RFC 3464 report with "Action:
+ * delayed" built by the notice code above, queued with the null sender
+ * and tried at once through the same account, like a failure notice.
+ * Once per message: "warned" is recorded in the entry first, so a crash
+ * may lose a warning but never repeat it.
+ */
+static void
+send_delay_warning(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, const struct err *why)
+{
+	const struct queue_envelope *orig = queue_entry_env(qe);
+	struct queue_envelope tmpl;
+	struct queue_entry *wq = NULL;
+	char status[16];
+	const char *rcpt[1];
+	struct notice n;
+	struct buf b;
+	struct err e;
+
+	delay_status(why, status, sizeof(status));
+	if (queue_set_warned(qe, now_time(), &e) == -1) {
+		run_error(r, "%s: %s", queue_entry_id(qe), e.text);
+		return;
+	}
+	notice_init(&n, a, qe, why, status);
+	n.action = "delayed";
+	delay_msgid(&n);
+	buf_init(&b, NOTICE_MAX);
+	if (notice_head(&b, &n) == -1 || notice_text(&b, &n) == -1 ||
+	    notice_dsn(&b, &n) == -1 ||
+	    notice_orig(&b, &n, queue_entry_fd(qe)) == -1) {
+		run_error(r, "%s: delay warning too large", orig->id);
+		goto out;
+	}
+	memset(&tmpl, 0, sizeof(tmpl));
+	rcpt[0] = orig->from;
+	tmpl.account = a->name;
+	tmpl.from = "";
+	tmpl.rcpts = rcpt;
+	tmpl.nrcpts = 1;
+	tmpl.msgid = n.msgid;
+	tmpl.smtputf8 = has_8bit(orig->from, strlen(orig->from));
+	tmpl.body_8bit = has_8bit(b.data, b.len);
+	if (queue_store(q, &tmpl, write_buf, &b, &wq, &e) == -1) {
+		run_error(r, "%s: cannot queue a delay warning: %s", orig->id,
+		    e.text);
+		goto out;
+	}
+	log_state(a, orig, "delay-warned", why->text);
+	log_set_queue_id(queue_entry_id(wq));
+	attempt(r, q, wq, a, &e);
+	log_set_queue_id(orig->id);
+out:
+	queue_release(wq);
+	buf_reset(&b);
+}
+
+/* After a deferral: warn the sender once the entry is old enough. */
+static void
+maybe_warn(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, const struct err *why)
+{
+	const struct queue_envelope *env = queue_entry_env(qe);
+
+	if (env == NULL || env->from[0] == '\0' || env->held != NULL ||
+	    env->warned != 0 || !a->bounce_notices ||
+	    a->delay_warning_time == 0 ||
+	    now_time() - env->created < (long long)a->delay_warning_time)
+		return;
+	send_delay_warning(r, q, qe, a, why);
+}
+
 /* ---- one attempt ---- */
 
 /* Record a failed attempt: defer, or fail (and notify). */
@@ -607,6 +764,7 @@ attempt(struct run *r, struct queue *q, struct queue_entry *qe,
 	struct smtp_envelope se;
 	struct err er;
 
+	log_set_queue_id(queue_entry_id(qe));
 	if (st->down.kind != ERR_NONE) {
 		*e = st->down;
 		return conclude(r, q, qe, a, e);
@@ -650,6 +808,7 @@ expire(struct run *r, struct queue *q, struct queue_entry *qe,
 	if (a == NULL)
 		return OUT_FAILED;
 	memset(&rec, 0, sizeof(rec));
+	rec.queue_id = env->id;
 	rec.account = a->name;
 	rec.from = env->from;
 	rec.rcpts = env->rcpts;
@@ -784,8 +943,48 @@ entry_expired(const struct run *r, const struct queue_envelope *env,
 	    a != NULL ? a->queue_max_age : DEFAULT_MAX_AGE);
 }
 
-/* Due (or expired, or unreadable: then it goes to failed/)?  Read
- * without locking; the decision is made again under the lock. */
+/* Does hay contain needle (ASCII case-insensitively with icase)? */
+static int
+contains(const char *hay, const char *needle, int icase)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay != '\0'; hay++)
+		if (icase ? ascii_ncasecmp(hay, needle, n) == 0
+			  : strncmp(hay, needle, n) == 0)
+			return 1;
+	return n == 0;
+}
+
+/* -qR, -qS, -qI: does the entry match every restriction given? */
+static int
+entry_matches(const struct runq_select *sel, const struct queue_envelope *env)
+{
+	size_t i;
+
+	if (sel == NULL)
+		return 1;
+	if (sel->id != NULL && !contains(env->id, sel->id, 0))
+		return 0;
+	if (sel->sender != NULL && !contains(env->from, sel->sender, 1))
+		return 0;
+	if (sel->rcpt == NULL)
+		return 1;
+	for (i = 0; i < env->nrcpts; i++)
+		if (contains(env->rcpts[i], sel->rcpt, 1))
+			return 1;
+	return 0;
+}
+
+static int
+due_only(const struct run *r)
+{
+	return r->sel == NULL || r->sel->due_only;
+}
+
+/* Selected and due (or expired, or unreadable: then it goes to failed/)?
+ * Without due_only every selected entry is due.  Read without locking;
+ * the decision is made again under the lock. */
 static int
 entry_due(struct run *r, struct queue *q, const char *id)
 {
@@ -795,10 +994,14 @@ entry_due(struct run *r, struct queue *q, const char *id)
 
 	if (rc == QUEUE_GONE)
 		return 0;
-	if (rc == -1)
-		return e.kind == ERR_DATA;
-	due = env.next_try <= r->started ||
-	      entry_expired(r, &env, entry_account(r, &env, &e));
+	if (rc == -1) /* corrupt: only a run over everything moves it */
+		return e.kind == ERR_DATA &&
+		       (r->sel == NULL ||
+			   (r->sel->rcpt == NULL && r->sel->sender == NULL &&
+			       r->sel->id == NULL));
+	due = env.held == NULL && entry_matches(r->sel, &env) &&
+	      (!due_only(r) || env.next_try <= r->started ||
+		  entry_expired(r, &env, entry_account(r, &env, &e)));
 	queue_env_free(&env);
 	return due;
 }
@@ -827,7 +1030,14 @@ report(struct run *r, const char *id, enum outcome o, const struct err *e)
 		break;
 	case OUT_DEFERRED:
 		r->deferred++;
-		log_debug("%s: deferred: %s", id, e->text);
+		/* Issue 9: a deferral only the admin can end is never quiet. */
+		if (log_needs_admin(e->text))
+			run_error(r,
+			    "%s: deferred, needs a configuration "
+			    "change: %s",
+			    id, e->text);
+		else
+			log_debug("%s: deferred: %s", id, e->text);
 		break;
 	case OUT_FAILED:
 		r->failed++;
@@ -836,6 +1046,22 @@ report(struct run *r, const char *id, enum outcome o, const struct err *e)
 	default:
 		break;
 	}
+}
+
+/* attempt(), with a log line when the account was already found down in
+ * this run (deliver.c logs only the attempts it makes). */
+static enum outcome
+attempt_logged(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, struct err *e)
+{
+	int down = acct_state(r, a)->down.kind != ERR_NONE;
+	enum outcome o = attempt(r, q, qe, a, e);
+
+	if (down && o == OUT_DEFERRED)
+		log_state(a, queue_entry_env(qe), "deferred", e->text);
+	if (o == OUT_DEFERRED)
+		maybe_warn(r, q, qe, a, e);
+	return o;
 }
 
 static enum outcome
@@ -847,11 +1073,13 @@ run_locked(struct run *r, struct queue *q, struct queue_entry *qe,
 
 	if (entry_expired(r, env, a))
 		return expire(r, q, qe, a, e);
-	if (env->next_try > r->started) /* deferred by another run */
+	if (due_only(r) && env->next_try > r->started) /* another run's */
+		return OUT_SKIPPED;
+	if (env->held != NULL) /* runq_release_held()'s */
 		return OUT_SKIPPED;
 	if (a == NULL)
 		return defer_orphan(r, qe, e);
-	return attempt(r, q, qe, a, e);
+	return attempt_logged(r, q, qe, a, e);
 }
 
 static void
@@ -865,6 +1093,7 @@ run_entry(struct run *r, struct queue *q, const char *id)
 		report(r, id, run_locked(r, q, qe, &e), &e);
 	} else if (rc == -1 && qe != NULL && e.kind == ERR_DATA) {
 		run_error(r, "%s (moved to failed/)", e.text);
+		r->failed++;
 		if (queue_fail(qe, 0, e.text, &er) == -1)
 			run_error(r, "%s", er.text);
 	} else if (rc == -1) {
@@ -902,6 +1131,19 @@ run_queue(struct run *r, struct queue *q)
 int
 runq_run(const struct config *cfg, int progress, struct err *e)
 {
+	struct runq_select sel = {1, NULL, NULL, NULL};
+
+	/* The old contract: only an unreadable queue is an error. */
+	if (runq_run_select(cfg, &sel, progress, e) == -1 &&
+	    e->kind != ERR_PERM)
+		return -1;
+	return 0;
+}
+
+int
+runq_run_select(const struct config *cfg, const struct runq_select *sel,
+    int progress, struct err *e)
+{
 	struct qset s;
 	struct run r;
 	size_t i;
@@ -909,18 +1151,123 @@ runq_run(const struct config *cfg, int progress, struct err *e)
 	signal(SIGXFSZ, SIG_IGN);
 	qset_open(cfg, &s);
 	run_init(&r, cfg, 0, progress && isatty(STDERR_FILENO));
+	r.sel = sel;
 	for (i = 0; i < s.n; i++)
 		run_queue(&r, s.q[i]);
 	run_end(&r);
-	log_debug("queue run: %zu due, %zu delivered, %zu deferred, "
+	log_debug("queue run: %zu %s, %zu delivered, %zu deferred, "
 		  "%zu failed",
-	    r.total, r.delivered, r.deferred, r.failed);
+	    r.total, due_only(&r) ? "due" : "selected", r.delivered, r.deferred,
+	    r.failed);
 	qset_close(&s);
 	if (s.error) {
 		*e = s.first;
 		return -1;
 	}
+	if (r.failed > 0)
+		return err_set(e, ERR_PERM,
+		    "queue run: %zu message%s failed permanently (kept in "
+		    "failed/; see mailq)",
+		    r.failed, r.failed == 1 ? "" : "s");
 	return 0;
+}
+
+/* ---- held entries: spooled without a usable configuration ---- */
+
+int
+runq_hold(int system, const struct queue_envelope *env,
+    queue_write_fn *write_msg, void *arg, const struct err *why, char *id,
+    char *dir, size_t dirsize, struct err *e)
+{
+	char sysfile[] = SYSCONFDIR_POSTSEAL "/config";
+	struct config fake;
+	struct queue_entry *qe = NULL;
+	struct queue *q = NULL;
+	struct err er;
+	int r = -1;
+
+	signal(SIGXFSZ, SIG_IGN);
+	memset(&fake, 0, sizeof(fake));
+	fake.main_file = system ? sysfile : NULL;
+	if (runq_queue_dir(&fake, NULL, dir, dirsize, e) == -1 ||
+	    queue_open(dir, 1, &q, e) == -1 ||
+	    queue_store(q, env, write_msg, arg, &qe, e) == -1)
+		goto out;
+	r = 0;
+	str_copy(id, queue_entry_id(qe), QUEUE_ID_LEN + 1);
+	/* The configuration error is its last error (mailq shows it); it
+	 * is durable already, so a failure here only loses that text. */
+	if (queue_defer(qe, now_time(), 1, 0, why->text, &er) == -1)
+		log_warn("%s: %s", id, er.text);
+	log_state(NULL, queue_entry_env(qe), "held", why->text);
+out:
+	queue_release(qe);
+	queue_close(q);
+	return r;
+}
+
+/* Submit one held entry through fn; remove, defer or fail it. */
+static void
+release_one(struct queue *q, const char *id, runq_release_fn *fn, void *arg)
+{
+	struct queue_entry *qe = NULL;
+	const struct queue_envelope *env;
+	struct err e, er;
+	int rc = 0;
+
+	if (queue_lock(q, QUEUE_ACTIVE, id, &qe, &e) != QUEUE_LOCKED ||
+	    (env = queue_entry_env(qe)) == NULL || env->held == NULL)
+		goto out;
+	log_set_queue_id(id);
+	if (lseek(queue_entry_fd(qe), 0, SEEK_SET) == -1)
+		rc = err_set(&e, ERR_IO, "cannot rewind %s", id);
+	else
+		rc = fn(arg, env, queue_entry_fd(qe), &e);
+	if (rc == 0) {
+		if (queue_remove(qe, &er) == -1)
+			log_error("%s: submitted, but still held (it may be "
+				  "sent twice): %s",
+			    id, er.text);
+		goto out;
+	}
+	log_error("%s: held message not submitted: %s", id, e.text);
+	if (err_is_temporary(&e))
+		rc = queue_defer(qe, now_time() + 60, 1, 0, e.text, &er);
+	else
+		rc = queue_fail(qe, 0, e.text, &er);
+	if (rc == -1)
+		log_error("%s: %s", id, er.text);
+out:
+	log_set_queue_id(NULL);
+	queue_release(qe);
+}
+
+void
+runq_release_held(const struct config *cfg, runq_release_fn *fn, void *arg)
+{
+	struct queue_envelope env;
+	struct qset s;
+	struct err e;
+	char **ids;
+	size_t n, i, k;
+
+	qset_open(cfg, &s);
+	for (k = 0; k < s.n; k++) {
+		if (queue_list(s.q[k], QUEUE_ACTIVE, &ids, &n, &e) == -1) {
+			log_error("%s", e.text);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (queue_peek(s.q[k], QUEUE_ACTIVE, ids[i], &env,
+				&e) != 0)
+				continue;
+			if (env.held != NULL)
+				release_one(s.q[k], ids[i], fn, arg);
+			queue_env_free(&env);
+		}
+		queue_list_free(ids, n);
+	}
+	qset_close(&s);
 }
 
 /* ---- listing ---- */
@@ -974,6 +1321,8 @@ json_str(FILE *fp, const char *s)
 	fputc('"', fp);
 }
 
+static char list_mark(const struct queue_envelope *env, enum queue_area area);
+
 static void
 list_json(FILE *out, const struct queue_envelope *env, enum queue_area area,
     const char *dir, long long now)
@@ -1004,12 +1353,28 @@ list_json(FILE *out, const struct queue_envelope *env, enum queue_area area,
 		json_str(out, env->last_error);
 	else
 		fputs("null", out);
+	fprintf(out, ",\"held\":%s,\"needs_admin\":%s",
+	    env->held != NULL ? "true" : "false",
+	    list_mark(env, area) == '#' ? "true" : "false");
 	fputs(",\"message_id\":", out);
 	if (env->msgid != NULL)
 		json_str(out, env->msgid);
 	else
 		fputs("null", out);
 	fputs("}\n", out);
+}
+
+/* The mark after the ID: '!' failed; '#' needs the admin (held for a
+ * configuration error, or a failure whose text names the fix, such as a
+ * certificate that fails verification); else ' '. */
+static char
+list_mark(const struct queue_envelope *env, enum queue_area area)
+{
+	if (area == QUEUE_FAILED)
+		return '!';
+	if (env->held != NULL || log_needs_admin(env->last_error))
+		return '#';
+	return ' ';
 }
 
 static void
@@ -1021,8 +1386,7 @@ list_text(FILE *out, const struct queue_envelope *env, enum queue_area area,
 
 	fmt_age(now - env->created, age, sizeof(age));
 	fprintf(out, "%s%c %9llu %7s %5u  <%s> ->", env->id,
-	    area == QUEUE_FAILED ? '!' : ' ', env->size, age, env->attempts,
-	    env->from);
+	    list_mark(env, area), env->size, age, env->attempts, env->from);
 	for (i = 0; i < env->nrcpts; i++)
 		fprintf(out, "%s %s", i ? "," : "", env->rcpts[i]);
 	if (env->last_error != NULL)
@@ -1153,6 +1517,17 @@ find_entry(struct qset *s, const char *id, struct queue_entry **out,
 	return err_set(e, ERR_NOINPUT, "no queue entry %s", id);
 }
 
+static void
+log_dropped(const struct config *cfg, const struct queue_entry *qe)
+{
+	const struct queue_envelope *env = queue_entry_env(qe);
+	struct err e;
+
+	if (env != NULL)
+		log_state(config_find(cfg, env->account, NULL, &e), env,
+		    "dropped", "dropped by --queue-drop");
+}
+
 int
 runq_drop(const struct config *cfg, const char *id, struct err *e)
 {
@@ -1164,6 +1539,8 @@ runq_drop(const struct config *cfg, const char *id, struct err *e)
 	r = find_entry(&s, id, &qe, e);
 	if (r >= 0)
 		r = queue_remove(qe, e);
+	if (r == 0)
+		log_dropped(cfg, qe);
 	queue_release(qe);
 	qset_close(&s);
 	return r;
@@ -1266,6 +1643,8 @@ runq_submit(const struct config *cfg, const struct account *a,
 	}
 	r = 0;
 	log_debug("queued as %s in %s", queue_entry_id(qe), dir);
+	log_state(a, queue_entry_env(qe), "queued",
+	    mode == DELIVER_QUEUE ? "queued (-odq)" : "queued");
 	if (mode == DELIVER_QUEUE)
 		goto out;
 	if (mode == DELIVER_BACKGROUND && detach(qe) == 1)

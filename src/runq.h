@@ -67,6 +67,53 @@ int runq_submit(const struct config *cfg, const struct account *a,
  */
 int runq_run(const struct config *cfg, int progress, struct err *e);
 
+/* Which entries a queue run tries.  Substrings are matched as sendmail's
+ * -qR, -qS (case-insensitively, any recipient / the sender) and -qI
+ * (the queue ID, exactly); NULL matches everything. */
+struct runq_select {
+	int due_only; /* honour the backoff (periodic runs) */
+	const char *rcpt, *sender, *id;
+};
+
+/*
+ * -q: as runq_run(), over the entries sel selects: without due_only every
+ * active entry is tried now, whatever its backoff (Postfix's "sendmail
+ * -q"); the rate limit still applies.  Returns -1 with e filled (ERR_PERM)
+ * when a message failed permanently or expired in this run, so that cron
+ * and systemd see it, or (as runq_run()) when a queue could not be read.
+ */
+int runq_run_select(const struct config *cfg, const struct runq_select *sel,
+    int progress, struct err *e);
+
+/*
+ * A submission without a usable configuration (issue 9): store env (its
+ * held member set; account "*" when -a was not given) and the bytes
+ * write_msg writes in the default queue (system: the system queue, else
+ * the user's), with why as its last error, and log it.  The entry's ID
+ * goes to id (QUEUE_ID_LEN + 1 bytes) and the queue directory to dir.
+ * Returns 0 only once it is durable.
+ */
+int runq_hold(int system, const struct queue_envelope *env,
+    queue_write_fn *write_msg, void *arg, const struct err *why, char *id,
+    char *dir, size_t dirsize, struct err *e);
+
+/*
+ * Called for each held entry by runq_release_held(), with its envelope
+ * and message fd (rewound): submit it (e.g. to the queue) and return 0, or
+ * -1 with e filled.
+ */
+typedef int runq_release_fn(void *arg, const struct queue_envelope *env, int fd,
+    struct err *e);
+
+/*
+ * Before a queue run with a usable configuration: hand every held entry
+ * of every queue to fn; removed when fn succeeds, else deferred (a
+ * temporary error) or moved to failed/ with fn's error, reported on
+ * stderr.  Queue runs never send held entries themselves.
+ */
+void runq_release_held(const struct config *cfg, runq_release_fn *fn,
+    void *arg);
+
 /*
  * -bp: one line per entry (ID, size, age, sender, recipients, attempts,
  * last error; failed entries marked "!"), or with json one JSON object per

@@ -46,6 +46,9 @@
 #include "tls.h"
 
 #define SMTP_DEFAULT_TIMEOUT 60
+#define SMTP_GREETING_PROBE 5 /* seconds; see greeting_probe() */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define SMTP_DATA_CHUNK 32768
 #define SMTP_MAX_FLIGHT (16 * 1024 * 1024)
 
@@ -536,6 +539,36 @@ check_account(const struct account *a, const char *host, int info,
 	return 0;
 }
 
+/*
+ * Issue 9: a port that expects implicit TLS (465-style) waits silently for
+ * our ClientHello, so STARTTLS or plain text there would only time out
+ * after the whole timeout.  On ports other than 25 and 587, give the
+ * greeting SMTP_GREETING_PROBE seconds first and, when nothing or a TLS
+ * record came, say what to change.  Not when the timeout is that short
+ * anyway.
+ */
+static int
+greeting_probe(struct smtp_session *s, struct err *e)
+{
+	unsigned port = s->a->port;
+	enum net_probe p;
+
+	if (port == 25 || port == 587 || s->timeout <= SMTP_GREETING_PROBE)
+		return 0;
+	p = net_probe(s->c, net_deadline(SMTP_GREETING_PROBE));
+	if (p == NET_PROBE_DATA)
+		return 0;
+	s->broken = 1;
+	return err_set(e, ERR_TEMP,
+	    "%s: %s on port %u (fix: the port may expect implicit TLS; if "
+	    "so, set tls_starttls off%s)",
+	    s->host,
+	    p == NET_PROBE_TLS
+		? "TLS data instead of an SMTP greeting"
+		: "no greeting within " STR(SMTP_GREETING_PROBE) " s",
+	    port, s->a->tls ? "" : " and tls on");
+}
+
 static int
 greeting(struct smtp_session *s, struct err *e)
 {
@@ -605,7 +638,9 @@ starttls(struct smtp_session *s, struct err *e)
 {
 	if (!(s->caps.flags & SMTP_CAP_STARTTLS))
 		return err_set(e, ERR_TEMP,
-		    "%s: the server does not offer STARTTLS", s->host);
+		    "%s: the server does not offer STARTTLS (fix: if port %u "
+		    "expects TLS at once, as 465 does, set tls_starttls off)",
+		    s->host, s->a->port);
 	if (cmd(s, e, "STARTTLS") == -1 ||
 	    read_reply(s, "STARTTLS", 1, e) == -1)
 		return -1;
@@ -790,6 +825,8 @@ session_open(const struct account *a, const char *host, const char *password,
 	if (net_connect(host, a->port, s->timeout, &s->c, e) == -1)
 		goto fail;
 	if (a->tls && !a->tls_starttls && start_tls(s, e) == -1)
+		goto fail;
+	if ((!a->tls || a->tls_starttls) && greeting_probe(s, e) == -1)
 		goto fail;
 	if (greeting(s, e) == -1 || ehlo(s, e) == -1)
 		goto fail;

@@ -11,6 +11,7 @@
  * the mail.  Non-goals: SMTP (smtp.c), storage and retries (queue.c, runq.c).
  */
 #include <fnmatch.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,4 +328,202 @@ submit_dkim_filter(const struct opts *o, const struct config *cfg,
 	envelope_free(&env);
 	dkim_signer_free(s);
 	return r;
+}
+
+/* ---- without a usable configuration (issue 9) ---- */
+
+#ifndef SYSCONFDIR_POSTSEAL
+#define SYSCONFDIR_POSTSEAL "/etc/postseal"
+#endif
+
+/*
+ * The options a held entry keeps (queue.c's "held" value), beside what
+ * the envelope holds anyway (-a as the account, "*" for none; -f as the
+ * sender; -N, -R, -V; the recipients, -t's included):
+ * "f=0|1 B=7BIT|8BITMIME|- F=<the full name: the rest of the line>".
+ */
+static int
+held_encode(const struct opts *o, char *out, size_t size)
+{
+	int n = snprintf(out, size, "f=%d B=%s F=%s", o->sender != NULL,
+	    o->body_type != NULL ? o->body_type : "-",
+	    o->fullname != NULL ? o->fullname : "");
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Fill o from a held entry; strings point into env. */
+static int
+held_decode(const struct queue_envelope *env, struct opts *o, struct err *e)
+{
+	const char *h = env->held, *f;
+
+	if (strncmp(h, "f=", 2) != 0 || (h[2] != '0' && h[2] != '1') ||
+	    (f = strstr(h, " F=")) == NULL)
+		return err_set(e, ERR_DATA, "malformed held entry");
+	o->sender = h[2] == '1' ? env->from : NULL;
+	if (strncmp(h + 3, " B=7BIT ", 8) == 0)
+		o->body_type = "7BIT";
+	else if (strncmp(h + 3, " B=8BITMIME ", 12) == 0)
+		o->body_type = "8BITMIME";
+	o->fullname = f[3] != '\0' ? f + 3 : NULL;
+	o->account = strcmp(env->account, "*") != 0 ? env->account : NULL;
+	o->dsn_notify = env->dsn_notify;
+	o->dsn_return = env->dsn_return;
+	o->dsn_envid = env->dsn_envid;
+	o->ignore_dots = 1; /* the stored bytes are the whole message */
+	o->deliver = DELIVER_QUEUE;
+	return 0;
+}
+
+/* argv's recipients and, with -t, the headers': borrowed, caller frees
+ * the array. */
+static int
+held_rcpts(const struct opts *o, const struct message *m, const char ***out,
+    size_t *n, struct err *e)
+{
+	const struct addr_list *hdr = NULL;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (o->read_recipients && message_rcpts(m, &hdr, e) == -1)
+		return -1;
+	*out =
+	    xcalloc(o->nrcpts + (hdr != NULL ? hdr->n : 0) + 1, sizeof(**out));
+	for (i = 0; i < o->nrcpts; i++)
+		(*out)[(*n)++] = o->rcpts[i];
+	for (i = 0; hdr != NULL && i < hdr->n; i++)
+		(*out)[(*n)++] = hdr->v[i];
+	if (*n == 0)
+		return err_set(e, ERR_USAGE, "no recipients given");
+	return 0;
+}
+
+static int
+system_queue(const struct opts *o)
+{
+	size_t n = strlen(SYSCONFDIR_POSTSEAL);
+
+	return geteuid() == 0 &&
+	       (o->config_file == NULL ||
+		   (strncmp(o->config_file, SYSCONFDIR_POSTSEAL, n) == 0 &&
+		       o->config_file[n] == '/'));
+}
+
+/* Read and store; id and dir say where. */
+static int
+hold(const struct opts *o, const struct err *why, char *id, char *dir,
+    size_t dirsize, struct err *e)
+{
+	struct message_read_opts ro = {0};
+	struct queue_envelope qe = {0};
+	struct message *m = NULL;
+	const char **rcpts = NULL;
+	char held[QUEUE_MAX_VALUE + 1];
+	size_t n = 0;
+	int r = -1;
+
+	ro.ignore_dots = o->ignore_dots;
+	ro.stdin_is_tty = isatty(STDIN_FILENO);
+	if (message_read(STDIN_FILENO, &ro, &m, e) == -1 ||
+	    held_rcpts(o, m, &rcpts, &n, e) == -1)
+		goto out;
+	if (held_encode(o, held, sizeof(held)) == -1) {
+		err_set(e, ERR_USAGE, "the full name (-F) is too long");
+		goto out;
+	}
+	qe.account = o->account != NULL ? o->account : "*";
+	qe.from = o->sender != NULL ? o->sender : "";
+	qe.rcpts = rcpts;
+	qe.nrcpts = n;
+	qe.dsn_notify = o->dsn_notify;
+	qe.dsn_return = o->dsn_return;
+	qe.dsn_envid = o->dsn_envid;
+	qe.msgid = message_get(m, "Message-ID");
+	qe.body_8bit = message_has_8bit(m);
+	qe.held = held;
+	r = runq_hold(system_queue(o), &qe, write_message, m, why, id, dir,
+	    dirsize, e);
+out:
+	free(rcpts);
+	message_free(m);
+	return r;
+}
+
+int
+submit_unconfigured(const struct opts *o, const struct err *why, struct err *e)
+{
+	char id[QUEUE_ID_LEN + 1], dir[PATH_MAX];
+	struct err he;
+
+	if (hold(o, why, id, dir, sizeof(dir), &he) == -1) {
+		err_set(e,
+		    he.kind == ERR_USAGE || he.kind == ERR_DATA ? he.kind
+								: why->kind,
+		    "%s; the message was not queued either: %s", why->text,
+		    he.text);
+		return -1;
+	}
+	log_error("%s", why->text);
+	log_warn("the configuration cannot be used, so the message is held "
+		 "in the queue as %s (%s); the first queue run (postseal -q) "
+		 "after the configuration is fixed sends it",
+	    id, dir);
+	return 0;
+}
+
+struct release {
+	const struct config *cfg;
+};
+
+/* The held entry's recipients, qualified and checked now. */
+static int
+held_rcpts_add(const struct queue_envelope *qenv, struct envelope *env,
+    struct err *e)
+{
+	size_t i;
+
+	for (i = 0; i < qenv->nrcpts; i++)
+		if (add_rcpt(env, qenv->rcpts[i], ERR_DATA, e) == -1)
+			return -1;
+	return 0;
+}
+
+/* runq_release_fn: a held entry, now with a configuration. */
+static int
+release_held(void *arg, const struct queue_envelope *qenv, int fd,
+    struct err *e)
+{
+	const struct release *rel = arg;
+	struct message_read_opts ro = {0};
+	struct envelope env = {0};
+	struct message *m = NULL;
+	const struct account *a;
+	struct opts o;
+	int r = -1;
+
+	memset(&o, 0, sizeof(o));
+	if (held_decode(qenv, &o, e) == -1 ||
+	    (a = config_find(rel->cfg, o.account, o.sender, e)) == NULL)
+		return -1;
+	env.maildomain = find_maildomain(a);
+	ro.ignore_dots = 1;
+	ro.max_size = a->max_message_size;
+	if (find_sender(&o, a, &env, e) == 0 &&
+	    message_read(fd, &ro, &m, e) == 0 &&
+	    held_rcpts_add(qenv, &env, e) == 0 &&
+	    complete(&o, a, &env, -1, m, e) == 0 && sign(a, m, e) == 0)
+		r = hand_off(&o, rel->cfg, a, &env, m, e);
+	message_free(m);
+	envelope_free(&env);
+	return r;
+}
+
+void
+submit_release_held(const struct config *cfg)
+{
+	struct release rel = {cfg};
+
+	runq_release_held(cfg, release_held, &rel);
 }

@@ -28,4 +28,20 @@ int submit(const struct opts *o, const struct config *cfg, struct err *e);
 int submit_dkim_filter(const struct opts *o, const struct config *cfg,
     struct err *e);
 
+/*
+ * Issue 9: the configuration could not be loaded (why).  Read the message
+ * on standard input as submit() would, and hold it in the default queue
+ * (the system queue for root with no -C or one under SYSCONFDIR_POSTSEAL,
+ * else the user's) with why as its last error, to be completed, signed
+ * and sent by the first queue run after the configuration is fixed.  Says
+ * so on stderr.  Returns 0 only once it is durably queued; else -1 with e
+ * filled (why's kind, or the message's own error such as no recipients).
+ */
+int submit_unconfigured(const struct opts *o, const struct err *why,
+    struct err *e);
+
+/* Before a queue run: submit every held entry with cfg (to the queue;
+ * the run then sends it).  Problems are reported on stderr. */
+void submit_release_held(const struct config *cfg);
+
 #endif

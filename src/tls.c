@@ -278,12 +278,36 @@ post_handshake(struct tls *t, struct err *e)
 		if (sodium_memcmp(fp, t->pin, sizeof(fp)) != 0) {
 			err_set(e, ERR_TEMP,
 			    "TLS: the server certificate does not match "
-			    "tls_fingerprint");
+			    "tls_fingerprint (fix: if the server changed its "
+			    "certificate, check it and update tls_fingerprint;"
+			    " postseal --serverinfo shows it)");
 			return TLS_IO_ERROR;
 		}
 	}
 	set_info(t);
 	return TLS_IO_DONE;
+}
+
+/*
+ * What is wrong with the certificate, and the likely fix (issue 9: a
+ * verification failure keeps the mail queued, so it must say how to end
+ * it).  The fix comes before GnuTLS's text so that a long host name
+ * truncates the latter; "(fix: " is LOG_FIX_MARK, which logs it at error
+ * level and marks it in mailq.
+ */
+static const char *
+verify_hint(unsigned status)
+{
+	if (status & GNUTLS_CERT_UNEXPECTED_OWNER)
+		return "is for another name (fix: check host, or set "
+		       "tls_host_override to a name in the certificate, or pin "
+		       "it with tls_fingerprint)";
+	if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED))
+		return "has expired or is not yet valid (fix: the server must "
+		       "renew it, or this clock is wrong; or pin it with "
+		       "tls_fingerprint)";
+	return "is not trusted (fix: set tls_trust_file to the CA that "
+	       "signed it, or pin it with tls_fingerprint)";
 }
 
 static void
@@ -297,12 +321,13 @@ verify_error(struct tls *t, struct err *e)
 	    txt.data != NULL) {
 		while (txt.size > 0 && txt.data[txt.size - 1] == ' ')
 			txt.data[--txt.size] = '\0';
-		err_set(e, ERR_TEMP, "TLS: certificate of %s rejected: %s",
-		    t->host, (const char *)txt.data);
+		err_set(e, ERR_TEMP, "TLS: certificate of %s %s: %s", t->host,
+		    verify_hint(status), (const char *)txt.data);
 		gnutls_free(txt.data);
 		return;
 	}
-	err_set(e, ERR_TEMP, "TLS: certificate of %s rejected", t->host);
+	err_set(e, ERR_TEMP, "TLS: certificate of %s %s", t->host,
+	    verify_hint(status));
 }
 
 static enum tls_io

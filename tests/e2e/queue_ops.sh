@@ -88,8 +88,8 @@ run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_queued "4xx at MAIL"
 assert_grep_i '451' "$ERR" "4xx: the reply in the queued line"
 id=$(q_ids active)
-run_postseal -C "$CFG" -q
-assert_exit 0 "-q before the retry is due"
+run_postseal -C "$CFG" --queue-run-due
+assert_exit 0 "--queue-run-due before the retry is due"
 assert_eq "$(sessions)" 1 "-q before due: no connection"
 run_postseal -C "$CFG" -bp --json
 assert_grep '"attempts":1,' "$OUT" "-bp: one attempt"
@@ -118,7 +118,7 @@ assert_exit 0 "--queue-drop of a failed entry"
 run_postseal -C "$CFG" -odq rcpt@example.org <"$T/msg"
 assert_exit 0 "-odq"
 run_postseal -C "$CFG" -q
-assert_exit 0 "-q with a 5xx"
+assert_exit 69 "-q with a 5xx (a permanent failure in the run)"
 assert_eq "$(q_count failed)" 1 "5xx in a queue run: failed/"
 assert_eq "$(notice_count)" 1 "5xx in a queue run: one notice"
 for j in "$SPOOL"/*.json; do
@@ -172,7 +172,7 @@ sample_message expiry >"$T/msg"
 run_postseal -C "$CFG" -odq rcpt@example.org <"$T/msg"
 sleep 2
 run_postseal -C "$CFG" -q
-assert_exit 0 "-q with an expired entry"
+assert_exit 69 "-q with an expired entry"
 assert_grep_i 'failed' "$ERR" "expiry reported"
 assert_eq "$(q_count failed)" 1 "expired: in failed/"
 assert_eq "$(spool_count expiry)" 0 "expired: not sent"

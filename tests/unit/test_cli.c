@@ -81,6 +81,10 @@ summarise(const struct opts *o, struct buf *b)
 					     : NULL);
 	flag(b, "json", o->json);
 	add(b, "id", o->queue_id);
+	flag(b, "due", o->queue_due);
+	add(b, "qR", o->queue_match_rcpt);
+	add(b, "qS", o->queue_match_sender);
+	add(b, "qI", o->queue_match_id);
 	add(b, "type", o->dkim_type);
 	snprintf(num, sizeof(num), "%u", o->dkim_bits);
 	add(b, "bits", o->dkim_bits ? num : NULL);
@@ -213,10 +217,23 @@ static const struct {
     {{"mailq", "a@b", END}, "ERR:mailq takes no recipients"},
     {{"sendmail", "--json", "-t", END}, "ERR:--json goes with -bp"},
     {{"sendmail", "-q", END}, "mode=[queue-run]"},
-    {{"sendmail", "-q1h", END}, "mode=[queue-run]"},
-    {{"sendmail", "-qR@example.com", "-v", END}, "mode=[queue-run] v=[1]"},
-    {{"sendmail", "-qSfoo", END}, "mode=[queue-run]"},
-    {{"sendmail", "-qIabc", END}, "mode=[queue-run]"},
+    {{"sendmail", "-q1h", END}, "mode=[queue-run] due"},
+    {{"sendmail", "-q1h30m", END}, "mode=[queue-run] due"},
+    {{"sendmail", "-q15", END}, "mode=[queue-run] due"},
+    {{"sendmail", "-qf", END}, "mode=[queue-run]"},
+    {{"sendmail", "--queue-run-due", END}, "mode=[queue-run] due"},
+    {{"sendmail", "-qR@example.com", "-v", END},
+	"mode=[queue-run] v=[1] qR=[@example.com]"},
+    {{"sendmail", "-qSfoo", END}, "mode=[queue-run] qS=[foo]"},
+    {{"sendmail", "-qIabc", END}, "mode=[queue-run] qI=[abc]"},
+    {{"sendmail", "-qR", "bob", "-qS", "x", END},
+	"mode=[queue-run] qR=[bob] qS=[x]"},
+    {{"sendmail", "-qR", END}, "ERR:-qR needs a substring"},
+    {{"sendmail", "-qRa", "-qRb", END}, "ERR:-qR given twice"},
+    {{"sendmail", "-qX", END}, "ERR:unknown option -qX"},
+    {{"sendmail", "-q1x", END}, "ERR:unknown option -q1x"},
+    {{"sendmail", "-q!Rx", END}, "ERR:negated queue selection"},
+    {{"sendmail", "-qR", "a\nb", END}, "ERR:-qR: expected a substring"},
     {{"sendmail", "-q", "a@b", END}, "ERR:-q takes no recipients"},
     {{"sendmail", "--queue-drop", "0123abc", END},
 	"mode=[queue-drop] id=[0123abc]"},

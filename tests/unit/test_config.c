@@ -245,7 +245,9 @@ test_defaults(void)
 	CHECK(a->dkim_expire == 0);
 	CHECK(a->smtp_8bitmime == 1);
 	CHECK(a->rate_limit_count == 0 && a->max_message_size == 0);
-	CHECK(a->tls_trust_file == NULL && a->syslog == NULL);
+	CHECK(a->tls_trust_file == NULL);
+	CHECK_STR(a->syslog, "LOG_MAIL"); /* issue 9: syslog by default */
+	CHECK(a->delay_warning_time == 4 * 3600);
 	CHECK_STR(a->dkim_canon, "relaxed/relaxed");
 	CHECK(a->dkim_on_error_send == 0);
 	a = get_acct(c, "s");

@@ -241,7 +241,9 @@ read_cmd(struct session *s, char **line, size_t *len, struct err *e)
 	for (;;) {
 		size_t have = s->end - s->start;
 		lf = memchr(s->ibuf + s->start, '\n', have);
-		if (lf != NULL && toolong) {
+		if (lf != NULL &&
+		    (toolong || (size_t)(lf - (s->ibuf + s->start)) + 1 >
+				    SERVER_MAX_LINE)) {
 			s->start = (size_t)(lf - s->ibuf) + 1;
 			return 2;
 		}
@@ -792,6 +794,8 @@ server_run(const struct opts *o, const struct config *cfg, int in, int out,
 			r = reply_error(&s, RP_TOO_LONG, e);
 			continue;
 		}
+		if (len >= sizeof(cmd))
+			fatal("-bs: command line past its bound");
 		memcpy(cmd, line, len);
 		cmd[len] = '\0';
 		r = dispatch(&s, cmd, len, e);

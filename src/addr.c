@@ -839,13 +839,19 @@ addr_qualify_header(const char *value, size_t len, const char *domain,
 	struct addr_list l = {0};
 	const char *p = value, *end = value + len, *s;
 	int q = 0, depth = 0, changed = 0, r;
+	size_t i, n;
 
 	if (domain == NULL || domain[0] == '\0' ||
 	    addr_parse_list(value, len, &l, NULL) == -1) {
 		addr_list_free(&l);
 		return -1;
 	}
+	for (i = 0; i < l.n && domain_at(l.v[i]) != NULL; i++)
+		;
+	n = l.n;
 	addr_list_free(&l);
+	if (i == n) /* nothing to qualify (groups included) */
+		return add_unfolded(out, value, len) == -1 ? -1 : 0;
 	for (s = p; s <= end; s++) {
 		if (s < end && (q || depth > 0) && *s == '\\' && s + 1 < end) {
 			s++;

@@ -842,6 +842,7 @@ addr_qualify_header(const char *value, size_t len, const char *domain,
 	size_t i, n;
 
 	if (domain == NULL || domain[0] == '\0' ||
+	    memchr(value, '\0', len) != NULL ||
 	    addr_parse_list(value, len, &l, NULL) == -1) {
 		addr_list_free(&l);
 		return -1;

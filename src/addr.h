@@ -63,8 +63,8 @@ struct buf;
  * comment, "root (Cron Daemon)", becomes "Cron Daemon <root@domain>" (the
  * comment kept as the display name).  Returns 1 with the whole new value
  * (unfolded) appended to out, 0 when nothing needed a domain (out holds a
- * copy), -1 when the value does not parse, holds a group, or out's cap was
- * reached (then leave the field alone).
+ * copy), -1 when the value does not parse, holds a NUL or a group that
+ * needs qualifying, or out's cap was reached (then leave the field alone).
  */
 int addr_qualify_header(const char *value, size_t len, const char *domain,
     struct buf *out);

@@ -262,6 +262,19 @@ test_qualify_header(void)
 	}
 }
 
+/* Found by fuzz_aliases: a NUL as a comment's quoted-pair must not reach
+ * the display name. */
+static void
+test_qualify_nul(void)
+{
+	static const char in[] = "root (Cron Daem\\\0on)";
+	struct buf b;
+
+	buf_init(&b, 4096);
+	CHECK(addr_qualify_header(in, sizeof(in) - 1, "example.org", &b) == -1);
+	buf_reset(&b);
+}
+
 int
 main(void)
 {
@@ -272,5 +285,6 @@ main(void)
 	test_expansion_cap();
 	test_load();
 	test_qualify_header();
+	test_qualify_nul();
 	return check_done();
 }

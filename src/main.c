@@ -111,8 +111,11 @@ run_mode(const struct opts *o, struct err *e)
 	default:
 		break;
 	}
-	if (config_load(o->config_file, &cfg, e) == -1)
+	if (config_load(o->config_file, &cfg, e) == -1) {
+		if (o->mode == MODE_SMTP)
+			server_refuse(STDOUT_FILENO, e);
 		return -1;
+	}
 	switch (o->mode) {
 	case MODE_DKIM_SIGN:
 		r = submit_dkim_filter(o, cfg, e);

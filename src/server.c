@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +58,7 @@ struct session {
 	char **rcpts;
 	size_t nrcpts;
 	unsigned errors, messages;
+	pid_t pid; /* ours; another after submit_fd() in an -odb child */
 };
 
 /* ---- replies: one table ---- */
@@ -720,6 +722,13 @@ cmd_data(struct session *s, const char *arg, struct err *e)
 	}
 	r = se.kind != ERR_NONE ? -1 : submit_message(s, fd, &se);
 	close(fd);
+	if (getpid() != s->pid) {
+		/* -odb: we are the detached child that made the attempt.  The
+		 * rest of the dialogue (maybe pipelined into ibuf already)
+		 * belongs to the parent: stop here, silently. */
+		s->st = ST_QUIT;
+		return 0;
+	}
 	s->messages++;
 	transaction_reset(s);
 	return reply_result(s, r, &se, e);
@@ -771,6 +780,20 @@ dispatch(struct session *s, const char *line, size_t len, struct err *e)
 	return count_error(s, e);
 }
 
+void
+server_refuse(int out, const struct err *e)
+{
+	static struct session s;
+	struct err ignored = {0};
+	char text[400];
+
+	memset(&s, 0, sizeof(s));
+	s.out = out;
+	snprintf(text, sizeof(text), "4.3.0 postseal cannot accept mail: %s",
+	    e->text);
+	reply_text(&s, 421, ' ', text, &ignored);
+}
+
 int
 server_run(const struct opts *o, const struct config *cfg, int in, int out,
     struct err *e)
@@ -786,6 +809,7 @@ server_run(const struct opts *o, const struct config *cfg, int in, int out,
 	s.in = in;
 	s.out = out;
 	s.st = ST_GREETED;
+	s.pid = getpid();
 	r = reply(&s, RP_GREETING, e);
 	while (r == 0 && s.st != ST_QUIT) {
 		if ((k = read_cmd(&s, &line, &len, e)) <= 0)

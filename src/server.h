@@ -31,6 +31,10 @@
 int server_run(const struct opts *o, const struct config *cfg, int in, int out,
     struct err *e);
 
+/* Instead of the greeting, when the configuration cannot be loaded: one
+ * "421 4.3.0 ..." line naming the problem, so the client retries later. */
+void server_refuse(int out, const struct err *e);
+
 /*
  * The command parser on its own (for tests and fuzzing): split one
  * command line (without CRLF) into its verb index in the command table

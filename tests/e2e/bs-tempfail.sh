@@ -84,4 +84,40 @@ assert_nothing_delivered
 assert_eq "$(queue_entries active)" "$q0" "nothing queued for a cut-off DATA"
 assert_eq "$BS_EXIT" 75 "exit status after end of input in DATA"
 assert_grep 'end of input in DATA' "$T/bs.err"
+
+# 5. A configuration that cannot be read: a 421 naming it instead of the
+# greeting (the client retries later), exit 78.
+printf 'expect 421\n' >"$T/s5"
+bs_run "$T/s5" -C "$T/no-such-config"
+assert_bs_ok "unreadable configuration: 421"
+assert_grep "^< 421 4\\.3\\.0 postseal cannot accept mail: .*no-such-config" "$T/bs.transcript"
+assert_eq "$BS_EXIT" 78 "exit status with no configuration"
+
+# 6. -odb: each message is handed to a detached child; a second
+# transaction pipelined behind the first is the parent's alone (the
+# child must not run it again): two messages, each delivered once.
+start_server --name odb --tls none
+: | caller_config plain
+cat >"$T/s6" <<'SCRIPT'
+expect 220
+raw EHLO x\r\nMAIL FROM:<sender@example.org>\r\nRCPT TO:<o1@example.org>\r\nDATA\r\nSubject: odb1\r\n\r\nb\r\n.\r\nMAIL FROM:<sender@example.org>\r\nRCPT TO:<o2@example.org>\r\nDATA\r\nSubject: odb2\r\n\r\nb\r\n.\r\nQUIT\r\n
+expect 250
+expectn 2 250
+expect 354
+expect 250
+expectn 2 250
+expect 354
+expect 250
+expect 221
+SCRIPT
+bs_run "$T/s6" -C "$CFG" -odb
+assert_bs_ok "-odb, pipelined"
+n=0
+while [ "$(find "$SPOOL" -name '*.eml' | wc -l)" -lt 2 ] && [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+sleep 1 # a duplicate would come from the first child by now
+assert_file_count "$SPOOL" '*.eml' 2 "-odb: each message once"
+assert_eq "$(cat "$SPOOL"/*.json | grep -c 'o2@example.org')" 1 "-odb: the second message once"
 e2e_done

@@ -873,5 +873,8 @@ addr_qualify_header(const char *value, size_t len, const char *domain,
 		changed |= r;
 		p = s + 1;
 	}
+	/* A quoted-pair may hide CR or LF ("\\\n"): never let one out. */
+	if (out->data != NULL && has_crlfnul(out->data, out->len))
+		return -1;
 	return changed;
 }

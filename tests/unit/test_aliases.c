@@ -268,10 +268,15 @@ static void
 test_qualify_nul(void)
 {
 	static const char in[] = "root (Cron Daem\\\0on)";
+	static const char lf[] = "root (Cron\\\nDaemon)";
 	struct buf b;
 
 	buf_init(&b, 4096);
 	CHECK(addr_qualify_header(in, sizeof(in) - 1, "example.org", &b) == -1);
+	buf_reset(&b);
+	/* Also found by it: an LF as a quoted-pair in a comment. */
+	buf_init(&b, 4096);
+	CHECK(addr_qualify_header(lf, sizeof(lf) - 1, "example.org", &b) == -1);
 	buf_reset(&b);
 }
 

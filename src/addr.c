@@ -832,6 +832,28 @@ qualify_elem(const char *p, const char *end, const char *domain,
 	return r;
 }
 
+/*
+ * The rewrite works on the element's text, not on the lexer's tokens, so
+ * check what it made: no CR, LF or NUL (a quoted-pair may hide one, and
+ * unfolding can change what a backslash escapes), and a list that parses
+ * with a domain in every address.  Else the field is left alone.
+ */
+static int
+qualified_ok(const struct buf *out)
+{
+	struct addr_list l = {0};
+	size_t i;
+	int ok;
+
+	if (out->data == NULL || has_crlfnul(out->data, out->len))
+		return -1;
+	ok = addr_parse_list(out->data, out->len, &l, NULL) == 0;
+	for (i = 0; ok && i < l.n; i++)
+		ok = domain_at(l.v[i]) != NULL;
+	addr_list_free(&l);
+	return ok ? 1 : -1;
+}
+
 int
 addr_qualify_header(const char *value, size_t len, const char *domain,
     struct buf *out)
@@ -873,8 +895,5 @@ addr_qualify_header(const char *value, size_t len, const char *domain,
 		changed |= r;
 		p = s + 1;
 	}
-	/* A quoted-pair may hide CR or LF ("\\\n"): never let one out. */
-	if (out->data != NULL && has_crlfnul(out->data, out->len))
-		return -1;
-	return changed;
+	return changed ? qualified_ok(out) : 0;
 }

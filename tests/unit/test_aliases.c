@@ -269,6 +269,7 @@ test_qualify_nul(void)
 {
 	static const char in[] = "root (Cron Daem\\\0on)";
 	static const char lf[] = "root (Cron\\\nDaemon)";
+	static const char esc[] = "root, n (b\\\n)<u@d.example>";
 	struct buf b;
 
 	buf_init(&b, 4096);
@@ -277,6 +278,11 @@ test_qualify_nul(void)
 	/* Also found by it: an LF as a quoted-pair in a comment. */
 	buf_init(&b, 4096);
 	CHECK(addr_qualify_header(lf, sizeof(lf) - 1, "example.org", &b) == -1);
+	buf_reset(&b);
+	/* And: unfolding changes what a backslash escapes. */
+	buf_init(&b, 4096);
+	CHECK(
+	    addr_qualify_header(esc, sizeof(esc) - 1, "example.org", &b) == -1);
 	buf_reset(&b);
 }
 

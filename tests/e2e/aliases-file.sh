@@ -35,13 +35,36 @@ run_postseal -C "$CFG" -t <"$T/msg"
 assert_exit 0
 assert_eq "$(json_get "$SPOOL/3.json" rcpt_tos)" '["admin@example.org", "ops@example.net"]' "-t root aliased"
 
+# -bs takes the same path: RCPT TO:<root> is aliased too.
+cat >"$T/bs" <<'SCRIPT'
+expect 220
+send HELO x
+expect 250
+send MAIL FROM:<sender@example.org>
+expect 250
+send RCPT TO:<root@localhost>
+expect 250
+send DATA
+expect 354
+send Subject: bs
+send
+send hi
+send .
+expect 250
+send QUIT
+expect 221
+SCRIPT
+bs_run "$T/bs" -C "$CFG"
+assert_bs_ok "-bs with aliases"
+assert_eq "$(json_get "$SPOOL/4.json" rcpt_tos)" '["admin@example.org", "ops@example.net"]' "-bs: root@localhost aliased"
+
 # A bad file: exit 78, file and line named, nothing queued or sent.
 bad_case() { # bad_case WHAT ERE (the file on stdin)
 	cat >"$T/aliases"
 	run_postseal -C "$CFG" root <"$T/msg"
 	assert_exit 78 "$1"
 	assert_grep "$2" "$ERR" "$1: stderr"
-	assert_file_count "$SPOOL" '*.eml' 3 "$1: nothing sent"
+	assert_file_count "$SPOOL" '*.eml' 4 "$1: nothing sent"
 	assert_eq "$(queue_entries active)" 0 "$1: nothing queued"
 }
 printf 'root: a@example.org\nops: ops\n' |
@@ -58,5 +81,5 @@ rm -f "$T/aliases"
 run_postseal -C "$CFG" root <"$T/msg"
 assert_exit 78 "missing file"
 assert_grep "aliases file $T/aliases: No such file" "$ERR"
-assert_file_count "$SPOOL" '*.eml' 3 "missing file: nothing sent"
+assert_file_count "$SPOOL" '*.eml' 4 "missing file: nothing sent"
 e2e_done

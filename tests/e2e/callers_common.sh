@@ -43,8 +43,11 @@ install_prefix() {
 	SENDMAIL=$PREFIX/sbin/sendmail
 }
 
-# A config for the server started last, written to $CFG, plus lines from
-# stdin (e.g. "aliases FILE").
+# A config for the server started last, written to $CFG, with the lines
+# from stdin (e.g. "aliases FILE") in its defaults section, so that every
+# account has them (lines after "account default : test" would belong to
+# the default account only, not to "test" found by its from address).
 caller_config() {
-	{ base_config "${1:-plain}"; cat; } | write_config
+	cat >"$T/config.extra"
+	base_config "${1:-plain}" | sed "1r $T/config.extra" | write_config
 }

@@ -689,3 +689,233 @@ addr_domain(const char *addr)
 
 	return at != NULL ? at + 1 : NULL;
 }
+
+/* ---- qualifying address-list fields (cron's "To: root") ---- */
+
+/* The top-level shape of one list element: angle brackets, the first
+ * comment, and whether it holds a group (':' or ';'). */
+struct elem {
+	const char *lt, *gt;	     /* '<' and '>' or NULL */
+	const char *cmt, *cmt_end;   /* inside the first comment */
+	const char *spec, *spec_end; /* bare form: text outside comments */
+	int group, bad;
+};
+
+static void
+elem_scan(const char *p, const char *end, struct elem *el)
+{
+	int q = 0, depth = 0;
+
+	memset(el, 0, sizeof(*el));
+	for (; p < end; p++) {
+		if ((q || depth > 0) && *p == '\\' && p + 1 < end) {
+			p++;
+		} else if (depth == 0 && *p == '"') {
+			q = !q;
+		} else if (!q && *p == '(') {
+			if (depth++ == 0 && el->cmt == NULL)
+				el->cmt = p + 1;
+		} else if (!q && depth > 0 && *p == ')') {
+			if (--depth == 0 && el->cmt_end == NULL)
+				el->cmt_end = p;
+		} else if (!q && depth == 0) {
+			if (*p == '<' && el->lt == NULL)
+				el->lt = p;
+			else if (*p == '>' && el->gt == NULL)
+				el->gt = p;
+			else if (*p == ':' || *p == ';')
+				el->group = 1;
+		}
+	}
+	el->bad = q || depth > 0 || (el->lt != NULL) != (el->gt != NULL) ||
+		  (el->lt != NULL && el->gt < el->lt);
+}
+
+/* Append n bytes without CR/LF (unfolding). */
+static int
+add_unfolded(struct buf *b, const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != '\r' && p[i] != '\n' && buf_addch(b, p[i]) == -1)
+			return -1;
+	return 0;
+}
+
+static void
+trim_span(const char **p, const char **end)
+{
+	while (*p < *end && strchr(" \t\r\n", **p) != NULL)
+		(*p)++;
+	while (*end > *p && strchr(" \t\r\n", (*end)[-1]) != NULL)
+		(*end)--;
+}
+
+/* The bare local part without comments, trimmed, in spec (a copy). */
+static int
+bare_spec(const char *p, const char *end, struct buf *spec)
+{
+	int depth = 0, q = 0;
+
+	for (; p < end; p++) {
+		if ((q || depth > 0) && *p == '\\' && p + 1 < end) {
+			if (depth == 0 && buf_add(spec, p, 2) == -1)
+				return -1;
+			p++;
+		} else if (depth == 0 && *p == '"') {
+			q = !q;
+			if (buf_addch(spec, '"') == -1)
+				return -1;
+		} else if (!q && *p == '(') {
+			depth++;
+		} else if (!q && depth > 0 && *p == ')') {
+			depth--;
+		} else if (depth == 0 && strchr(" \t\r\n", *p) == NULL &&
+			   buf_addch(spec, *p) == -1) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A comment's text as a display name: atoms as is, else quoted. */
+static int
+add_display(struct buf *b, const char *p, const char *end)
+{
+	const char *s;
+	int atoms = 1;
+
+	for (s = p; s < end; s++)
+		if (!addr_is_atext((unsigned char)*s) && *s != ' ')
+			atoms = 0;
+	if (atoms)
+		return buf_add(b, p, (size_t)(end - p));
+	if (buf_addch(b, '"') == -1)
+		return -1;
+	for (s = p; s < end; s++) {
+		if (*s == '\r' || *s == '\n')
+			continue;
+		if (*s == '\\' && s + 1 < end)
+			s++; /* the comment's quoted-pair */
+		if ((*s == '"' || *s == '\\') && buf_addch(b, '\\') == -1)
+			return -1;
+		if (buf_addch(b, *s) == -1)
+			return -1;
+	}
+	return buf_addch(b, '"');
+}
+
+/* One element: 1 changed (appended to out), 0 unchanged (appended as
+ * is), -1 a shape we do not rewrite. */
+static int
+qualify_elem(const char *p, const char *end, const char *domain,
+    struct buf *out)
+{
+	struct elem el;
+	struct buf spec;
+	int r = 0;
+
+	trim_span(&p, &end);
+	elem_scan(p, end, &el);
+	if (el.bad || el.group)
+		return -1;
+	if (el.lt != NULL) {
+		const char *in = el.lt + 1, *in_end = el.gt;
+		buf_init(&spec, ADDR_LIST_MAX_LEN);
+		trim_span(&in, &in_end);
+		r = bare_spec(in, in_end, &spec);
+		if (r == 0 && spec.len > 0 && domain_at(spec.data) == NULL) {
+			r = add_unfolded(out, p, (size_t)(in_end - p)) == -1 ||
+				    buf_printf(out, "@%s", domain) == -1 ||
+				    add_unfolded(out, in_end,
+					(size_t)(end - in_end)) == -1
+				? -1
+				: 1;
+		} else if (r == 0)
+			r = add_unfolded(out, p, (size_t)(end - p));
+		buf_reset(&spec);
+		return r;
+	}
+	buf_init(&spec, ADDR_LIST_MAX_LEN);
+	if (bare_spec(p, end, &spec) == -1 || spec.len == 0)
+		r = -1;
+	else if (domain_at(spec.data) != NULL)
+		r = add_unfolded(out, p, (size_t)(end - p));
+	else if (el.cmt != NULL && el.cmt_end != NULL &&
+		 (trim_span(&el.cmt, &el.cmt_end), el.cmt < el.cmt_end))
+		r = add_display(out, el.cmt, el.cmt_end) == -1 ||
+			    buf_printf(out, " <%s@%s>", spec.data, domain) == -1
+			? -1
+			: 1;
+	else
+		r = buf_printf(out, "%s@%s", spec.data, domain) == -1 ? -1 : 1;
+	buf_reset(&spec);
+	return r;
+}
+
+/*
+ * The rewrite works on the element's text, not on the lexer's tokens, so
+ * check what it made: no CR, LF or NUL (a quoted-pair may hide one, and
+ * unfolding can change what a backslash escapes), and a list that parses
+ * with a domain in every address.  Else the field is left alone.
+ */
+static int
+qualified_ok(const struct buf *out)
+{
+	struct addr_list l = {0};
+	size_t i;
+	int ok;
+
+	if (out->data == NULL || has_crlfnul(out->data, out->len))
+		return -1;
+	ok = addr_parse_list(out->data, out->len, &l, NULL) == 0;
+	for (i = 0; ok && i < l.n; i++)
+		ok = domain_at(l.v[i]) != NULL;
+	addr_list_free(&l);
+	return ok ? 1 : -1;
+}
+
+int
+addr_qualify_header(const char *value, size_t len, const char *domain,
+    struct buf *out)
+{
+	struct addr_list l = {0};
+	const char *p = value, *end = value + len, *s;
+	int q = 0, depth = 0, changed = 0, r;
+	size_t i, n;
+
+	if (domain == NULL || domain[0] == '\0' ||
+	    memchr(value, '\0', len) != NULL ||
+	    addr_parse_list(value, len, &l, NULL) == -1) {
+		addr_list_free(&l);
+		return -1;
+	}
+	for (i = 0; i < l.n && domain_at(l.v[i]) != NULL; i++)
+		;
+	n = l.n;
+	addr_list_free(&l);
+	if (i == n) /* nothing to qualify (groups included) */
+		return add_unfolded(out, value, len) == -1 ? -1 : 0;
+	for (s = p; s <= end; s++) {
+		if (s < end && (q || depth > 0) && *s == '\\' && s + 1 < end) {
+			s++;
+			continue;
+		}
+		if (s < end && depth == 0 && *s == '"')
+			q = !q;
+		else if (s < end && !q && *s == '(')
+			depth++;
+		else if (s < end && !q && depth > 0 && *s == ')')
+			depth--;
+		if (s < end && (q || depth > 0 || *s != ','))
+			continue;
+		if (p != value && buf_addstr(out, ", ") == -1)
+			return -1;
+		if ((r = qualify_elem(p, s, domain, out)) == -1)
+			return -1;
+		changed |= r;
+		p = s + 1;
+	}
+	return changed ? qualified_ok(out) : 0;
+}

@@ -55,6 +55,20 @@ int addr_parse_list(const char *value, size_t len, struct addr_list *l,
  */
 char *addr_qualify(const char *addr, const char *domain);
 
+struct buf;
+
+/*
+ * Qualify an address-list field body (To, Cc, From...; folded or not):
+ * every addr-spec without a domain gets "@domain", and a bare one with a
+ * comment, "root (Cron Daemon)", becomes "Cron Daemon <root@domain>" (the
+ * comment kept as the display name).  Returns 1 with the whole new value
+ * (unfolded) appended to out, 0 when nothing needed a domain (out holds a
+ * copy), -1 when the value does not parse, holds a NUL or a group that
+ * needs qualifying, or out's cap was reached (then leave the field alone).
+ */
+int addr_qualify_header(const char *value, size_t len, const char *domain,
+    struct buf *out);
+
 /* The domain part of addr (after the last '@' outside a quoted local
  * part), or NULL. */
 const char *addr_domain(const char *addr);

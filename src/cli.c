@@ -318,7 +318,8 @@ opt_X(struct cli *cl, const char *name, const char *val, struct err *e)
 	return 0;
 }
 
-/* -bm sends; -bp lists the queue; the others are sendmail's modes. */
+/* -bm sends; -bp lists the queue; -bs speaks SMTP on stdin; -bi checks
+ * the aliases file; the others are sendmail's modes. */
 static int
 opt_b(struct cli *cl, const char *name, const char *val, struct err *e)
 {
@@ -331,9 +332,7 @@ opt_b(struct cli *cl, const char *name, const char *val, struct err *e)
 	    {"D", "daemon mode"},
 	    {"h", "the host status"},
 	    {"H", "the host status"},
-	    {"i", "initialising the alias database"},
 	    {"P", "queue statistics"},
-	    {"s", "SMTP on standard input"},
 	    {"t", "address test mode"},
 	    {"v", "address verification"},
 	};
@@ -344,6 +343,10 @@ opt_b(struct cli *cl, const char *name, const char *val, struct err *e)
 		return set_mode(cl, MODE_SEND, "-bm", e);
 	if (strcmp(val, "p") == 0)
 		return set_mode(cl, MODE_QUEUE_LIST, "-bp", e);
+	if (strcmp(val, "s") == 0)
+		return set_mode(cl, MODE_SMTP, "-bs", e);
+	if (strcmp(val, "i") == 0)
+		return set_mode(cl, MODE_NEWALIASES, "-bi", e);
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (strcmp(val, modes[i].mode) == 0)
 			return usage(e, "-b%s (%s) is not supported", val,
@@ -445,6 +448,14 @@ opt_A(struct cli *cl, const char *name, const char *val, struct err *e)
 	return 0;
 }
 
+/* -I is an old name of -bi. */
+static int
+opt_I(struct cli *cl, const char *name, const char *val, struct err *e)
+{
+	(void)val;
+	return set_mode(cl, MODE_NEWALIASES, name, e);
+}
+
 /* In ASCII order of the letter. */
 static const struct shortopt shortopts[] = {
     {'A', ARG_ATTACHED, opt_A, NULL},  /* -Am, -Ac: ignored */
@@ -452,7 +463,7 @@ static const struct shortopt shortopts[] = {
     {'C', ARG_REQ, opt_C, NULL},       /* configuration file */
     {'F', ARG_REQ, opt_F, NULL},       /* full name */
     {'G', ARG_NONE, opt_ignore, NULL}, /* gateway submission: ignored */
-    {'I', ARG_NONE, NULL, "initialising the alias database"},
+    {'I', ARG_NONE, opt_I, NULL},      /* = -bi (newaliases) */
     {'L', ARG_REQ, opt_ignore, NULL},  /* syslog label: ignored */
     {'N', ARG_REQ, opt_N, NULL},       /* DSN NOTIFY */
     {'O', ARG_REQ, opt_ignore, NULL},  /* -O option=value: ignored */
@@ -756,11 +767,11 @@ check_combination(struct cli *cl, struct err *e)
 }
 
 static int
-is_mailq(const char *argv0)
+is_named(const char *argv0, const char *name)
 {
 	const char *slash = strrchr(argv0, '/');
 
-	return strcmp(slash != NULL ? slash + 1 : argv0, "mailq") == 0;
+	return strcmp(slash != NULL ? slash + 1 : argv0, name) == 0;
 }
 
 int
@@ -773,8 +784,10 @@ cli_parse(int argc, char **argv, struct opts *o, struct err *e)
 	o->dkim_time = -1;
 	memset(&cl, 0, sizeof(cl));
 	cl.o = o;
-	if (argc > 0 && argv[0] != NULL && is_mailq(argv[0]))
+	if (argc > 0 && argv[0] != NULL && is_named(argv[0], "mailq"))
 		r = set_mode(&cl, MODE_QUEUE_LIST, "mailq", e);
+	if (argc > 0 && argv[0] != NULL && is_named(argv[0], "newaliases"))
+		r = set_mode(&cl, MODE_NEWALIASES, "newaliases", e);
 	for (i = 1; i < argc && r == 0; i++) {
 		const char *arg = argv[i];
 		if (dashdash || arg[0] != '-')
@@ -805,7 +818,8 @@ cli_usage(FILE *fp)
 	      "       postseal -q [-qR|-qS|-qI SUBSTR] | --queue-run-due | "
 	      "-bp [--json]\n"
 	      "       postseal --queue-drop ID | --queue-retry ID\n"
-	      "       postseal --serverinfo | --version | --help\n"
+	      "       postseal -bs | -bi (newaliases) | --serverinfo | "
+	      "--version | --help\n"
 	      "       postseal --dkim-keygen --type rsa|ed25519 [--bits N] "
 	      "--domain D\n"
 	      "                --selector S --out FILE\n"

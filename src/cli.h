@@ -22,6 +22,8 @@ enum mode {
 	MODE_DKIM_KEYGEN, /* --dkim-keygen */
 	MODE_DKIM_SIGN,	  /* --dkim-sign */
 	MODE_DKIM_VERIFY, /* --dkim-verify */
+	MODE_SMTP,	  /* -bs: SMTP on stdin/stdout (server.c) */
+	MODE_NEWALIASES,  /* -bi, -I, newaliases: check the aliases file */
 };
 
 enum deliver_mode {
@@ -77,7 +79,8 @@ struct opts {
 };
 
 /*
- * Parse argv (argv[0]'s basename "mailq" selects MODE_QUEUE_LIST).
+ * Parse argv (argv[0]'s basename "mailq" selects MODE_QUEUE_LIST,
+ * "newaliases" MODE_NEWALIASES).
  * Strings in *o point into argv except rcpts, which the caller frees with
  * opts_free().  Unknown options, missing arguments, and CR/LF/NUL in -f, -F
  * or recipients fail with ERR_USAGE naming the option.  Ignored options

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "addr.h"
+#include "aliases.h"
 #include "buf.h"
 #include "cli.h"
 #include "config.h"
@@ -32,6 +33,7 @@
 #include "message.h"
 #include "installdirs.h"
 #include "runq.h"
+#include "server.h"
 #include "smtp.h"
 #include "submit.h"
 
@@ -86,6 +88,34 @@ config_unusable(const struct opts *o, struct err *e)
 	return submit_unconfigured(o, &why, e);
 }
 
+/* newaliases, -bi, -I: check every account's aliases file (there is no
+ * database to build); the first bad line is the error. */
+static int
+run_newaliases(const struct config *cfg, struct err *e)
+{
+	struct aliases *al;
+	size_t i, j, checked = 0;
+
+	for (i = 0; i < cfg->naccounts; i++) {
+		const char *f = cfg->accounts[i].aliases;
+		for (j = 0; f != NULL && j < i; j++)
+			if (cfg->accounts[j].aliases != NULL &&
+			    strcmp(cfg->accounts[j].aliases, f) == 0)
+				break;
+		if (f == NULL || j < i)
+			continue;
+		if (aliases_load(f, &al, e) == -1)
+			return -1;
+		printf("%s: %zu aliases\n", f, aliases_count(al));
+		aliases_free(al);
+		checked++;
+	}
+	if (checked == 0)
+		printf("no aliases file configured (see \"aliases\" in "
+		       "postseal.conf(5))\n");
+	return 0;
+}
+
 static int
 run_mode(const struct opts *o, struct err *e)
 {
@@ -110,8 +140,13 @@ run_mode(const struct opts *o, struct err *e)
 	default:
 		break;
 	}
-	if (config_load(o->config_file, &cfg, e) == -1)
+	if (config_load(o->config_file, &cfg, e) == -1) {
+		if (o->mode == MODE_SMTP) {
+			server_refuse(STDOUT_FILENO, e);
+			return -1;
+		}
 		return config_unusable(o, e);
+	}
 	switch (o->mode) {
 	case MODE_DKIM_SIGN:
 		r = submit_dkim_filter(o, cfg, e);
@@ -131,6 +166,12 @@ run_mode(const struct opts *o, struct err *e)
 		break;
 	case MODE_QUEUE_RETRY:
 		r = runq_retry(cfg, o->queue_id, e);
+		break;
+	case MODE_SMTP:
+		r = server_run(o, cfg, STDIN_FILENO, STDOUT_FILENO, e);
+		break;
+	case MODE_NEWALIASES:
+		r = run_newaliases(cfg, e);
 		break;
 	default:
 		r = submit(o, cfg, e);

@@ -2022,10 +2022,50 @@ add_msgid(struct message *m, const struct message_complete_opts *o,
 	return r;
 }
 
+/* cron's "From: root (Cron Daemon)" and "To: root": qualified, so that
+ * they mean the same address at the recipient's end.  Fields we cannot
+ * parse are left exactly as they are. */
+static int
+qualify_fields(struct message *m, const char *domain, struct err *e)
+{
+	static const char *const names[] = {"From", "Sender", "Reply-To", "To",
+	    "Cc", "Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc",
+	    NULL};
+	struct buf b, v;
+	size_t i;
+	int r = 0;
+
+	buf_init(&b, MESSAGE_MAX_FIELD);
+	buf_init(&v, MESSAGE_MAX_FIELD);
+	for (i = 0; r == 0 && domain != NULL && i < m->nf; i++) {
+		const struct field *f = &m->f[i];
+		if (!field_in(f, names))
+			continue;
+		buf_clear(&v);
+		if (addr_qualify_header(f->value, strlen(f->value), domain,
+			&v) != 1)
+			continue;
+		buf_clear(&b);
+		if (buf_add(&b, f->raw, f->namelen) == -1 ||
+		    buf_addstr(&b, ": ") == -1 ||
+		    buf_add(&b, v.data, v.len) == -1 ||
+		    buf_addstr(&b, "\r\n") == -1)
+			continue; /* too long to rewrite: left alone */
+		field_replace(m, i, b.data, b.len);
+		if (field_long(&m->f[i]))
+			r = refold(m, i, e);
+	}
+	buf_reset(&b);
+	buf_reset(&v);
+	return r;
+}
+
 int
 message_complete(struct message *m, const struct message_complete_opts *o,
     struct err *e)
 {
+	if (qualify_fields(m, o->qualify_domain, e) == -1)
+		return -1;
 	if (o->remove_bcc) {
 		field_remove_all(m, "Bcc");
 		field_remove_all(m, "Resent-Bcc");

@@ -51,10 +51,15 @@ struct message_complete_opts {
 	int remove_bcc;
 	int undisclosed_recipients;
 	long long now; /* time for Date:, -1: the current time */
+	/* Bare local parts in From, Sender, Reply-To, To, Cc (and their
+	 * Resent- forms) get "@qualify_domain" (addr_qualify_header());
+	 * NULL: left alone. */
+	const char *qualify_domain;
 };
 
 /*
- * Add Date, Message-ID, From, To as configured; remove Bcc and Resent-Bcc.
+ * Qualify bare local parts in the address fields (qualify_domain), add
+ * Date, Message-ID, From, To as configured; remove Bcc and Resent-Bcc.
  * New fields go at the end of the header.  ERR_DATA if a From is needed
  * but from_addr/envelope_from is empty or not a valid qualified address,
  * if fullname holds CR/LF/NUL, or if the Message-ID domain is invalid.

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "aliases.h"
 #include "buf.h"
 #include "dkim.h"
 #include "log.h"
@@ -33,7 +34,11 @@ struct envelope {
 	struct addr_list rcpts;
 	int utf8; /* some address needs SMTPUTF8 */
 	char *maildomain;
-	char *local_user; /* login@maildomain */
+	char *local_user;	 /* login@maildomain */
+	struct aliases *aliases; /* the account's aliases file, or NULL */
+	char host[2][256];	 /* short host name, FQDN (local domains) */
+	const char *local_domains[4];
+	int no_fqdn; /* maildomain is a short host name */
 };
 
 static void
@@ -43,6 +48,7 @@ envelope_free(struct envelope *env)
 	addr_list_free(&env->rcpts);
 	free(env->maildomain);
 	free(env->local_user);
+	aliases_free(env->aliases);
 }
 
 static int
@@ -78,6 +84,25 @@ find_maildomain(const struct account *a)
 	return xstrdup(a->domain != NULL ? a->domain : "localhost");
 }
 
+/* The mail domain for bare names, or NULL when the machine has no fully
+ * qualified name and nothing else gives one: then "root" is refused
+ * (fqdn_why()) rather than sent as root@shortname. */
+static char *
+qual(const struct envelope *env, const char *addr)
+{
+	return addr_qualify(addr, env->no_fqdn ? NULL : env->maildomain);
+}
+
+static const char *
+fqdn_why(const struct envelope *env, const char *addr, const char *why)
+{
+	if (env->no_fqdn && addr[0] != '\0' && addr_domain(addr) == NULL)
+		return "cannot qualify it: the host name has no domain and "
+		       "neither maildomain nor /etc/mailname is set (set "
+		       "maildomain in the configuration)";
+	return why;
+}
+
 static int
 has_glob(const char *s)
 {
@@ -93,39 +118,64 @@ find_sender(const struct opts *o, const struct account *a, struct envelope *env,
 	const struct passwd *pw = getpwuid(getuid());
 	const char *why;
 
-	env->local_user = addr_qualify(pw != NULL ? pw->pw_name : "postmaster",
-	    env->maildomain);
+	env->local_user = qual(env, pw != NULL ? pw->pw_name : "postmaster");
 	if (o->sender != NULL && !a->allow_from_override && a->from != NULL &&
 	    !has_glob(a->from)) {
 		log_debug("-f %s ignored: account %s has allow_from_override "
 			  "off",
 		    o->sender, a->name);
-		env->from = addr_qualify(a->from, env->maildomain);
+		env->from = qual(env, a->from);
 	} else if (o->sender != NULL)
-		env->from = o->sender[0] == '\0'
-				? xstrdup("")
-				: addr_qualify(o->sender, env->maildomain);
+		env->from =
+		    o->sender[0] == '\0' ? xstrdup("") : qual(env, o->sender);
 	else if (a->from != NULL && !has_glob(a->from))
-		env->from = addr_qualify(a->from, env->maildomain);
+		env->from = qual(env, a->from);
 	else
 		env->from = xstrdup(env->local_user);
 	if ((why = addr_check(env->from, 1, &env->utf8)) != NULL)
 		return err_set(e, o->sender ? ERR_USAGE : ERR_CONFIG,
-		    "invalid sender address '%s': %s", env->from, why);
+		    "invalid sender address '%s': %s", env->from,
+		    fqdn_why(env, env->from, why));
 	return 0;
 }
 
+static int add_one_rcpt(struct envelope *env, const char *addr,
+    enum err_kind kind, struct err *e);
+
+/* A local recipient (root, root@localhost, root@<this host>) goes through
+ * the aliases file when the account names one (aliases.h). */
 static int
 add_rcpt(struct envelope *env, const char *addr, enum err_kind kind,
     struct err *e)
 {
-	char *q = addr_qualify(addr, env->maildomain);
+	struct addr_list l = {0};
+	size_t i;
+	int r = 0;
+
+	if (env->aliases == NULL || !aliases_is_local(addr, env->local_domains))
+		return add_one_rcpt(env, addr, kind, e);
+	r = aliases_expand(env->aliases, addr, env->local_domains, &l, e);
+	for (i = 0; r == 0 && i < l.n; i++) {
+		log_debug("alias: %s -> %s", addr, l.v[i]);
+		r = add_one_rcpt(env, l.v[i], kind, e);
+	}
+	addr_list_free(&l);
+	return r;
+}
+
+static int
+add_one_rcpt(struct envelope *env, const char *addr, enum err_kind kind,
+    struct err *e)
+{
+	char *q = qual(env, addr);
 	const char *why;
 	int utf8 = 0, r;
 	size_t i;
 
 	if ((why = addr_check(q, 0, &utf8)) != NULL) {
-		err_set(e, kind, "invalid recipient address '%s': %s", q, why);
+		err_set(e, env->no_fqdn ? ERR_CONFIG : kind,
+		    "invalid recipient address '%s': %s", q,
+		    fqdn_why(env, q, why));
 		free(q);
 		return -1;
 	}
@@ -201,6 +251,7 @@ complete(const struct opts *o, const struct account *a,
 	co.remove_bcc = a->remove_bcc_headers;
 	co.undisclosed_recipients = a->undisclosed_recipients;
 	co.now = now;
+	co.qualify_domain = env->no_fqdn ? NULL : env->maildomain;
 	if (message_complete(m, &co, e) == -1)
 		return -1;
 	return message_make_safe(m, allow_8bit, e);
@@ -260,6 +311,26 @@ hand_off(const struct opts *o, const struct config *cfg,
 	    message_get(m, "Message-ID"), e);
 }
 
+/* The account's aliases file and the domains that count as local. */
+static int
+local_names(const struct account *a, struct envelope *env, struct err *e)
+{
+	size_t n = 0;
+
+	if (a->aliases == NULL)
+		return 0;
+	env->local_domains[n++] = "localhost";
+	if (gethostname(env->host[0], sizeof(env->host[0])) == 0) {
+		env->host[0][sizeof(env->host[0]) - 1] = '\0';
+		env->local_domains[n++] = env->host[0];
+	}
+	if (a->domain != NULL &&
+	    str_copy(env->host[1], a->domain, sizeof(env->host[1])) == 0)
+		env->local_domains[n++] = env->host[1];
+	env->local_domains[n] = NULL;
+	return aliases_load(a->aliases, &env->aliases, e);
+}
+
 /*
  * Everything a submission does before the hand-off: the envelope, the
  * message read, its recipients (required unless for the --dkim-sign filter),
@@ -268,16 +339,20 @@ hand_off(const struct opts *o, const struct config *cfg,
  */
 static int
 prepare(const struct opts *o, const struct account *a, int need_rcpts,
-    long long now, struct envelope *env, struct message **mp, struct err *e)
+    long long now, int fd, struct envelope *env, struct message **mp,
+    struct err *e)
 {
 	struct message_read_opts ro = {0};
 
 	env->maildomain = find_maildomain(a);
+	env->no_fqdn =
+	    a->maildomain == NULL && strchr(env->maildomain, '.') == NULL;
 	ro.ignore_dots = o->ignore_dots;
-	ro.stdin_is_tty = isatty(STDIN_FILENO);
+	ro.stdin_is_tty = isatty(fd);
 	ro.max_size = a->max_message_size;
-	if (find_sender(o, a, env, e) == -1 ||
-	    message_read(STDIN_FILENO, &ro, mp, e) == -1)
+	if ((need_rcpts && local_names(a, env, e) == -1) ||
+	    find_sender(o, a, env, e) == -1 ||
+	    message_read(fd, &ro, mp, e) == -1)
 		return -1;
 	if (need_rcpts && find_rcpts(o, *mp, env, e) == -1)
 		return -1;
@@ -287,6 +362,12 @@ prepare(const struct opts *o, const struct account *a, int need_rcpts,
 int
 submit(const struct opts *o, const struct config *cfg, struct err *e)
 {
+	return submit_fd(o, cfg, STDIN_FILENO, e);
+}
+
+int
+submit_fd(const struct opts *o, const struct config *cfg, int fd, struct err *e)
+{
 	struct envelope env = {0};
 	struct message *m = NULL;
 	const struct account *a;
@@ -294,7 +375,7 @@ submit(const struct opts *o, const struct config *cfg, struct err *e)
 
 	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
 		return -1;
-	if (prepare(o, a, 1, -1, &env, &m, e) == 0 && sign(a, m, e) == 0)
+	if (prepare(o, a, 1, -1, fd, &env, &m, e) == 0 && sign(a, m, e) == 0)
 		r = hand_off(o, cfg, a, &env, m, e);
 	message_free(m);
 	envelope_free(&env);
@@ -321,7 +402,7 @@ submit_dkim_filter(const struct opts *o, const struct config *cfg,
 		return -1;
 	if (a->dkim_expire > 0)
 		dkim_signer_set_expire(s, a->dkim_expire);
-	if (prepare(o, a, 0, o->dkim_time, &env, &m, e) == 0 &&
+	if (prepare(o, a, 0, o->dkim_time, STDIN_FILENO, &env, &m, e) == 0 &&
 	    dkim_sign_message(s, m, o->dkim_time, o->dkim_headers, e) == 0)
 		r = message_write(m, STDOUT_FILENO, e);
 	message_free(m);

@@ -18,6 +18,14 @@
 int submit(const struct opts *o, const struct config *cfg, struct err *e);
 
 /*
+ * As submit(), reading the message from fd instead (the DATA of a -bs
+ * dialogue, already unstuffed: o->ignore_dots should be set).  The
+ * envelope comes from o (sender, rcpts), as for submit().
+ */
+int submit_fd(const struct opts *o, const struct config *cfg, int fd,
+    struct err *e);
+
+/*
  * --dkim-sign: prepare the message on standard input exactly as submit()
  * would (sender, headers completed, SMTP-safe), sign it with the account's
  * keys (--dkim-time and --dkim-headers make it reproducible) and write it

@@ -32,6 +32,8 @@ static const char *const mode_names[] = {
     [MODE_DKIM_KEYGEN] = "keygen",
     [MODE_DKIM_SIGN] = "sign",
     [MODE_DKIM_VERIFY] = "verify",
+    [MODE_SMTP] = "smtp",
+    [MODE_NEWALIASES] = "newaliases",
 };
 
 static void
@@ -189,14 +191,11 @@ static const struct {
     {{"sendmail", "-X", "/var/www/shell.php", "-t", END}, "t"},
     {{"sendmail", "-X/var/www/shell.php", "-t", END}, "t"},
     /* unsupported and unknown */
-    {{"sendmail", "-bs", END}, "ERR:-bs (SMTP on standard input) is not"},
     {{"sendmail", "-bt", END}, "ERR:-bt (address test mode) is not"},
     {{"sendmail", "-bv", "a@b", END}, "ERR:-bv (address verification)"},
-    {{"sendmail", "-bi", END}, "ERR:-bi (initialising the alias"},
     {{"sendmail", "-bd", END}, "ERR:-bd (daemon mode) is not supported"},
     {{"sendmail", "-bz", END}, "ERR:unknown option -bz"},
     {{"sendmail", "-b", END}, "ERR:-b needs a letter"},
-    {{"sendmail", "-I", END}, "ERR:-I (initialising the alias database)"},
     {{"sendmail", "-d0.1", "-t", END}, "ERR:-d (debugging output"},
     {{"sendmail", "-x", "-t", END}, "ERR:unknown option -x"},
     {{"sendmail", "-S", "-t", END}, "ERR:unknown option -S"},
@@ -212,6 +211,16 @@ static const struct {
     {{"sendmail", "-bm", "-bp", END}, "ERR:-bp cannot be combined with -bm"},
     {{"sendmail", "-bp", END}, "mode=[queue-list]"},
     {{"/usr/bin/mailq", END}, "mode=[queue-list]"},
+    /* -bs, -bi, -I and newaliases (issue 9) */
+    {{"sendmail", "-bs", END}, "mode=[smtp]"},
+    {{"sendmail", "-bs", "-oem", "-oi", "-C", "x", END}, "mode=[smtp] i C=[x]"},
+    {{"sendmail", "-bs", "a@b", END}, "ERR:-bs takes no recipients"},
+    {{"sendmail", "-bs", "-bp", END}, "ERR:-bp cannot be combined with -bs"},
+    {{"sendmail", "-bi", END}, "mode=[newaliases]"},
+    {{"sendmail", "-I", END}, "mode=[newaliases]"},
+    {{"/usr/bin/newaliases", END}, "mode=[newaliases]"},
+    {{"newaliases", "-C", "f", END}, "mode=[newaliases] C=[f]"},
+    {{"newaliases", "root", END}, "ERR:newaliases takes no recipients"},
     {{"mailq", "--json", "-v", END}, "mode=[queue-list] v=[1] json"},
     {{"mailq", "-bp", END}, "mode=[queue-list]"},
     {{"mailq", "a@b", END}, "ERR:mailq takes no recipients"},

@@ -1090,6 +1090,9 @@ note_rcpt(struct smtp_session *s, struct txn *t,
 	char text[300];
 	enum err_kind k;
 
+	/* After a refused MAIL, the RCPT replies say nothing of anyone. */
+	if (t->mail_failed)
+		return;
 	if (s->r.code / 100 == 2) {
 		t->nacc++;
 		return;

@@ -718,7 +718,7 @@ settle(struct run *r, struct queue_entry *qe, const struct account *a,
 	}
 	if (queue_fail(qe, e->smtp_code, e->text, &er) == -1)
 		run_error(r, "%s: %s", queue_entry_id(qe), er.text);
-	return nsent > 0 || env->nsent > 0 ? OUT_PARTIAL : OUT_FAILED;
+	return nsent > 0 ? OUT_PARTIAL : OUT_FAILED;
 }
 
 /*
@@ -757,12 +757,13 @@ conclude(struct run *r, struct queue *q, struct queue_entry *qe,
 		    er.text);
 		goto out;
 	}
-	r->last_failed = counts[QUEUE_RCPT_FAILED];
 	o = settle(r, qe, a, e, counts[QUEUE_RCPT_SENT]);
 	new_failures(qe, counts[QUEUE_RCPT_FAILED], &fl);
 	if (!r->interactive)
 		send_notice(r, q, qe, a, failure != NULL ? failure : e, NULL,
 		    &fl);
+	/* After the notice's own attempt, which sets it too. */
+	r->last_failed = counts[QUEUE_RCPT_FAILED];
 out:
 	free(st);
 	free(why);

@@ -3,13 +3,17 @@
  * drop and retry, failure notices.
  *
  * Purpose: one place deciding what happens to an entry after an attempt.
- * The policy (see runq.h): 2xx -> removed; temporary -> deferred with
- * exponential backoff; permanent -> failed/ plus a notice; too old ->
- * failed/ plus a notice.  A queue run reuses one connection per account
- * (deliver.c keeps it and sends RSET between messages); after a failure
- * that concerns the whole account (no connection, timeout, 421,
- * authentication, configuration) the rest of that account's entries are
- * deferred with the same reason instead of being tried one by one.
+ * The policy (see runq.h), per recipient: 2xx -> delivered (recorded
+ * before anything else happens, never sent again); temporary -> pending,
+ * the entry deferred with exponential backoff; permanent -> failed, with
+ * a notice listing only the failed recipients; too old -> failed plus a
+ * notice.  The entry leaves active/ once nothing is pending.  A queue run
+ * reuses one connection per account (deliver.c keeps it and sends RSET
+ * between messages); after a failure that concerns the whole account (no
+ * session could be opened, 421, authentication, configuration) the rest
+ * of that account's entries are deferred with the same reason instead of
+ * being tried one by one; a failure inside one message's transaction
+ * (including anything after a 2xx to its final dot) concerns it alone.
  *
  * Invariants: an entry is only touched while locked (queue.c), so a
  * submission and any number of queue runs never send one twice; a failure

@@ -1286,11 +1286,19 @@ list_json(FILE *out, const struct queue_envelope *env, enum queue_area area,
 	    env->created, now - env->created);
 	fputs("\"sender\":", out);
 	json_str(out, env->from);
+	/* recipients: not delivered (pending, or failed); delivered: sent. */
 	fputs(",\"recipients\":[", out);
-	for (i = 0; i < env->nrcpts; i++) {
+	for (i = 0; i < env->nrcpts + env->nfailed; i++) {
 		if (i > 0)
 			fputc(',', out);
-		json_str(out, env->rcpts[i]);
+		json_str(out, i < env->nrcpts ? env->rcpts[i]
+					      : env->failed[i - env->nrcpts]);
+	}
+	fputs("],\"delivered\":[", out);
+	for (i = 0; i < env->nsent; i++) {
+		if (i > 0)
+			fputc(',', out);
+		json_str(out, env->sent[i]);
 	}
 	fprintf(out, "],\"attempts\":%u,\"next_try\":%lld,\"last_code\":%d,",
 	    env->attempts, env->next_try, env->last_code);
@@ -1318,8 +1326,12 @@ list_text(FILE *out, const struct queue_envelope *env, enum queue_area area,
 	fprintf(out, "%s%c %9llu %7s %5u  <%s> ->", env->id,
 	    area == QUEUE_FAILED ? '!' : ' ', env->size, age, env->attempts,
 	    env->from);
-	for (i = 0; i < env->nrcpts; i++)
-		fprintf(out, "%s %s", i ? "," : "", env->rcpts[i]);
+	for (i = 0; i < env->nrcpts + env->nfailed; i++)
+		fprintf(out, "%s %s", i ? "," : "",
+		    i < env->nrcpts ? env->rcpts[i]
+				    : env->failed[i - env->nrcpts]);
+	if (env->nsent > 0)
+		fprintf(out, " (delivered to %zu more)", env->nsent);
 	if (env->last_error != NULL)
 		fprintf(out, "  (%s)", env->last_error);
 	fputc('\n', out);

@@ -14,6 +14,9 @@
 # the dot (extra line, 150 lines, a NUL, a second code, an over-long line
 # after a complete 250): exit 0, exactly one message received, no queue
 # entry left, a warning on stderr.
+# C: a malformed reply inside one message's transaction (here to RCPT)
+# defers that message only: the account is not marked down, the next
+# message of the same run is delivered.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/queue_common.sh"
 e2e_init
@@ -81,4 +84,27 @@ for act in inject manylines nul mixed "reply=250 2.0.0 ok\\r\\n250 $long\\r\\n";
 	assert_grep_i 'accepted' "$ERR" "$what: stderr (warning)"
 	assert_no_grep_fixed 'queued' "$ERR" "$what: stderr (queued)"
 done
+
+# ---- C: a malformed reply inside one message's transaction concerns that
+# message only: the next one in the same run gets a fresh connection ----
+fresh_queue
+start_server --name c --tls none --fault 'rcpt:mixed#1'
+{
+	base_config plain
+	printf 'queue_backoff 1s 1s\n'
+} | write_config
+for n in 1 2; do
+	sample_message "c $n" >"$T/msg"
+	run_postseal -C "$CFG" -odq rcpt@example.org <"$T/msg"
+done
+run_postseal -C "$CFG" -q
+assert_exit 0 "C: queue run"
+assert_eq "$(spool_count 'c 1')" 0 "C: the first message (malformed RCPT reply)"
+assert_eq "$(spool_count 'c 2')" 1 "C: the second message, same run"
+assert_eq "$(q_count active)" 1 "C: active/ (the first, deferred)"
+sleep 1.2
+run_postseal -C "$CFG" -q
+assert_eq "$(spool_count 'c 1')" 1 "C: the first message, retried"
+assert_eq "$(spool_count 'c 2')" 1 "C: the second message, once"
+assert_eq "$(q_count active)" 0 "C: active/ at the end"
 e2e_done

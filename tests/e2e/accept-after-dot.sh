@@ -97,14 +97,18 @@ for n in 1 2; do
 	sample_message "c $n" >"$T/msg"
 	run_postseal -C "$CFG" -odq rcpt@example.org <"$T/msg"
 done
+# (Entries queued in the same second run in random order: the fault
+# hits whichever goes first.)
 run_postseal -C "$CFG" -q
 assert_exit 0 "C: queue run"
-assert_eq "$(spool_count 'c 1')" 0 "C: the first message (malformed RCPT reply)"
-assert_eq "$(spool_count 'c 2')" 1 "C: the second message, same run"
+assert_eq "$(($(spool_count 'c 1') + $(spool_count 'c 2')))" 1 \
+    "C: messages delivered in the run (one malformed RCPT reply)"
+assert_eq "$(grep -c '^[0-9]* plain MAIL FROM' "$RECORD")" 2 \
+    "C: transactions in the run (the second message was tried)"
 assert_eq "$(q_count active)" 1 "C: active/ (the first, deferred)"
 sleep 1.2
 run_postseal -C "$CFG" -q
-assert_eq "$(spool_count 'c 1')" 1 "C: the first message, retried"
-assert_eq "$(spool_count 'c 2')" 1 "C: the second message, once"
+assert_eq "$(spool_count 'c 1')" 1 "C: message 1, once"
+assert_eq "$(spool_count 'c 2')" 1 "C: message 2, once"
 assert_eq "$(q_count active)" 0 "C: active/ at the end"
 e2e_done

@@ -12,7 +12,7 @@ postseal_only "failed_max_age"
 start_server --tls none --reject-rcpt bad@example.org
 {
 	base_config plain
-	printf 'failed_max_age 4s\n'
+	printf 'failed_max_age 8s\n'
 } | write_config
 sample_message expire >"$T/msg"
 run_postseal -C "$CFG" -odq bad@example.org <"$T/msg"
@@ -26,7 +26,7 @@ sleep 3
 run_postseal -C "$CFG" -odq bad@example.org <"$T/msg"
 run_postseal -C "$CFG" -q
 assert_eq "$(q_count failed)" 2 "failed/ with two entries"
-sleep 2
+sleep 5
 run_postseal -C "$CFG" -q
 assert_exit 0 "queue run after failed_max_age"
 assert_eq "$(q_count failed)" 1 "failed/ after the sweep"

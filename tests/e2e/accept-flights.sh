@@ -20,6 +20,7 @@ fi
 . "$(dirname "$0")/lib.sh"
 e2e_init
 postseal_only "bounded pipelined flights"
+need_cmd ip sysctl
 BUF=${FLIGHTS_BUF:-16384}
 ip link set lo up || hard_error "cannot bring up lo in the namespace"
 sysctl -q -w net.ipv4.tcp_wmem="4096 $BUF $BUF" \

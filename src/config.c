@@ -117,6 +117,8 @@
 #define DEFAULT_BACKOFF_MAX 3600
 #define DEFAULT_MAX_AGE (5 * 86400)
 #define DEFAULT_DELAY_WARN (4 * 3600)
+#define DEFAULT_FAILED_MAX_AGE (30 * 86400)
+#define DEFAULT_TIMEOUT_DATA_END 600 /* RFC 5321 4.5.3.2.6 */
 #define MAX_DURATION (365 * 86400)
 
 /* ---- the fields of struct account, for inheritance and freeing ---- */
@@ -178,6 +180,8 @@ enum fid {
 	FID_DKIM_EXPIRE,
 	FID_8BITMIME,
 	FID_DELAY_WARN, /* issue 9 */
+	FID_TIMEOUT_DATA_END,
+	FID_FAILED_MAX_AGE,
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -241,6 +245,8 @@ static const struct field fields[FID_COUNT] = {
     [FID_DKIM_EXPIRE] = FLD(F_UINT, dkim_expire),
     [FID_8BITMIME] = FLD(F_INT, smtp_8bitmime),
     [FID_DELAY_WARN] = FLD(F_UINT, delay_warning_time),
+    [FID_TIMEOUT_DATA_END] = FLD(F_UINT, timeout_data_end),
+    [FID_FAILED_MAX_AGE] = FLD(F_UINT, failed_max_age),
 };
 
 _Static_assert(FID_COUNT <= 64, "the set masks are 64 bits");
@@ -1273,6 +1279,7 @@ static const struct keyword keywords[] = {
     {"port", FID_PORT, kw_port, 0, NULL},
     {"timeout", FID_TIMEOUT, kw_timeout, 0, NULL},
     {"connect_timeout", FID_TIMEOUT, kw_timeout, 0, NULL}, /* msmtp 1.4 */
+    {"timeout_data_end", FID_TIMEOUT_DATA_END, kw_timeout, 0, NULL},
     {"domain", FID_DOMAIN, kw_value, V_DOMAIN, NULL},
     {"from", FID_FROM, kw_value, V_NOBLANK, NULL},
     {"maildomain", FID_MAILDOMAIN, kw_value, V_DOMAIN, NULL},
@@ -1313,6 +1320,7 @@ static const struct keyword keywords[] = {
     {"queue_dir", FID_QUEUE_DIR, kw_value, V_FILE | V_REQ, NULL},
     {"queue_backoff", FID_BACKOFF, kw_backoff, 0, NULL},
     {"queue_max_age", FID_MAX_AGE, kw_duration, 0, NULL},
+    {"failed_max_age", FID_FAILED_MAX_AGE, kw_duration, 0, NULL},
     {"dkim_expire", FID_DKIM_EXPIRE, kw_duration, 0, NULL},
     {"rate_limit", FID_RATE, kw_rate, 0, NULL},
     {"bounce_notices", FID_BOUNCE, kw_bool, 0, NULL},
@@ -2134,6 +2142,10 @@ fill_defaults(struct account *a, uint64_t set, char **fqdn)
 		a->syslog = xstrdup("LOG_MAIL");
 	if (!(set & BIT(FID_DELAY_WARN)))
 		a->delay_warning_time = DEFAULT_DELAY_WARN;
+	if (!(set & BIT(FID_FAILED_MAX_AGE)))
+		a->failed_max_age = DEFAULT_FAILED_MAX_AGE;
+	if (!(set & BIT(FID_TIMEOUT_DATA_END)))
+		a->timeout_data_end = DEFAULT_TIMEOUT_DATA_END;
 }
 
 static int

@@ -36,6 +36,7 @@ struct account {
 	unsigned port;	  /* 0 until resolved: 465, or 587 with STARTTLS */
 	char *domain;	  /* EHLO name; default: the machine's FQDN */
 	unsigned timeout; /* seconds, per read/write; default 60 */
+	unsigned timeout_data_end; /* reply to the final dot; default 600 */
 
 	/* Envelope and headers. */
 	char *from;	  /* envelope sender; may hold globs for matching */
@@ -84,6 +85,7 @@ struct account {
 	unsigned queue_backoff_min;  /* seconds, default 60 */
 	unsigned queue_backoff_max;  /* seconds, default 3600 */
 	unsigned queue_max_age;	     /* seconds, default 5 days */
+	unsigned failed_max_age;     /* failed/ entries: default 30 days */
 	unsigned rate_limit_count;   /* 0: none */
 	unsigned rate_limit_period;  /* seconds */
 	int bounce_notices;	     /* default on */

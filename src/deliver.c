@@ -8,8 +8,15 @@
  * provider would answer the same.  A connection that worked is kept in
  * *connp for the next message of a queue run (RSET between messages).
  *
+ * Recipients: the message goes to those the server accepts; each refused
+ * one keeps its own reply.  Recipients refused as "too many for one
+ * transaction" (452) are sent at once in a further transaction on the
+ * same connection, for as long as each transaction delivers to someone.
+ *
  * Non-goals: retries over time and the queue (runq.c), message content.
- * Every attempt ends in exactly one log line (log_delivery()).
+ * Every transaction ends in log lines (log_delivery()): one for the
+ * recipients it delivered to, one per refused recipient, or one for all
+ * when it failed as a whole.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -103,7 +110,7 @@ get_conn(const struct account *a, struct deliver_conn **connp, size_t first,
 
 static void
 log_attempt(const struct account *a, const struct deliver_conn *c,
-    const struct smtp_envelope *env, const char *msgid, double t0, int r,
+    const struct smtp_envelope *env, const char *msgid, double t0,
     const struct err *e)
 {
 	struct log_record rec = {0};
@@ -118,7 +125,7 @@ log_attempt(const struct account *a, const struct deliver_conn *c,
 	rec.size = env->size;
 	rec.msgid = msgid;
 	rec.duration = now_seconds() - t0;
-	if (r == 0) {
+	if (e == NULL) {
 		rec.smtp_code = smtp_last_code(c->session);
 		rec.smtp_text = smtp_last_text(c->session);
 		rec.outcome = "delivered";
@@ -133,25 +140,56 @@ log_attempt(const struct account *a, const struct deliver_conn *c,
 	log_delivery(a->logfile, a->syslog, &rec);
 }
 
-int
-deliver(const struct account *a, struct deliver_conn **connp,
-    const struct smtp_envelope *env, int data_fd, const char *msgid,
-    struct err *e)
+/* One log line for the delivered recipients of a transaction, one for
+ * each refused one. */
+static void
+log_txn(const struct account *a, const struct deliver_conn *c,
+    const struct smtp_envelope *env, const char *msgid, double t0,
+    const struct err *rerr)
 {
-	double t0 = now_seconds();
+	struct smtp_envelope one = *env;
+	const char **ok = xcalloc(env->nrcpts + 1, sizeof(*ok));
+	size_t i, n = 0;
+
+	for (i = 0; i < env->nrcpts; i++)
+		if (rerr[i].kind == ERR_NONE)
+			ok[n++] = env->rcpts[i];
+	one.rcpts = ok;
+	one.nrcpts = n;
+	if (n > 0)
+		log_attempt(a, c, &one, msgid, t0, NULL);
+	one.nrcpts = 1;
+	for (i = 0; i < env->nrcpts; i++) {
+		if (rerr[i].kind == ERR_NONE)
+			continue;
+		one.rcpts = &env->rcpts[i];
+		log_attempt(a, c, &one, msgid, t0, &rerr[i]);
+	}
+	free(ok);
+}
+
+/* One transaction for env, trying the hosts in turn: 0 (delivered to the
+ * recipients whose rerr is ERR_NONE) or -1. */
+static int
+deliver_txn(const struct account *a, struct deliver_conn **connp,
+    const struct smtp_envelope *env, int data_fd, struct err *rerr,
+    int *at_open, struct err *e)
+{
 	size_t first = 0;
 	int r = -1;
 
-	if (a->nhosts == 0)
-		return err_set(e, ERR_CONFIG, "account %s: no host", a->name);
+	*at_open = 0;
 	while (first < a->nhosts) {
-		if (get_conn(a, connp, first, e) == -1)
+		if (get_conn(a, connp, first, e) == -1) {
+			*at_open = 1;
 			break;
+		}
 		if (lseek(data_fd, 0, SEEK_SET) == -1) {
 			err_set(e, ERR_IO, "cannot rewind the message");
 			break;
 		}
-		if ((r = smtp_send((*connp)->session, env, data_fd, e)) == 0)
+		r = smtp_send((*connp)->session, env, data_fd, rerr, e);
+		if (r == 0)
 			break;
 		/* A 4xx for the message: the next smarthost may take it. */
 		first = (*connp)->host + 1;
@@ -162,10 +200,75 @@ deliver(const struct account *a, struct deliver_conn **connp,
 		deliver_close(*connp);
 		*connp = NULL;
 	}
-	log_attempt(a, *connp, env, msgid, t0, r, e);
-	if (r == -1) {
-		deliver_close(*connp);
-		*connp = NULL;
+	return r;
+}
+
+/* Keep the recipients to send again now ("too many recipients") in sub
+ * and map; record the others' outcome in res.  Returns how many remain. */
+static size_t
+sort_rcpts(struct smtp_envelope *sub, const char **v, size_t *map,
+    const struct err *rerr, struct deliver_result *res)
+{
+	size_t k, m = 0;
+
+	for (k = 0; k < sub->nrcpts; k++) {
+		res->rcpt[map[k]] = rerr[k];
+		if (rerr[k].kind == ERR_NONE) {
+			res->delivered++;
+		} else if (smtp_rcpt_retry_now(&rerr[k])) {
+			v[m] = v[k];
+			map[m++] = map[k];
+		}
 	}
+	sub->nrcpts = m;
+	return m;
+}
+
+int
+deliver(const struct account *a, struct deliver_conn **connp,
+    const struct smtp_envelope *env, int data_fd, const char *msgid,
+    struct deliver_result *res, struct err *e)
+{
+	struct smtp_envelope sub = *env;
+	const char **v = xcalloc(env->nrcpts + 1, sizeof(*v));
+	size_t *map = xcalloc(env->nrcpts + 1, sizeof(*map));
+	struct err *rerr = xcalloc(env->nrcpts + 1, sizeof(*rerr));
+	double t0 = now_seconds();
+	size_t k;
+	int r;
+
+	res->delivered = 0;
+	res->at_open = 0;
+	for (k = 0; k < env->nrcpts; k++) {
+		v[k] = env->rcpts[k];
+		map[k] = k;
+	}
+	sub.rcpts = v;
+	if (a->nhosts == 0)
+		err_set(e, ERR_CONFIG, "account %s: no host", a->name);
+	for (;;) {
+		if (a->nhosts == 0 || deliver_txn(a, connp, &sub, data_fd, rerr,
+					  &res->at_open, e) == -1) {
+			for (k = 0; k < sub.nrcpts; k++)
+				res->rcpt[map[k]] =
+				    rerr[k].kind != ERR_NONE ? rerr[k] : *e;
+			log_attempt(a, *connp, &sub, msgid, t0, e);
+			deliver_close(*connp);
+			*connp = NULL;
+			break;
+		}
+		log_txn(a, *connp, &sub, msgid, t0, rerr);
+		/* Each round delivers to someone, so this ends. */
+		if (sort_rcpts(&sub, v, map, rerr, res) == 0)
+			break;
+		log_debug("%zu recipients left over (too many for one "
+			  "transaction); sending them in another",
+		    sub.nrcpts);
+		t0 = now_seconds();
+	}
+	r = res->delivered > 0 ? 0 : -1;
+	free(v);
+	free(map);
+	free(rerr);
 	return r;
 }

@@ -19,11 +19,16 @@
  * printable (no byte below 0x20, no 0x7f; UTF-8 passes) and at most
  * QUEUE_MAX_VALUE bytes; numbers are decimal and range-checked:
  *
- *   postseal-queue 1           version, always the first line
+ *   postseal-queue 2           version, always the first line (1 or 2)
  *   id 65a1b2c39f8e7d6c5b4a    must equal the directory's name
  *   account work
  *   from <alice@example.org>   "<>" for the null sender
- *   rcpt <bob@example.net>     1..QUEUE_MAX_RCPTS times
+ *   rcpt <bob@example.net>     a recipient still to deliver
+ *   why 450 4.2.1 busy         optional, right after a rcpt or failed
+ *                              line: that recipient's last refusal
+ *   sent <carol@example.net>   the server took it: never sent again
+ *   failed <dave@example.net>  refused for good and reported
+ *   why 550 5.1.1 no such user
  *   notify SUCCESS,FAILURE     optional: notify, ret, envid (RFC 3461)
  *   msgid <x@example.org>      optional, for logs
  *   body8bit 0                 0 or 1 (also smtputf8)
@@ -36,6 +41,13 @@
  *                              was unusable; submit.c's options to apply
  *   warned 1700014400          optional: a delay warning was sent then
  *   end                        the last line; nothing may follow
+ *
+ * Recipients: rcpt, sent and failed lines together 1..QUEUE_MAX_RCPTS
+ * times.  Version 1 (written before per-recipient state existed, and
+ * still written while every recipient is pending without a refusal, so
+ * an older postseal can read it) has no why, sent or failed lines and at
+ * least one rcpt line; in failed/ its rcpt lines are the recipients that
+ * failed.  A version 2 entry in failed/ has no rcpt line left.
  *
  * Crash safety.  Store: mkdir tmp/ID, write msg and env, fsync both and
  * tmp/ID, rename tmp/ID to active/ID, fsync active/: an entry appears in
@@ -80,8 +92,9 @@
 #include "err.h"
 #include "queue.h"
 
-#define ENV_VERSION "postseal-queue 1"
-#define ENV_MAX ((size_t)(QUEUE_MAX_RCPTS + 32) * (QUEUE_MAX_VALUE + 16))
+#define ENV_VERSION1 "postseal-queue 1"
+#define ENV_VERSION2 "postseal-queue 2"
+#define ENV_MAX ((size_t)(2 * QUEUE_MAX_RCPTS + 32) * (QUEUE_MAX_VALUE + 16))
 #define MAX_SIZE (1ULL << 50)
 #define RATE_REC 13 /* "%012lld\n" */
 #define RATE_SLACK 64
@@ -281,7 +294,10 @@ enum ftype {
 	F_ID,
 	F_NAME,
 	F_ADDR,
-	F_RCPT,
+	F_RCPT,	  /* list: pending */
+	F_SENT,	  /* list: delivered */
+	F_FAILED, /* list: failed */
+	F_WHY,	  /* after a rcpt or failed line */
 	F_TEXT,
 	F_BOOL,
 	F_TIME,
@@ -302,7 +318,10 @@ static const struct field fields[] = {
     {"id", F_ID, 1, OFF(id)},
     {"account", F_NAME, 1, OFF(account)},
     {"from", F_ADDR, 1, OFF(from)},
-    {"rcpt", F_RCPT, 1, OFF(rcpts)},
+    {"rcpt", F_RCPT, 0, OFF(rcpts)},
+    {"sent", F_SENT, 0, OFF(sent)},
+    {"failed", F_FAILED, 0, OFF(failed)},
+    {"why", F_WHY, 0, 0},
     {"notify", F_TEXT, 0, OFF(dsn_notify)},
     {"ret", F_TEXT, 0, OFF(dsn_return)},
     {"envid", F_TEXT, 0, OFF(dsn_envid)},
@@ -357,7 +376,8 @@ check_value(enum ftype t, const char *v, size_t n)
 		return "malformed queue ID";
 	if (t == F_NAME && (n == 0 || n > QUEUE_MAX_NAME))
 		return "bad account name";
-	if (t == F_RCPT && (n == 0 || n > QUEUE_MAX_VALUE - 2))
+	if ((t == F_RCPT || t == F_SENT || t == F_FAILED) &&
+	    (n == 0 || n > QUEUE_MAX_VALUE - 2))
 		return "empty or long recipient";
 	return NULL;
 }
@@ -431,6 +451,10 @@ queue_env_free(struct queue_envelope *env)
 		return;
 	free(env->text_);
 	free(env->rcptv_);
+	free(env->rwhyv_);
+	free(env->sentv_);
+	free(env->failedv_);
+	free(env->fwhyv_);
 	memset(env, 0, sizeof(*env));
 }
 
@@ -438,8 +462,10 @@ struct pstate {
 	struct queue_envelope *env;
 	unsigned lineno;
 	unsigned long seen; /* bit per field */
-	size_t rcap;
+	int version;
 	int ended;
+	const char ***why; /* where a why line may go next, or NULL */
+	size_t whyi;
 };
 
 static int
@@ -448,19 +474,45 @@ perr(const struct pstate *ps, struct err *e, const char *why)
 	return err_set(e, ERR_DATA, "envelope line %u: %s", ps->lineno, why);
 }
 
+/* A list of at most QUEUE_MAX_RCPTS strings, allocated at first use. */
+static void
+list_put(const char ***v, size_t i, const char *s)
+{
+	if (*v == NULL)
+		*v = xcalloc(QUEUE_MAX_RCPTS, sizeof(**v));
+	(*v)[i] = s;
+}
+
+/* A recipient line of type t; a why line may follow it. */
 static int
-add_rcpt(struct pstate *ps, const char *v, struct err *e)
+add_rcpt(struct pstate *ps, enum ftype t, const char *v, struct err *e)
 {
 	struct queue_envelope *env = ps->env;
 
-	if (env->nrcpts >= QUEUE_MAX_RCPTS)
+	if (env->nrcpts + env->nsent + env->nfailed >= QUEUE_MAX_RCPTS)
 		return perr(ps, e, "too many recipients");
-	if (env->nrcpts == ps->rcap) {
-		ps->rcap = ps->rcap ? ps->rcap * 2 : 8;
-		env->rcptv_ =
-		    xreallocarray(env->rcptv_, ps->rcap, sizeof(*env->rcptv_));
+	ps->why = NULL;
+	if (t == F_RCPT) {
+		list_put(&env->rcptv_, env->nrcpts, v);
+		ps->why = &env->rwhyv_;
+		ps->whyi = env->nrcpts++;
+	} else if (t == F_FAILED) {
+		list_put(&env->failedv_, env->nfailed, v);
+		ps->why = &env->fwhyv_;
+		ps->whyi = env->nfailed++;
+	} else {
+		list_put(&env->sentv_, env->nsent++, v);
 	}
-	env->rcptv_[env->nrcpts++] = v;
+	return 0;
+}
+
+static int
+add_why(struct pstate *ps, const char *v, struct err *e)
+{
+	if (ps->why == NULL)
+		return perr(ps, e, "why without a rcpt or failed line");
+	list_put(ps->why, ps->whyi, v);
+	ps->why = NULL;
 	return 0;
 }
 
@@ -472,7 +524,7 @@ set_value(struct pstate *ps, const struct field *f, char *v, struct err *e)
 	unsigned long long num;
 	const char *why;
 
-	if (f->type == F_ADDR || f->type == F_RCPT) {
+	if (f->type == F_ADDR || (f->type >= F_RCPT && f->type <= F_FAILED)) {
 		if (n < 2 || v[0] != '<' || v[n - 1] != '>')
 			return perr(ps, e, "address not in <>");
 		v[n - 1] = '\0';
@@ -484,8 +536,10 @@ set_value(struct pstate *ps, const struct field *f, char *v, struct err *e)
 			return perr(ps, e, why);
 		if (f->type == F_ID)
 			memcpy(ps->env->id, v, QUEUE_ID_LEN + 1);
-		else if (f->type == F_RCPT)
-			return add_rcpt(ps, v, e);
+		else if (f->type == F_WHY)
+			return add_why(ps, v, e);
+		else if (f->type >= F_RCPT && f->type <= F_FAILED)
+			return add_rcpt(ps, f->type, v, e);
 		else
 			*str_at(ps->env, f) = v;
 		return 0;
@@ -503,10 +557,14 @@ parse_line(struct pstate *ps, char *line, struct err *e)
 	char *sp;
 	size_t i;
 
-	if (ps->lineno == 1)
-		return strcmp(line, ENV_VERSION) == 0
+	if (ps->lineno == 1) {
+		ps->version = strcmp(line, ENV_VERSION1) == 0	? 1
+			      : strcmp(line, ENV_VERSION2) == 0 ? 2
+								: 0;
+		return ps->version != 0
 			   ? 0
-			   : perr(ps, e, "not a version 1 queue envelope");
+			   : perr(ps, e, "not a version 1 or 2 queue envelope");
+	}
 	if (strcmp(line, "end") == 0) {
 		ps->ended = 1;
 		return 0;
@@ -519,9 +577,16 @@ parse_line(struct pstate *ps, char *line, struct err *e)
 			break;
 	if (i == NFIELDS)
 		return perr(ps, e, "unknown key");
-	if (fields[i].type != F_RCPT && (ps->seen & (1UL << i)))
+	if (fields[i].type >= F_SENT && fields[i].type <= F_WHY &&
+	    ps->version < 2)
+		return perr(ps, e, "key not in a version 1 envelope");
+	if ((fields[i].type < F_RCPT || fields[i].type > F_WHY) &&
+	    (ps->seen & (1UL << i)))
 		return perr(ps, e, "duplicate key");
 	ps->seen |= 1UL << i;
+	if (fields[i].type != F_WHY && fields[i].type != F_RCPT &&
+	    fields[i].type != F_FAILED)
+		ps->why = NULL;
 	return set_value(ps, &fields[i], sp + 1, e);
 }
 
@@ -530,10 +595,14 @@ parse_check_required(const struct pstate *ps, struct err *e)
 {
 	size_t i;
 
+	const struct queue_envelope *env = ps->env;
+
 	for (i = 0; i < NFIELDS; i++)
 		if (fields[i].required && !(ps->seen & (1UL << i)))
 			return err_set(e, ERR_DATA, "envelope: no \"%s\" line",
 			    fields[i].key);
+	if (env->nrcpts + env->nsent + env->nfailed == 0)
+		return err_set(e, ERR_DATA, "envelope: no \"rcpt\" line");
 	return 0;
 }
 
@@ -541,7 +610,7 @@ int
 queue_env_parse(const char *text, size_t len, struct queue_envelope *env,
     struct err *e)
 {
-	struct pstate ps = {env, 0, 0, 0, 0};
+	struct pstate ps = {env, 0, 0, 0, 0, NULL, 0};
 	char *p, *end, *nl;
 
 	memset(env, 0, sizeof(*env));
@@ -575,6 +644,10 @@ queue_env_parse(const char *text, size_t len, struct queue_envelope *env,
 	if (parse_check_required(&ps, e) == -1)
 		goto fail;
 	env->rcpts = env->rcptv_;
+	env->rcpt_why = env->rwhyv_;
+	env->sent = env->sentv_;
+	env->failed = env->failedv_;
+	env->failed_why = env->fwhyv_;
 	return 0;
 fail:
 	queue_env_free(env);
@@ -586,7 +659,8 @@ put_str(struct buf *out, const struct field *f, const char *s, struct err *e)
 {
 	size_t n = strlen(s);
 	const char *why;
-	int addr = f->type == F_ADDR || f->type == F_RCPT;
+	int addr =
+	    f->type == F_ADDR || (f->type >= F_RCPT && f->type <= F_FAILED);
 
 	if ((why = check_value(f->type, s, n)) != NULL)
 		return err_set(e, ERR_DATA, "envelope %s: %s", f->key, why);
@@ -597,23 +671,57 @@ put_str(struct buf *out, const struct field *f, const char *s, struct err *e)
 	return 0;
 }
 
+static const struct field why_field = {"why", F_WHY, 0, 0};
+
+/* The recipients of list f (rcpt, sent, failed), each with its why. */
+static int
+put_rcpts(struct buf *out, const struct field *f,
+    const struct queue_envelope *env, struct err *e)
+{
+	const char *const *v = f->type == F_RCPT   ? env->rcpts
+			       : f->type == F_SENT ? env->sent
+						   : env->failed;
+	const char *const *why = f->type == F_RCPT     ? env->rcpt_why
+				 : f->type == F_FAILED ? env->failed_why
+						       : NULL;
+	size_t i, n = f->type == F_RCPT	    ? env->nrcpts
+		      : f->type == F_SENT   ? env->nsent
+		      : f->type == F_FAILED ? env->nfailed
+					    : 0;
+
+	for (i = 0; i < n; i++) {
+		if (put_str(out, f, v[i], e) == -1)
+			return -1;
+		if (why != NULL && why[i] != NULL &&
+		    put_str(out, &why_field, why[i], e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Version 1 unless something needs version 2. */
+static int
+env_version(const struct queue_envelope *env)
+{
+	size_t i;
+
+	if (env->nsent > 0 || env->nfailed > 0)
+		return 2;
+	for (i = 0; env->rcpt_why != NULL && i < env->nrcpts; i++)
+		if (env->rcpt_why[i] != NULL)
+			return 2;
+	return 1;
+}
+
 static int
 put_field(struct buf *out, const struct field *f,
     const struct queue_envelope *env, struct err *e)
 {
 	unsigned long long v;
 	const char *s;
-	size_t i;
 
-	if (f->type == F_RCPT) {
-		if (env->nrcpts == 0 || env->nrcpts > QUEUE_MAX_RCPTS)
-			return err_set(e, ERR_DATA, "envelope: %zu recipients",
-			    env->nrcpts);
-		for (i = 0; i < env->nrcpts; i++)
-			if (put_str(out, f, env->rcpts[i], e) == -1)
-				return -1;
-		return 0;
-	}
+	if (f->type >= F_RCPT && f->type <= F_WHY)
+		return put_rcpts(out, f, env, e);
 	if (f->type <= F_TEXT) {
 		s = f->type == F_ID ? env->id : str_get(env, f);
 		if (s == NULL && f->required)
@@ -634,9 +742,13 @@ int
 queue_env_format(const struct queue_envelope *env, struct buf *out,
     struct err *e)
 {
-	size_t i;
+	size_t i, n = env->nrcpts + env->nsent + env->nfailed;
 
-	if (buf_addstr(out, ENV_VERSION "\n") == -1)
+	if (n == 0 || n > QUEUE_MAX_RCPTS || env->nrcpts > QUEUE_MAX_RCPTS ||
+	    env->nsent > QUEUE_MAX_RCPTS || env->nfailed > QUEUE_MAX_RCPTS)
+		return err_set(e, ERR_DATA, "envelope: %zu recipients", n);
+	if (buf_addstr(out, env_version(env) == 1 ? ENV_VERSION1 "\n"
+						  : ENV_VERSION2 "\n") == -1)
 		return err_set(e, ERR_DATA, "envelope too large");
 	for (i = 0; i < NFIELDS; i++)
 		if (put_field(out, &fields[i], env, e) == -1)
@@ -1287,6 +1399,118 @@ queue_fail(struct queue_entry *qe, int code, const char *why, struct err *e)
 	return entry_move(qe, QUEUE_FAILED, e);
 }
 
+/* A printable copy of why (control bytes as '?'), at most
+ * QUEUE_MAX_VALUE bytes; NULL for NULL or "". */
+static char *
+why_copy(const char *why)
+{
+	size_t i, n;
+	char *c;
+
+	if (why == NULL || why[0] == '\0')
+		return NULL;
+	n = strnlen(why, QUEUE_MAX_VALUE);
+	c = xcalloc(n + 1, 1);
+	for (i = 0; i < n; i++)
+		c[i] = ((unsigned char)why[i] < 0x20 || why[i] == 0x7f)
+			   ? '?'
+			   : why[i];
+	return c;
+}
+
+struct rcpt_lists {
+	const char **rcpt, **rwhy, **sent, **failed, **fwhy;
+	char **copies; /* why texts made here */
+	size_t ncopies;
+};
+
+static void
+lists_init(struct rcpt_lists *l)
+{
+	l->rcpt = xcalloc(QUEUE_MAX_RCPTS + 1, sizeof(*l->rcpt));
+	l->rwhy = xcalloc(QUEUE_MAX_RCPTS + 1, sizeof(*l->rwhy));
+	l->sent = xcalloc(QUEUE_MAX_RCPTS + 1, sizeof(*l->sent));
+	l->failed = xcalloc(QUEUE_MAX_RCPTS + 1, sizeof(*l->failed));
+	l->fwhy = xcalloc(QUEUE_MAX_RCPTS + 1, sizeof(*l->fwhy));
+	l->copies = xcalloc(QUEUE_MAX_RCPTS + 1, sizeof(*l->copies));
+	l->ncopies = 0;
+}
+
+static void
+lists_free(struct rcpt_lists *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->ncopies; i++)
+		free(l->copies[i]);
+	free(l->copies);
+	free(l->rcpt);
+	free(l->rwhy);
+	free(l->sent);
+	free(l->failed);
+	free(l->fwhy);
+}
+
+/* Start env's new lists with its sent and failed recipients. */
+static void
+lists_from(struct rcpt_lists *l, struct queue_envelope *env)
+{
+	size_t i;
+
+	for (i = 0; i < env->nsent; i++)
+		l->sent[i] = env->sent[i];
+	for (i = 0; i < env->nfailed; i++) {
+		l->failed[i] = env->failed[i];
+		l->fwhy[i] = env->failed_why ? env->failed_why[i] : NULL;
+	}
+}
+
+static void
+lists_to(struct rcpt_lists *l, struct queue_envelope *env)
+{
+	env->rcpts = l->rcpt;
+	env->rcpt_why = l->rwhy;
+	env->sent = l->sent;
+	env->failed = l->failed;
+	env->failed_why = l->fwhy;
+}
+
+int
+queue_set_rcpts(struct queue_entry *qe, const enum queue_rcpt_state *state,
+    const char *const *why, struct err *e)
+{
+	struct queue_envelope env;
+	struct rcpt_lists l;
+	size_t i, np = 0;
+	char *w;
+	int r;
+
+	if (entry_usable(qe, 1, e) == -1)
+		return -1;
+	env = qe->env;
+	lists_init(&l);
+	lists_from(&l, &env);
+	for (i = 0; i < qe->env.nrcpts; i++) {
+		w = why != NULL ? why_copy(why[i]) : NULL;
+		if (w != NULL)
+			l.copies[l.ncopies++] = w;
+		if (state[i] == QUEUE_RCPT_SENT) {
+			l.sent[env.nsent++] = qe->env.rcpts[i];
+		} else if (state[i] == QUEUE_RCPT_FAILED) {
+			l.fwhy[env.nfailed] = w;
+			l.failed[env.nfailed++] = qe->env.rcpts[i];
+		} else {
+			l.rwhy[np] = w;
+			l.rcpt[np++] = qe->env.rcpts[i];
+		}
+	}
+	env.nrcpts = np;
+	lists_to(&l, &env);
+	r = env_replace(qe, &env, 1, e);
+	lists_free(&l);
+	return r;
+}
+
 int
 queue_set_warned(struct queue_entry *qe, long long when, struct err *e)
 {
@@ -1303,16 +1527,33 @@ int
 queue_requeue(struct queue_entry *qe, long long now, struct err *e)
 {
 	struct queue_envelope env;
+	struct rcpt_lists l;
+	size_t i;
+	int r;
 
 	if (entry_usable(qe, 1, e) == -1)
 		return -1;
 	env = qe->env;
 	env.next_try = clamp_time(now);
+	lists_init(&l);
 	if (qe->area == QUEUE_FAILED) {
 		env.attempts = 0;
 		env.retried = clamp_time(now);
+		/* The failed recipients are tried again; sent stays sent. */
+		for (i = 0; i < env.nsent; i++)
+			l.sent[i] = env.sent[i];
+		for (i = 0; i < env.nrcpts; i++)
+			l.rcpt[i] = env.rcpts[i];
+		for (i = 0; i < env.nfailed; i++)
+			l.rcpt[env.nrcpts + i] = env.failed[i];
+		env.nrcpts += env.nfailed;
+		env.nfailed = 0;
+		lists_to(&l, &env);
+		env.rcpt_why = NULL;
 	}
-	if (env_replace(qe, &env, 1, e) == -1)
+	r = env_replace(qe, &env, 1, e);
+	lists_free(&l);
+	if (r == -1)
 		return -1;
 	if (qe->area == QUEUE_ACTIVE)
 		return 0;

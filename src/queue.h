@@ -45,8 +45,21 @@ struct queue_envelope {
 	char id[QUEUE_ID_LEN + 1];
 	const char *account;	  /* account name, required */
 	const char *from;	  /* envelope sender; "" is the null sender */
-	const char *const *rcpts; /* 1..QUEUE_MAX_RCPTS, none empty */
+	const char *const *rcpts; /* still to deliver, none empty */
 	size_t nrcpts;
+	/*
+	 * Per-recipient state (format version 2).  rcpt_why[i] (NULL, or an
+	 * array of nrcpts) is rcpts[i]'s last refusal or NULL.  sent: the
+	 * server took the message for them, never sent again; failed: refused
+	 * for good and reported (failed_why[i]: why, or NULL).  Together at
+	 * least 1 and at most QUEUE_MAX_RCPTS recipients.
+	 */
+	const char *const *rcpt_why;
+	const char *const *sent;
+	size_t nsent;
+	const char *const *failed;
+	const char *const *failed_why;
+	size_t nfailed;
 	const char *dsn_notify; /* NULL: none (RFC 3461 NOTIFY=) */
 	const char *dsn_return; /* NULL: none (RET=) */
 	const char *dsn_envid;	/* NULL: none (ENVID=) */
@@ -68,7 +81,14 @@ struct queue_envelope {
 
 	/* Private to queue.c. */
 	char *text_;
-	const char **rcptv_;
+	const char **rcptv_, **rwhyv_, **sentv_, **failedv_, **fwhyv_;
+};
+
+/* What an attempt did for one pending recipient (queue_set_rcpts()). */
+enum queue_rcpt_state {
+	QUEUE_RCPT_PENDING = 0, /* still to deliver */
+	QUEUE_RCPT_SENT,	/* the server took it: never send again */
+	QUEUE_RCPT_FAILED	/* refused for good, reported */
 };
 
 #ifdef QUEUE_TEST_HOOKS
@@ -198,6 +218,16 @@ int queue_remove(struct queue_entry *qe, struct err *e);
 int queue_defer(struct queue_entry *qe, long long next_try, int count, int code,
     const char *why, struct err *e);
 
+/*
+ * Record what an attempt did per pending recipient: state[i] and why[i]
+ * (NULL, or per recipient: the refusal, made printable and cut to fit)
+ * for env->rcpts[i].  Sent and failed recipients leave the pending list
+ * for good.  The new envelope is fsync()ed before this returns, so a
+ * recipient recorded as sent is never sent again.
+ */
+int queue_set_rcpts(struct queue_entry *qe, const enum queue_rcpt_state *state,
+    const char *const *why, struct err *e);
+
 /* Record the failure (attempts+1, code, why) and move the entry to the
  * failed area (one rename).  A corrupt entry is moved as it is. */
 int queue_fail(struct queue_entry *qe, int code, const char *why,
@@ -207,7 +237,8 @@ int queue_fail(struct queue_entry *qe, int code, const char *why,
 int queue_set_warned(struct queue_entry *qe, long long when, struct err *e);
 
 /* Make the entry due at now; a failed entry goes back to the active area
- * with attempts 0 and retried = now (its age for expiry restarts). */
+ * with attempts 0 and retried = now (its age for expiry restarts), its
+ * failed recipients pending again (the sent ones stay sent). */
 int queue_requeue(struct queue_entry *qe, long long now, struct err *e);
 
 /* Close the entry (releases the lock unless a fork()ed copy holds it) and

@@ -3,13 +3,17 @@
  * drop and retry, failure notices.
  *
  * Purpose: one place deciding what happens to an entry after an attempt.
- * The policy (see runq.h): 2xx -> removed; temporary -> deferred with
- * exponential backoff; permanent -> failed/ plus a notice; too old ->
- * failed/ plus a notice.  A queue run reuses one connection per account
- * (deliver.c keeps it and sends RSET between messages); after a failure
- * that concerns the whole account (no connection, timeout, 421,
- * authentication, configuration) the rest of that account's entries are
- * deferred with the same reason instead of being tried one by one.
+ * The policy (see runq.h), per recipient: 2xx -> delivered (recorded
+ * before anything else happens, never sent again); temporary -> pending,
+ * the entry deferred with exponential backoff; permanent -> failed, with
+ * a notice listing only the failed recipients; too old -> failed plus a
+ * notice.  The entry leaves active/ once nothing is pending.  A queue run
+ * reuses one connection per account (deliver.c keeps it and sends RSET
+ * between messages); after a failure that concerns the whole account (no
+ * session could be opened, 421, authentication, configuration) the rest
+ * of that account's entries are deferred with the same reason instead of
+ * being tried one by one; a failure inside one message's transaction
+ * (including anything after a 2xx to its final dot) concerns it alone.
  *
  * Invariants: an entry is only touched while locked (queue.c), so a
  * submission and any number of queue runs never send one twice; a failure
@@ -55,6 +59,7 @@
 #include "smtp.h"
 
 #define DEFAULT_MAX_AGE (5 * 86400)
+#define DEFAULT_FAILED_MAX_AGE (30 * 86400)
 #define NOTICE_MAX (256 * 1024)
 #define NOTICE_HEADERS_MAX (64 * 1024)
 #define NOTICE_RCPTS 50 /* recipients listed in a notice */
@@ -75,9 +80,19 @@ struct run {
 	long long started;
 	size_t total, done, delivered, deferred, failed;
 	const struct runq_select *sel; /* queue runs; NULL: due only */
+	size_t last_failed; /* recipients the last attempt failed for good */
 };
 
-enum outcome { OUT_DELIVERED, OUT_DEFERRED, OUT_FAILED, OUT_SKIPPED };
+/* An entry after an attempt: delivered to all, deferred (some recipients
+ * still pending), failed (nobody got it), partial (some got it, the rest
+ * failed), or not tried. */
+enum outcome {
+	OUT_DELIVERED,
+	OUT_DEFERRED,
+	OUT_FAILED,
+	OUT_PARTIAL,
+	OUT_SKIPPED
+};
 
 static long long
 now_time(void)
@@ -235,13 +250,16 @@ final_failure(const struct err *e, int interactive)
 	       (interactive && (e->kind == ERR_AUTH || e->kind == ERR_CONFIG));
 }
 
-/* A failure that the account's other messages would meet too. */
+/* A failure that the account's other messages would meet too: no
+ * session could be opened (or authentication, configuration), or the
+ * server said 421.  A failure inside one message's transaction (a
+ * refusal, a malformed reply, a timeout on its data) concerns that
+ * message only; the next one gets a fresh connection. */
 static int
-account_wide(const struct err *e)
+account_wide(const struct err *e, int at_open)
 {
 	return e->kind == ERR_AUTH || e->kind == ERR_CONFIG ||
-	       (err_is_temporary(e) &&
-		   (e->smtp_code == 0 || e->smtp_code == 421));
+	       (err_is_temporary(e) && (at_open || e->smtp_code == 421));
 }
 
 static void
@@ -261,9 +279,18 @@ smtp_env(const struct queue_envelope *env, struct smtp_envelope *se)
 
 /* ---- failure notices (RFC 3464 multipart/report) ---- */
 
+/* The recipients a notice is about, each with its own reason. */
+struct failed_list {
+	const char *const *rcpts;
+	const char *const *why; /* per recipient, or NULL */
+	size_t n;
+};
+
 struct notice {
 	const struct account *a;
 	const struct queue_envelope *orig;
+	const struct failed_list *fl;
+	int fixed_status; /* status given by the caller (e.g. expiry) */
 	const struct err *why;
 	char status[16];
 	const char *from;
@@ -387,14 +414,17 @@ has_8bit(const char *p, size_t n)
 
 static void
 notice_init(struct notice *n, const struct account *a,
-    const struct queue_entry *failed, const struct err *why, const char *status)
+    const struct queue_entry *failed, const struct err *why, const char *status,
+    const struct failed_list *fl)
 {
 	const char *at, *domain;
 
 	memset(n, 0, sizeof(*n));
 	n->a = a;
 	n->orig = queue_entry_env(failed);
+	n->fl = fl;
 	n->why = why;
+	n->fixed_status = status != NULL;
 	if (status != NULL)
 		str_copy(n->status, status, sizeof(n->status));
 	else
@@ -422,6 +452,19 @@ static int
 notice_delayed(const struct notice *n)
 {
 	return strcmp(n->action, "delayed") == 0;
+}
+
+/* The first sentence of the notice's text. */
+static const char *
+notice_opening(const struct notice *n)
+{
+	if (notice_delayed(n))
+		return "Your message has not been delivered yet and is still "
+		       "being retried;\r\nno action is needed on your part.";
+	return n->fl->n == 1 ? "Your message could not be delivered to the "
+			       "recipient below."
+			     : "Your message could not be delivered to the "
+			       "recipients below.";
 }
 
 static const char *
@@ -458,35 +501,82 @@ notice_text(struct buf *b, const struct notice *n)
 	size_t i;
 	int r;
 
+	const struct failed_list *fl = n->fl;
+
 	fmt_date(o->created, queued, sizeof(queued));
 	r = buf_printf(b,
 	    "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
 	    "Content-Description: Notification\r\n\r\n"
-	    "%s  It is kept in the queue\r\n"
-	    "of postseal on %s (account %s) as %s.\r\n\r\n"
+	    "%s\r\n"
+	    "It is kept in the queue of postseal on %s (account %s) as\r\n"
+	    "%s.\r\n\r\n"
 	    "  Reason:     %s\r\n  Queued:     %s\r\n  Attempts:   %u\r\n",
-	    n->boundary,
-	    notice_delayed(n) ? "Your message has not been delivered yet and "
-				"is still being retried;\r\nno action is "
-				"needed on your part."
-			      : "Your message could not be delivered.",
-	    n->host, n->a->name, o->id, n->why->text, queued, o->attempts);
-	for (i = 0; r == 0 && i < o->nrcpts && i < NOTICE_RCPTS; i++)
-		r = buf_printf(b, "  %s %s\r\n",
-		    i ? "           " : "Recipient:", o->rcpts[i]);
-	if (r == 0 && o->nrcpts > NOTICE_RCPTS)
+	    n->boundary, notice_opening(n), n->host, n->a->name, o->id,
+	    n->why->text, queued, o->attempts);
+	for (i = 0; r == 0 && i < fl->n && i < NOTICE_RCPTS; i++)
+		r = buf_printf(b, "  %s %s%s%s\r\n",
+		    i ? "           " : "Recipient:", fl->rcpts[i],
+		    fl->why != NULL && fl->why[i] != NULL ? ": " : "",
+		    fl->why != NULL && fl->why[i] != NULL ? fl->why[i] : "");
+	if (r == 0 && fl->n > NOTICE_RCPTS)
 		r = buf_printf(b, "             (and %zu more)\r\n",
-		    o->nrcpts - NOTICE_RCPTS);
+		    fl->n - NOTICE_RCPTS);
+	if (r == 0 && o->nsent > 0)
+		r = buf_printf(b,
+		    "\r\nIt was delivered to %zu other recipient%s.\r\n",
+		    o->nsent, o->nsent == 1 ? "" : "s");
 	if (r == 0)
 		r = buf_addstr(b, "\r\nThe headers of your message follow.\r\n"
 				  "\r\n");
 	return r;
 }
 
+/* The SMTP code a reason starts with ("550 5.1.1 ..."), or 0. */
+static int
+why_code(const char *why)
+{
+	if (why == NULL || why[0] < '2' || why[0] > '5' || why[1] < '0' ||
+	    why[1] > '9' || why[2] < '0' || why[2] > '9' ||
+	    (why[3] != ' ' && why[3] != '\0'))
+		return 0;
+	return (why[0] - '0') * 100 + (why[1] - '0') * 10 + (why[2] - '0');
+}
+
+/* One per-recipient block of the report: its own status and diagnostic. */
+static int
+notice_rcpt(struct buf *b, const struct notice *n, const char *rcpt,
+    const char *why)
+{
+	const char *diag = NULL;
+	char status[16];
+	int code = why_code(why);
+
+	str_copy(status, n->status, sizeof(status));
+	if (code != 0) {
+		diag = why;
+		if (!n->fixed_status)
+			find_status(why, code, status, sizeof(status));
+	} else if (why == NULL && n->why->smtp_code != 0) {
+		diag = server_reply(n->why);
+	}
+	/* RFC 6533: utf-8 address type for non-ASCII addresses. */
+	if (buf_printf(b,
+		"\r\nFinal-Recipient: %s; %s\r\nAction: %s\r\n"
+		"Status: %s\r\n",
+		has_8bit(rcpt, strlen(rcpt)) ? "utf-8" : "rfc822", rcpt,
+		n->action, status) == -1)
+		return -1;
+	if (diag != NULL)
+		return buf_printf(b, "Diagnostic-Code: smtp; %s\r\n", diag);
+	return 0;
+}
+
+/* The report lists the failed recipients only, each with its reason. */
 static int
 notice_dsn(struct buf *b, const struct notice *n)
 {
 	const struct queue_envelope *o = n->orig;
+	const struct failed_list *fl = n->fl;
 	char arrival[64];
 	size_t i;
 	int r;
@@ -496,18 +586,9 @@ notice_dsn(struct buf *b, const struct notice *n)
 	    "--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
 	    "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n",
 	    n->boundary, n->host, arrival);
-	for (i = 0; r == 0 && i < o->nrcpts && i < NOTICE_RCPTS; i++) {
-		/* RFC 6533: utf-8 address type for non-ASCII addresses. */
-		r = buf_printf(b,
-		    "\r\nFinal-Recipient: %s; %s\r\nAction: %s\r\n"
-		    "Status: %s\r\n",
-		    has_8bit(o->rcpts[i], strlen(o->rcpts[i])) ? "utf-8"
-							       : "rfc822",
-		    o->rcpts[i], n->action, n->status);
-		if (r == 0 && n->why->smtp_code != 0)
-			r = buf_printf(b, "Diagnostic-Code: smtp; %s\r\n",
-			    server_reply(n->why));
-	}
+	for (i = 0; r == 0 && i < fl->n && i < NOTICE_RCPTS; i++)
+		r = notice_rcpt(b, n, fl->rcpts[i],
+		    fl->why != NULL ? fl->why[i] : NULL);
 	if (r == 0)
 		r = buf_addstr(b, "\r\n");
 	return r;
@@ -546,12 +627,14 @@ static enum outcome attempt(struct run *r, struct queue *q,
     struct queue_entry *qe, const struct account *a, struct err *e);
 
 /*
- * Queue a notice about the failed entry to its sender and try to send it
- * now through the same account.  Never for the null sender.
+ * Queue a notice about the recipients fl of the failed entry to its sender
+ * and try to send it now through the same account.  Never for the null
+ * sender.
  */
 static void
 send_notice(struct run *r, struct queue *q, const struct queue_entry *failed,
-    const struct account *a, const struct err *why, const char *status)
+    const struct account *a, const struct err *why, const char *status,
+    const struct failed_list *fl)
 {
 	const struct queue_envelope *orig = queue_entry_env(failed);
 	struct queue_envelope tmpl;
@@ -561,9 +644,10 @@ send_notice(struct run *r, struct queue *q, const struct queue_entry *failed,
 	struct buf b;
 	struct err e;
 
-	if (orig == NULL || orig->from[0] == '\0' || !a->bounce_notices)
+	if (orig == NULL || orig->from[0] == '\0' || !a->bounce_notices ||
+	    fl->n == 0)
 		return;
-	notice_init(&n, a, failed, why, status);
+	notice_init(&n, a, failed, why, status, fl);
 	buf_init(&b, NOTICE_MAX);
 	if (notice_head(&b, &n) == -1 || notice_text(&b, &n) == -1 ||
 	    notice_dsn(&b, &n) == -1 ||
@@ -632,6 +716,7 @@ send_delay_warning(struct run *r, struct queue *q, struct queue_entry *qe,
 	const struct queue_envelope *orig = queue_entry_env(qe);
 	struct queue_envelope tmpl;
 	struct queue_entry *wq = NULL;
+	struct failed_list pending;
 	char status[16];
 	const char *rcpt[1];
 	struct notice n;
@@ -643,7 +728,10 @@ send_delay_warning(struct run *r, struct queue *q, struct queue_entry *qe,
 		run_error(r, "%s: %s", queue_entry_id(qe), e.text);
 		return;
 	}
-	notice_init(&n, a, qe, why, status);
+	pending.rcpts = orig->rcpts;
+	pending.why = NULL;
+	pending.n = orig->nrcpts;
+	notice_init(&n, a, qe, why, status, &pending);
 	n.action = "delayed";
 	delay_msgid(&n);
 	buf_init(&b, NOTICE_MAX);
@@ -693,16 +781,96 @@ maybe_warn(struct run *r, struct queue *q, struct queue_entry *qe,
 
 /* ---- one attempt ---- */
 
-/* Record a failed attempt: defer, or fail (and notify). */
-static enum outcome
-conclude(struct run *r, struct queue *q, struct queue_entry *qe,
-    const struct account *a, const struct err *e)
+/* The reason kept for a recipient: the server's reply if there was one
+ * ("550 5.1.1 ..."), else the error. */
+static const char *
+why_text(const struct err *e)
 {
+	return e->smtp_code != 0 ? server_reply(e) : e->text;
+}
+
+/* The recipients that entry qe's last update marked failed: the last
+ * nnew of its failed list. */
+static void
+new_failures(const struct queue_entry *qe, size_t nnew, struct failed_list *fl)
+{
+	const struct queue_envelope *env = queue_entry_env(qe);
+	size_t from = env->nfailed - nnew;
+
+	fl->n = nnew;
+	fl->rcpts = env->failed + from;
+	fl->why = env->failed_why != NULL ? env->failed_why + from : NULL;
+}
+
+/* An interactive caller hears of each refused recipient when their fates
+ * differ (else the one error, or "queued", says it all). */
+static void
+tell_caller(const struct queue_entry *qe, const enum queue_rcpt_state *st,
+    const struct err *rerr, size_t n)
+{
+	const struct queue_envelope *env = queue_entry_env(qe);
+	size_t i, nsent = 0, nfail = 0;
+
+	for (i = 0; i < n; i++) {
+		nsent += st[i] == QUEUE_RCPT_SENT;
+		nfail += st[i] == QUEUE_RCPT_FAILED;
+	}
+	if (nsent == n || nfail == n || nsent + nfail == 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (st[i] == QUEUE_RCPT_FAILED)
+			log_warn("recipient <%s> refused, not delivered: %s",
+			    env->rcpts[i], why_text(&rerr[i]));
+		else if (st[i] == QUEUE_RCPT_PENDING)
+			log_warn("recipient <%s>: message queued as %s, will "
+				 "retry: %s",
+			    env->rcpts[i], queue_entry_id(qe),
+			    why_text(&rerr[i]));
+	}
+}
+
+/* Sort an attempt's per-recipient results into states and reasons;
+ * *retry is the first pending recipient's error (for the deferral). */
+static void
+sort_outcome(const struct run *r, size_t n, const struct err *rerr,
+    enum queue_rcpt_state *st, const char **why, const struct err **retry,
+    const struct err **failure, size_t *counts)
+{
+	size_t i;
+
+	*retry = *failure = NULL;
+	for (i = 0; i < n; i++) {
+		why[i] = NULL;
+		if (rerr[i].kind == ERR_NONE) {
+			st[i] = QUEUE_RCPT_SENT;
+		} else if (final_failure(&rerr[i], r->interactive)) {
+			st[i] = QUEUE_RCPT_FAILED;
+			why[i] = why_text(&rerr[i]);
+			if (*failure == NULL)
+				*failure = &rerr[i];
+		} else {
+			st[i] = QUEUE_RCPT_PENDING;
+			why[i] = why_text(&rerr[i]);
+			if (*retry == NULL)
+				*retry = &rerr[i];
+		}
+		counts[st[i]]++;
+	}
+}
+
+/* After the recipients' states are recorded: defer the entry while some
+ * are pending, else move it to failed/ if any failed, else remove it. */
+static enum outcome
+settle(struct run *r, struct queue_entry *qe, const struct account *a,
+    const struct err *e, size_t nsent)
+{
+	/* e: why the entry is deferred or failed (the first pending or
+	 * failed recipient's reason, or the attempt's). */
 	const struct queue_envelope *env = queue_entry_env(qe);
 	struct err er;
 	long long next;
 
-	if (!final_failure(e, r->interactive)) {
+	if (env->nrcpts > 0) {
 		next = now_time() + queue_backoff(env->attempts + 1,
 					a->queue_backoff_min,
 					a->queue_backoff_max);
@@ -710,15 +878,82 @@ conclude(struct run *r, struct queue *q, struct queue_entry *qe,
 			run_error(r, "%s: %s", queue_entry_id(qe), er.text);
 		return OUT_DEFERRED;
 	}
-	if (queue_fail(qe, e->smtp_code, e->text, &er) == -1) {
-		run_error(r, "%s: %s", queue_entry_id(qe), er.text);
-		return OUT_FAILED;
+	if (env->nfailed == 0) {
+		if (queue_remove(qe, &er) == -1)
+			run_error(r,
+			    "%s: delivered, but still queued (it may be sent "
+			    "again): %s",
+			    queue_entry_id(qe), er.text);
+		return OUT_DELIVERED;
 	}
-	/* A submitter that waits gets the error and its exit status now and
-	 * keeps the mail; a notice would report the failure twice. */
-	if (remote_rejection(e) && !r->interactive)
-		send_notice(r, q, qe, a, e, NULL);
-	return OUT_FAILED;
+	if (queue_fail(qe, e->smtp_code, e->text, &er) == -1)
+		run_error(r, "%s: %s", queue_entry_id(qe), er.text);
+	return nsent > 0 ? OUT_PARTIAL : OUT_FAILED;
+}
+
+/*
+ * Record an attempt: rerr[i] is what happened to pending recipient i
+ * (ERR_NONE: delivered); e is the attempt's error when nobody got the
+ * message.  Delivered recipients are never sent again; the permanently
+ * refused ones fail (a notice lists them, unless a caller waits: then
+ * runq_submit() decides); the others stay queued.
+ */
+static enum outcome
+conclude(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, const struct err *rerr, struct err *e)
+{
+	size_t n = queue_entry_env(qe)->nrcpts, counts[3] = {0, 0, 0};
+	enum queue_rcpt_state *st = xcalloc(n + 1, sizeof(*st));
+	const char **why = xcalloc(n + 1, sizeof(*why));
+	const struct err *retry, *failure;
+	struct failed_list fl;
+	struct err er;
+	enum outcome o = OUT_DEFERRED;
+
+	sort_outcome(r, n, rerr, st, why, &retry, &failure, counts);
+	/* Delivered to some: e says what became of the others. */
+	if (e->kind == ERR_NONE && retry != NULL)
+		*e = *retry;
+	else if (e->kind == ERR_NONE && failure != NULL)
+		*e = *failure;
+	if (r->interactive)
+		tell_caller(qe, st, rerr, n);
+	if (n > 0 && queue_set_rcpts(qe, st, why, &er) == -1) {
+		run_error(r, "%s: %s%s", queue_entry_id(qe),
+		    counts[QUEUE_RCPT_SENT] > 0
+			? "delivered, but not recorded (it may be sent "
+			  "again): "
+			: "",
+		    er.text);
+		goto out;
+	}
+	o = settle(r, qe, a, e, counts[QUEUE_RCPT_SENT]);
+	new_failures(qe, counts[QUEUE_RCPT_FAILED], &fl);
+	if (!r->interactive)
+		send_notice(r, q, qe, a, failure != NULL ? failure : e, NULL,
+		    &fl);
+	/* After the notice's own attempt, which sets it too. */
+	r->last_failed = counts[QUEUE_RCPT_FAILED];
+out:
+	free(st);
+	free(why);
+	return o;
+}
+
+/* Every pending recipient of the entry meets the same error e. */
+static enum outcome
+conclude_all(struct run *r, struct queue *q, struct queue_entry *qe,
+    const struct account *a, struct err *e)
+{
+	size_t i, n = queue_entry_env(qe)->nrcpts;
+	struct err *rerr = xcalloc(n + 1, sizeof(*rerr));
+	enum outcome o;
+
+	for (i = 0; i < n; i++)
+		rerr[i] = *e;
+	o = conclude(r, q, qe, a, rerr, e);
+	free(rerr);
+	return o;
 }
 
 /* Take a rate-limit slot, or postpone the entry (not counted as an
@@ -761,65 +996,88 @@ attempt(struct run *r, struct queue *q, struct queue_entry *qe,
 {
 	struct acct_state *st = acct_state(r, a);
 	const struct queue_envelope *env = queue_entry_env(qe);
+	struct deliver_result res;
 	struct smtp_envelope se;
-	struct err er;
+	enum outcome o;
+	int rc;
 
 	log_set_queue_id(queue_entry_id(qe));
+	r->last_failed = 0;
+	err_set(e, ERR_NONE, "no recipient left");
+	if (env->nrcpts == 0) /* all done before a crash: tidy up */
+		return conclude(r, q, qe, a, NULL, e);
 	if (st->down.kind != ERR_NONE) {
 		*e = st->down;
-		return conclude(r, q, qe, a, e);
+		return conclude_all(r, q, qe, a, e);
 	}
 	if (!rate_allows(r, q, qe, a, e))
 		return OUT_DEFERRED;
 	smtp_env(env, &se);
-	if (deliver(a, &st->conn, &se, queue_entry_fd(qe), env->msgid, e) ==
-	    0) {
-		if (queue_remove(qe, &er) == -1)
-			run_error(r,
-			    "%s: delivered, but still queued (it may be sent "
-			    "again): %s",
-			    queue_entry_id(qe), er.text);
-		return OUT_DELIVERED;
-	}
-	if (!r->interactive && account_wide(e))
+	res.rcpt = xcalloc(env->nrcpts + 1, sizeof(*res.rcpt));
+	rc =
+	    deliver(a, &st->conn, &se, queue_entry_fd(qe), env->msgid, &res, e);
+	if (rc == -1 && !r->interactive && account_wide(e, res.at_open))
 		st->down = *e;
-	return conclude(r, q, qe, a, e);
+	if (rc == 0)
+		err_set(e, ERR_NONE, "delivered");
+	o = conclude(r, q, qe, a, res.rcpt, e);
+	free(res.rcpt);
+	return o;
 }
 
-/* Too old: fail it, log it and tell the sender (RFC 3463 4.4.7). */
+/* Too old: fail its pending recipients, log it and tell the sender (RFC
+ * 3463 4.4.7), each recipient with its last reason. */
 static enum outcome
 expire(struct run *r, struct queue *q, struct queue_entry *qe,
     const struct account *a, struct err *e)
 {
 	const struct queue_envelope *env = queue_entry_env(qe);
+	enum queue_rcpt_state *st = xcalloc(env->nrcpts + 1, sizeof(*st));
+	const char **why = xcalloc(env->nrcpts + 1, sizeof(*why));
+	size_t i, n = env->nrcpts;
 	struct log_record rec;
+	struct failed_list fl;
 	struct err er;
 	char age[32];
+	int ok;
 
 	fmt_age(r->started - env->created, age, sizeof(age));
 	err_set(e, ERR_PERM, "expired: not delivered in %s (%u attempts)%s%s",
 	    age, env->attempts, env->last_error != NULL ? "; last error: " : "",
 	    env->last_error != NULL ? env->last_error : "");
 	e->smtp_code = env->last_code;
-	if (queue_fail(qe, env->last_code, e->text, &er) == -1) {
+	for (i = 0; i < n; i++) {
+		st[i] = QUEUE_RCPT_FAILED;
+		why[i] = env->rcpt_why != NULL && env->rcpt_why[i] != NULL
+			     ? env->rcpt_why[i]
+			     : env->last_error;
+	}
+	memset(&rec, 0, sizeof(rec));
+	if (a != NULL) {
+		rec.queue_id = env->id;
+		rec.account = a->name;
+		rec.from = env->from;
+		rec.rcpts = env->rcpts;
+		rec.nrcpts = env->nrcpts;
+		rec.size = env->size;
+		rec.msgid = env->msgid;
+		rec.smtp_text = e->text;
+		rec.exitcode = err_exit_code(ERR_PERM);
+		rec.outcome = "expired";
+		log_delivery(a->logfile, a->syslog, &rec);
+	}
+	ok = (n == 0 || queue_set_rcpts(qe, st, why, &er) == 0) &&
+	     queue_fail(qe, env->last_code, e->text, &er) == 0;
+	free(st);
+	free(why);
+	if (!ok) {
 		run_error(r, "%s: %s", queue_entry_id(qe), er.text);
 		return OUT_FAILED;
 	}
 	if (a == NULL)
 		return OUT_FAILED;
-	memset(&rec, 0, sizeof(rec));
-	rec.queue_id = env->id;
-	rec.account = a->name;
-	rec.from = env->from;
-	rec.rcpts = env->rcpts;
-	rec.nrcpts = env->nrcpts;
-	rec.size = env->size;
-	rec.msgid = env->msgid;
-	rec.smtp_text = e->text;
-	rec.exitcode = err_exit_code(ERR_PERM);
-	rec.outcome = "expired";
-	log_delivery(a->logfile, a->syslog, &rec);
-	send_notice(r, q, qe, a, e, "4.4.7");
+	new_failures(qe, n, &fl);
+	send_notice(r, q, qe, a, e, "4.4.7", &fl);
 	return OUT_FAILED;
 }
 
@@ -1043,6 +1301,13 @@ report(struct run *r, const char *id, enum outcome o, const struct err *e)
 		r->failed++;
 		run_error(r, "%s: failed, kept in failed/: %s", id, e->text);
 		break;
+	case OUT_PARTIAL:
+		r->delivered++;
+		run_error(r,
+		    "%s: delivered, but not to %zu recipient%s (kept in "
+		    "failed/)",
+		    id, r->last_failed, r->last_failed == 1 ? "" : "s");
+		break;
 	default:
 		break;
 	}
@@ -1104,6 +1369,44 @@ run_entry(struct run *r, struct queue *q, const char *id)
 	progress_show(r);
 }
 
+/* Remove failed/ entries older than their account's failed_max_age
+ * (counted from when they were queued or last retried). */
+static void
+sweep_failed(struct run *r, struct queue *q)
+{
+	struct queue_entry *qe;
+	struct queue_envelope env;
+	const struct account *a;
+	char **ids = NULL;
+	size_t n = 0, i;
+	struct err e;
+	int old;
+
+	if (queue_list(q, QUEUE_FAILED, &ids, &n, &e) == -1) {
+		run_error(r, "%s", e.text);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (queue_peek(q, QUEUE_FAILED, ids[i], &env, &e) != 0)
+			continue; /* gone, or unreadable: left for the admin */
+		a = entry_account(r, &env, &e);
+		old = queue_expired(&env, r->started,
+		    a != NULL ? a->failed_max_age : DEFAULT_FAILED_MAX_AGE);
+		queue_env_free(&env);
+		if (!old || queue_lock(q, QUEUE_FAILED, ids[i], &qe, &e) !=
+				QUEUE_LOCKED)
+			continue;
+		if (queue_remove(qe, &e) == -1)
+			run_error(r, "%s", e.text);
+		else
+			log_debug("%s: removed from failed/ (older than "
+				  "failed_max_age)",
+			    ids[i]);
+		queue_release(qe);
+	}
+	queue_list_free(ids, n);
+}
+
 static void
 run_queue(struct run *r, struct queue *q)
 {
@@ -1113,6 +1416,7 @@ run_queue(struct run *r, struct queue *q)
 
 	if (queue_cleanup(q, now_time(), &e) == -1)
 		run_error(r, "%s", e.text);
+	sweep_failed(r, q);
 	if (queue_list(q, QUEUE_ACTIVE, &ids, &n, &e) == -1) {
 		run_error(r, "%s", e.text);
 		return;
@@ -1340,11 +1644,19 @@ list_json(FILE *out, const struct queue_envelope *env, enum queue_area area,
 	    env->created, now - env->created);
 	fputs("\"sender\":", out);
 	json_str(out, env->from);
+	/* recipients: not delivered (pending, or failed); delivered: sent. */
 	fputs(",\"recipients\":[", out);
-	for (i = 0; i < env->nrcpts; i++) {
+	for (i = 0; i < env->nrcpts + env->nfailed; i++) {
 		if (i > 0)
 			fputc(',', out);
-		json_str(out, env->rcpts[i]);
+		json_str(out, i < env->nrcpts ? env->rcpts[i]
+					      : env->failed[i - env->nrcpts]);
+	}
+	fputs("],\"delivered\":[", out);
+	for (i = 0; i < env->nsent; i++) {
+		if (i > 0)
+			fputc(',', out);
+		json_str(out, env->sent[i]);
 	}
 	fprintf(out, "],\"attempts\":%u,\"next_try\":%lld,\"last_code\":%d,",
 	    env->attempts, env->next_try, env->last_code);
@@ -1387,8 +1699,12 @@ list_text(FILE *out, const struct queue_envelope *env, enum queue_area area,
 	fmt_age(now - env->created, age, sizeof(age));
 	fprintf(out, "%s%c %9llu %7s %5u  <%s> ->", env->id,
 	    list_mark(env, area), env->size, age, env->attempts, env->from);
-	for (i = 0; i < env->nrcpts; i++)
-		fprintf(out, "%s %s", i ? "," : "", env->rcpts[i]);
+	for (i = 0; i < env->nrcpts + env->nfailed; i++)
+		fprintf(out, "%s %s", i ? "," : "",
+		    i < env->nrcpts ? env->rcpts[i]
+				    : env->failed[i - env->nrcpts]);
+	if (env->nsent > 0)
+		fprintf(out, " (delivered to %zu more)", env->nsent);
 	if (env->last_error != NULL)
 		fprintf(out, "  (%s)", env->last_error);
 	fputc('\n', out);
@@ -1598,26 +1914,149 @@ detach(const struct queue_entry *qe)
 	return 0;
 }
 
-/* The first attempt of a new entry; returns runq_submit()'s result. */
+/* The new entries of one submission (one per QUEUE_MAX_RCPTS
+ * recipients). */
+struct batch {
+	struct queue_entry **qe;
+	size_t n;
+	enum outcome *o;
+	struct err *e;
+};
+
+static void
+batch_release(struct batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		queue_release(b->qe[i]);
+	free(b->qe);
+	free(b->o);
+	free(b->e);
+}
+
+/* The caller got a non-zero exit and keeps the mail: keep nothing. */
+static void
+batch_drop(struct batch *b)
+{
+	struct err er;
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		if (queue_remove(b->qe[i], &er) == -1)
+			log_error("%s", er.text);
+}
+
+/*
+ * The first attempt of new entries with a caller waiting.  Exit 0 (return
+ * 0) once every recipient is delivered or queued, or some were and the
+ * others were refused: the caller was told which on stderr, and the
+ * sender gets a notice for them (the exit status did not say it).  When
+ * nobody got the message the caller gets the error (return -1), keeps the
+ * mail, and no copy is kept here.
+ */
 static int
-submit_attempt(const struct config *cfg, struct queue *q,
-    struct queue_entry *qe, const struct account *a, int interactive,
-    struct err *e)
+batch_interactive(struct run *r, struct queue *q, struct batch *b,
+    const struct account *a, struct err *e)
+{
+	struct failed_list fl;
+	size_t i, nfailed = 0;
+
+	for (i = 0; i < b->n; i++) {
+		b->o[i] = attempt(r, q, b->qe[i], a, &b->e[i]);
+		nfailed += b->o[i] == OUT_FAILED;
+		if (b->o[i] == OUT_DEFERRED && r->last_failed == 0)
+			log_warn("message queued as %s, will retry: %s",
+			    queue_entry_id(b->qe[i]), b->e[i].text);
+	}
+	if (nfailed == b->n) {
+		batch_drop(b);
+		*e = b->e[0];
+		return -1;
+	}
+	for (i = 0; i < b->n; i++) {
+		if (b->o[i] == OUT_FAILED)
+			log_warn("%s: not delivered: %s",
+			    queue_entry_id(b->qe[i]), b->e[i].text);
+		new_failures(b->qe[i], queue_entry_env(b->qe[i])->nfailed, &fl);
+		send_notice(r, q, b->qe[i], a, &b->e[i], NULL, &fl);
+	}
+	return 0;
+}
+
+/* The first attempt of new entries; returns runq_submit()'s result. */
+static int
+submit_attempt(const struct config *cfg, struct queue *q, struct batch *b,
+    const struct account *a, int interactive, struct err *e)
 {
 	struct run r;
-	struct err de;
-	enum outcome o;
+	size_t i;
+	int rc = 0;
 
 	run_init(&r, cfg, interactive, 0);
-	o = attempt(&r, q, qe, a, &de);
+	if (interactive)
+		rc = batch_interactive(&r, q, b, a, e);
+	else
+		for (i = 0; i < b->n; i++)
+			attempt(&r, q, b->qe[i], a, &b->e[i]);
 	run_end(&r);
-	if (o == OUT_DEFERRED && interactive)
-		log_warn("message queued as %s, will retry: %s",
-		    queue_entry_id(qe), de.text);
-	if (o != OUT_FAILED || !interactive)
-		return 0;
-	*e = de;
-	return -1;
+	return rc;
+}
+
+/* Copy the message of the first entry into a further one. */
+static int
+write_copy(void *arg, int fd, struct err *e)
+{
+	const struct queue_entry *first = arg;
+	char chunk[65536];
+	off_t off = 0;
+	ssize_t n;
+	struct buf b;
+	int r = 0;
+
+	buf_init(&b, sizeof(chunk));
+	while (r == 0 && (n = pread(queue_entry_fd(first), chunk, sizeof(chunk),
+			      off)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return err_set(e, ERR_IO, "reading the message: %s",
+			    strerror(errno));
+		off += n;
+		b.data = chunk;
+		b.len = (size_t)n;
+		r = write_buf(&b, fd, e);
+	}
+	return r;
+}
+
+/*
+ * Store the message, QUEUE_MAX_RCPTS recipients per entry: all entries or
+ * none (a failure removes those already stored).
+ */
+static int
+store_batch(struct queue *q, const struct queue_envelope *tmpl,
+    queue_write_fn *write_msg, void *arg, struct batch *b, struct err *e)
+{
+	struct queue_envelope part = *tmpl;
+	size_t i, per = QUEUE_MAX_RCPTS;
+
+	b->n = tmpl->nrcpts == 0 ? 1 : (tmpl->nrcpts + per - 1) / per;
+	b->qe = xcalloc(b->n, sizeof(*b->qe));
+	b->o = xcalloc(b->n, sizeof(*b->o));
+	b->e = xcalloc(b->n, sizeof(*b->e));
+	for (i = 0; i < b->n; i++) {
+		part.rcpts = tmpl->rcpts + i * per;
+		part.nrcpts =
+		    tmpl->nrcpts - i * per < per ? tmpl->nrcpts - i * per : per;
+		if (queue_store(q, &part, i == 0 ? write_msg : write_copy,
+			i == 0 ? arg : b->qe[0], &b->qe[i], e) == 0)
+			continue;
+		b->n = i;
+		batch_drop(b);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -1626,9 +2065,10 @@ runq_submit(const struct config *cfg, const struct account *a,
     enum deliver_mode mode, const char *msgid, struct err *e)
 {
 	struct queue_envelope tmpl = *env;
-	struct queue_entry *qe = NULL;
+	struct batch b = {NULL, 0, NULL, NULL};
 	struct queue *q = NULL;
 	char dir[PATH_MAX];
+	size_t i;
 	int r = -1;
 
 	signal(SIGXFSZ, SIG_IGN);
@@ -1637,21 +2077,23 @@ runq_submit(const struct config *cfg, const struct account *a,
 		tmpl.msgid = msgid;
 	if (runq_queue_dir(cfg, a, dir, sizeof(dir), e) == -1 ||
 	    queue_open(dir, 1, &q, e) == -1 ||
-	    queue_store(q, &tmpl, write_msg, arg, &qe, e) == -1) {
+	    store_batch(q, &tmpl, write_msg, arg, &b, e) == -1) {
 		err_prefix(e, "message not accepted");
 		goto out;
 	}
 	r = 0;
-	log_debug("queued as %s in %s", queue_entry_id(qe), dir);
-	log_state(a, queue_entry_env(qe), "queued",
-	    mode == DELIVER_QUEUE ? "queued (-odq)" : "queued");
+	log_debug("queued as %s in %s%s", queue_entry_id(b.qe[0]), dir,
+	    b.n > 1 ? " (and further entries, one per 1000 recipients)" : "");
+	for (i = 0; i < b.n; i++)
+		log_state(a, queue_entry_env(b.qe[i]), "queued",
+		    mode == DELIVER_QUEUE ? "queued (-odq)" : "queued");
 	if (mode == DELIVER_QUEUE)
 		goto out;
-	if (mode == DELIVER_BACKGROUND && detach(qe) == 1)
+	if (mode == DELIVER_BACKGROUND && detach(b.qe[0]) == 1)
 		goto out;
-	r = submit_attempt(cfg, q, qe, a, mode == DELIVER_INTERACTIVE, e);
+	r = submit_attempt(cfg, q, &b, a, mode == DELIVER_INTERACTIVE, e);
 out:
-	queue_release(qe);
+	batch_release(&b);
 	queue_close(q);
 	return r;
 }

@@ -11,14 +11,19 @@
  * Commands that read the queue (-q, -bp, drop, retry) visit the default
  * queue and every account's distinct queue_dir.
  *
- * Outcome of an attempt: 2xx to the final dot: removed.  Temporary (4xx,
- * connection, TLS, timeout, DNS, protocol; in queue runs also failed
- * authentication and configuration errors, which need the admin): kept,
- * retried after the account's backoff.  Permanent (5xx, refused
- * recipient): moved to failed/ and, unless the sender is null or the
- * account says "bounce_notices off", a failure notice (RFC 3464 report)
- * goes to the sender through the same account.  Entries older than
- * queue_max_age fail the same way.
+ * Outcome of an attempt, per recipient: 2xx to the final dot: delivered,
+ * never sent again.  Temporary (4xx, connection, TLS, timeout, DNS,
+ * protocol; in queue runs also failed authentication and configuration
+ * errors, which need the admin): kept pending, retried after the
+ * account's backoff.  Permanent (5xx to MAIL, DATA or the dot, or to that
+ * recipient): failed and, unless the sender is null or the account says
+ * "bounce_notices off", a failure notice (RFC 3464 report) listing the
+ * recipients that failed, each with its own reply, goes to the sender
+ * through the same account.  An entry leaves the queue when no recipient
+ * is pending: removed if all were delivered, else moved to failed/, which
+ * queue runs empty of entries older than failed_max_age.  Entries older
+ * than queue_max_age fail the same way.  A message with more than
+ * QUEUE_MAX_RCPTS recipients is stored as several entries.
  */
 #ifndef POSTSEAL_RUNQ_H
 #define POSTSEAL_RUNQ_H
@@ -45,12 +50,14 @@ int runq_queue_dir(const struct config *cfg, const struct account *a, char *out,
  *   DELIVER_BACKGROUND   a detached child (new session, stdio on /dev/null)
  *                        makes the attempt; the parent returns at once;
  *   DELIVER_INTERACTIVE  the attempt is made now.
- * Returns 0 when the message was delivered or is durably queued (then, if
- * an attempt failed temporarily or the rate limit holds it back, one line
- * on stderr says it is queued and why).  Returns -1 with e filled when it
- * could not be stored (nothing accepted), or when the attempt failed
- * permanently or authentication/configuration failed (the entry is then in
- * failed/).  In the background child, returns 0 after the attempt.
+ * Returns 0 when every recipient was delivered, is durably queued, or was
+ * refused while others were delivered or queued (then one line on stderr
+ * per refused or queued recipient says so and why, and the sender gets a
+ * notice for the refused ones).  Returns -1 with e filled when it could
+ * not be stored (nothing accepted), or when nobody got the message: every
+ * recipient refused for good, or authentication/configuration failed (no
+ * copy is kept then: the caller has the error and the mail).  In the
+ * background child, returns 0 after the attempt.
  * SIGXFSZ is ignored from here on so that a file size limit is an error,
  * not a crash.
  */

@@ -22,12 +22,20 @@
  * - no credential is sent unless TLS is up and the server authenticated
  *   (net_start_tls() returned 0); the EHLO after TLS replaces all
  *   capabilities learnt before it;
- * - each flight of commands is one net_write(); nothing with CR or LF
- *   from outside reaches a command line; the data ends with CRLF.CRLF and
- *   contains no bare CR or LF and no other line that is a lone dot;
- * - if a transaction must be abandoned after a 354 (a recipient refused
- *   while DATA was pipelined, a local read error), the connection is
- *   dropped without the final dot, so nothing is delivered.
+ * - each flight of commands is one net_write() of at most
+ *   SMTP_FLIGHT_CMDS commands, whose replies are read before the next
+ *   flight is written; nothing with CR or LF from outside reaches a
+ *   command line; the data ends with CRLF.CRLF and contains no bare CR or
+ *   LF and no other line that is a lone dot;
+ * - the data goes to the recipients the server accepted; each refused one
+ *   is reported on its own (a 4xx or "too many recipients" is temporary
+ *   for that recipient, a 5xx permanent);
+ * - if a transaction must be abandoned after a 354 (MAIL or every
+ *   recipient refused while DATA was pipelined, a local read error), the
+ *   connection is dropped without the final dot, so nothing is delivered;
+ * - once the first line of the reply to the final dot has shown a
+ *   well-formed 2xx code, the message is delivered: anything malformed
+ *   after it only makes the connection unusable (and is logged).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -49,8 +57,10 @@
 #define SMTP_GREETING_PROBE 5 /* seconds; see greeting_probe() */
 #define STR_(x) #x
 #define STR(x) STR_(x)
+#define SMTP_DEFAULT_DATA_END 600 /* RFC 5321 4.5.3.2.6 */
 #define SMTP_DATA_CHUNK 32768
 #define SMTP_MAX_FLIGHT (16 * 1024 * 1024)
+#define SMTP_FLIGHT_CMDS 100 /* commands in one pipelined flight */
 
 /* ---- replies ---- */
 
@@ -353,6 +363,7 @@ struct smtp_session {
 	const struct account *a;
 	char host[256];
 	unsigned timeout;
+	unsigned timeout_data_end; /* for the reply to the final dot */
 	struct conn *c;
 	struct smtp_caps caps;
 	struct smtp_reply r;
@@ -449,6 +460,72 @@ read_reply(struct smtp_session *s, const char *what, int more, struct err *e)
 	}
 	set_last(s);
 	return 0;
+}
+
+/* The code of a line that starts like a reply line ("ddd", "ddd ..." or
+ * "ddd-..."), whatever follows; 0 if it does not. */
+static int
+line_code(const char *line, size_t len)
+{
+	int code = reply_code(line, len);
+
+	if (code == -1 || (len > 3 && line[3] != ' ' && line[3] != '-'))
+		return 0;
+	return code;
+}
+
+/*
+ * The reply to the final dot, with its own deadline (timeout_data_end).
+ * Once its first line has shown a well-formed 2xx code the server has
+ * taken the message: whatever follows (a malformed or over-long line, a
+ * NUL, more than SMTP_MAX_LINES lines, bytes after the reply, the
+ * connection closing before the last line) only makes the connection
+ * unusable; it is logged, and s->r.code is that 2xx.  Returns -1 only
+ * when no such line arrived.
+ */
+static int
+read_data_reply(struct smtp_session *s, struct err *e)
+{
+	long long deadline = net_deadline(s->timeout_data_end);
+	const char *line, *why = NULL;
+	int code = 0, lost = 0;
+	struct err re;
+	size_t len;
+
+	smtp_reply_clear(&s->r);
+	do {
+		if (net_read_line(s->c, deadline, &line, &len, &re) == -1) {
+			why = re.text;
+			lost = 1;
+			break;
+		}
+		log_transcript('<', line, len);
+		if (s->r.nlines == 0 && code == 0)
+			code = line_code(line, len);
+		why = smtp_reply_add(&s->r, line, len);
+	} while (why == NULL && !s->r.done);
+	if (why == NULL && net_pending(s->c) > 0)
+		why = "unexpected data after the reply";
+	if (why == NULL) {
+		set_last(s);
+		return 0;
+	}
+	s->broken = 1;
+	if (code / 100 == 2) {
+		s->r.code = code;
+		set_last(s);
+		log_warn("%s: reply to end of data: %s; the message was "
+			 "accepted (%d), the connection is not reused",
+		    s->host, why, code);
+		return 0;
+	}
+	if (lost) {
+		if (e != NULL)
+			*e = re;
+		return err_prefix(e, "%s: reply to end of data", s->host);
+	}
+	return err_set(e, ERR_PROTOCOL, "%s: reply to end of data: %s", s->host,
+	    why);
 }
 
 /* Log each CRLF-terminated line of a flight we are about to send. */
@@ -820,6 +897,8 @@ session_open(const struct account *a, const char *host, const char *password,
 	s->a = a;
 	str_copy(s->host, host, sizeof(s->host));
 	s->timeout = a->timeout ? a->timeout : SMTP_DEFAULT_TIMEOUT;
+	s->timeout_data_end =
+	    a->timeout_data_end ? a->timeout_data_end : SMTP_DEFAULT_DATA_END;
 	smtp_reply_init(&s->r);
 	buf_init(&s->greeting, SMTP_MAX_REPLY);
 	if (net_connect(host, a->port, s->timeout, &s->c, e) == -1)
@@ -857,9 +936,13 @@ struct txn {
 	struct err mail_err;
 	struct buf rej; /* "<rcpt>: code text\n" per refusal */
 	size_t nrej;
-	int rej_temp; /* some refusal was not a 5xx */
-	int rej_code; /* the first refusal's code */
-	int data_ok;  /* DATA got 354 */
+	int rej_temp;	  /* some refusal was not a 5xx */
+	int rej_code;	  /* the first refusal's code */
+	size_t nacc;	  /* recipients accepted */
+	size_t nmail;	  /* MAIL replies read (0 or 1) */
+	size_t nread;	  /* RCPT replies read */
+	int data_ok;	  /* DATA got 354 */
+	struct err *rerr; /* per recipient, or NULL */
 };
 
 static int
@@ -1021,18 +1104,47 @@ note_mail(struct smtp_session *s, struct txn *t)
 	reply_err(s, "MAIL FROM refused", &t->mail_err);
 }
 
-static void
-note_rcpt(struct smtp_session *s, struct txn *t, const char *rcpt)
+/* RFC 5321 4.5.3.1.10: "too many recipients" is 452 (552 in RFC 821,
+ * to be treated as temporary; we know it by its status 5.5.3). */
+static int
+too_many_rcpts(int code, const char *text)
 {
-	char text[300];
+	return code == 452 ||
+	       (code == 552 && text != NULL && strstr(text, "5.5.3") != NULL);
+}
 
-	if (s->r.code / 100 == 2)
+int
+smtp_rcpt_retry_now(const struct err *e)
+{
+	return e->kind == ERR_TEMP && too_many_rcpts(e->smtp_code, e->text);
+}
+
+static void
+note_rcpt(struct smtp_session *s, struct txn *t,
+    const struct smtp_envelope *env, size_t i)
+{
+	const char *rcpt = env->rcpts[i];
+	char text[300];
+	enum err_kind k;
+
+	/* After a refused MAIL, the RCPT replies say nothing of anyone. */
+	if (t->mail_failed)
 		return;
+	if (s->r.code / 100 == 2) {
+		t->nacc++;
+		return;
+	}
+	reply_printable(&s->r, text, sizeof(text));
+	k = s->r.code < 500 || too_many_rcpts(s->r.code, text) ? ERR_TEMP
+							       : ERR_NOUSER;
 	if (t->nrej++ == 0)
 		t->rej_code = s->r.code;
-	if (s->r.code < 500)
+	if (k == ERR_TEMP)
 		t->rej_temp = 1;
-	reply_printable(&s->r, text, sizeof(text));
+	if (t->rerr != NULL)
+		err_set_smtp(&t->rerr[i], k, s->r.code,
+		    "%s: recipient <%.256s> refused: %d %s", s->host, rcpt,
+		    s->r.code, text);
 	/* The list is capped; the count stays right when it is full. */
 	buf_printf(&t->rej, "<%.256s>: %d %s\n", rcpt, s->r.code, text);
 }
@@ -1065,12 +1177,16 @@ rcpt_error(struct smtp_session *s, const struct smtp_envelope *env,
 	    env->nrcpts, env->nrcpts == 1 ? "" : "s", list);
 }
 
-/* After MAIL, RCPT and DATA: go on with the data, or say why not. */
+/*
+ * After MAIL, RCPT and DATA: go on with the data if MAIL and at least one
+ * recipient were accepted and DATA got 354, or say why not.  The refused
+ * recipients are in t->rerr; the data goes to the accepted ones.
+ */
 static int
 txn_verdict(struct smtp_session *s, const struct smtp_envelope *env,
     const struct txn *t, struct err *e)
 {
-	if (t->mail_failed || t->nrej > 0) {
+	if (t->mail_failed || t->nacc == 0) {
 		/* 354 was given: drop the connection, never send the dot. */
 		if (t->data_ok)
 			s->broken = 1;
@@ -1085,31 +1201,57 @@ txn_verdict(struct smtp_session *s, const struct smtp_envelope *env,
 	return 0;
 }
 
-/* RFC 2920: MAIL, every RCPT and DATA in one write, then the replies. */
+/* Read the replies to the commands sent so far: MAIL's if not yet read,
+ * then the RCPTs' up to recipient upto (exclusive). */
+static int
+read_flight(struct smtp_session *s, const struct smtp_envelope *env,
+    struct txn *t, size_t upto, struct err *e)
+{
+	if (t->nmail == 0) {
+		if (read_reply(s, "MAIL FROM", 1, e) == -1)
+			return -1;
+		t->nmail = 1;
+		note_mail(s, t);
+	}
+	for (; t->nread < upto; t->nread++) {
+		if (read_reply(s, "RCPT TO", 1, e) == -1)
+			return -1;
+		note_rcpt(s, t, env, t->nread);
+	}
+	return 0;
+}
+
+/*
+ * RFC 2920: MAIL, the RCPTs and DATA pipelined, in flights of at most
+ * SMTP_FLIGHT_CMDS commands, each flight's replies read before the next
+ * is written: a server that stops reading while its replies back up can
+ * then never block us, nor we it, for more than one flight.
+ */
 static int
 txn_pipelined(struct smtp_session *s, const struct smtp_envelope *env,
     struct txn *t, struct buf *b, struct err *e)
 {
-	size_t i;
+	size_t i, ncmd = 1;
 
 	if (add_mail(s, env, t, b) == -1)
 		return err_set(e, ERR_DATA, "envelope too large");
-	for (i = 0; i < env->nrcpts; i++)
+	for (i = 0; i < env->nrcpts; i++) {
 		if (add_rcpt(env, t, i, b) == -1)
 			return err_set(e, ERR_DATA, "envelope too large");
+		if (++ncmd < SMTP_FLIGHT_CMDS)
+			continue;
+		if (send_buf(s, b, e) == -1 ||
+		    read_flight(s, env, t, i + 1, e) == -1)
+			goto broken;
+		if (t->mail_failed)
+			return txn_verdict(s, env, t, e);
+		ncmd = 0;
+	}
 	if (buf_addstr(b, "DATA\r\n") == -1)
 		return err_set(e, ERR_DATA, "envelope too large");
-	if (send_buf(s, b, e) == -1)
-		return -1;
-	if (read_reply(s, "MAIL FROM", 1, e) == -1)
-		return -1;
-	note_mail(s, t);
-	for (i = 0; i < env->nrcpts; i++) {
-		if (read_reply(s, "RCPT TO", 1, e) == -1)
-			goto broken;
-		note_rcpt(s, t, env->rcpts[i]);
-	}
-	if (read_reply(s, "DATA", 0, e) == -1)
+	if (send_buf(s, b, e) == -1 ||
+	    read_flight(s, env, t, env->nrcpts, e) == -1 ||
+	    read_reply(s, "DATA", 0, e) == -1)
 		goto broken;
 	t->data_ok = s->r.code == 354;
 	return txn_verdict(s, env, t, e);
@@ -1140,9 +1282,9 @@ txn_serial(struct smtp_session *s, const struct smtp_envelope *env,
 		if (send_buf(s, b, e) == -1 ||
 		    read_reply(s, "RCPT TO", 0, e) == -1)
 			return -1;
-		note_rcpt(s, t, env->rcpts[i]);
+		note_rcpt(s, t, env, i);
 	}
-	if (t->nrej > 0)
+	if (t->nacc == 0)
 		return txn_verdict(s, env, t, e);
 	if (cmd_reply(s, "DATA", e) == -1)
 		return -1;
@@ -1194,13 +1336,17 @@ out:
 
 int
 smtp_send(struct smtp_session *s, const struct smtp_envelope *env, int data_fd,
-    struct err *e)
+    struct err *rerr, struct err *e)
 {
 	struct txn t;
 	struct buf b;
+	size_t i;
 	int r;
 
 	memset(&t, 0, sizeof(t));
+	t.rerr = rerr;
+	for (i = 0; rerr != NULL && i < env->nrcpts; i++)
+		memset(&rerr[i], 0, sizeof(rerr[i]));
 	buf_init(&t.rej, 8192);
 	buf_init(&b, SMTP_MAX_FLIGHT);
 	r = check_envelope(s, env, &t, e);
@@ -1212,8 +1358,7 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env, int data_fd,
 	buf_reset(&b);
 	if (r == -1)
 		return -1;
-	if (send_data(s, data_fd, e) == -1 ||
-	    read_reply(s, "end of data", 0, e) == -1)
+	if (send_data(s, data_fd, e) == -1 || read_data_reply(s, e) == -1)
 		return -1;
 	if (s->r.code / 100 != 2)
 		return reply_err(s, "message refused", e);

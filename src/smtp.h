@@ -45,15 +45,32 @@ struct smtp_envelope {
 };
 
 /*
- * One transaction: MAIL, RCPT..., DATA pipelined in one write when the
- * server offers PIPELINING; then the data read from data_fd (from its
- * current offset to EOF, CRLF line endings), dot-stuffed, ending with
- * CRLF.CRLF.  If any recipient is refused nothing is sent and the error
- * names each refused recipient with the server's reply.  Success means a
- * 2xx reply to the final dot.
+ * One transaction: MAIL, RCPT..., DATA pipelined when the server offers
+ * PIPELINING (in flights of at most 100 commands, each flight's replies
+ * read before the next is written); then the data read from data_fd (from
+ * its current offset to EOF, CRLF line endings), dot-stuffed, ending with
+ * CRLF.CRLF, for the recipients the server accepted.
+ *
+ * rerr (NULL, or env->nrcpts entries) is filled per recipient: kind
+ * ERR_NONE if the server accepted it, else its refusal (ERR_TEMP for a
+ * 4xx or "too many recipients", see smtp_rcpt_retry_now(); ERR_NOUSER for
+ * a 5xx), naming the recipient and the server's reply.
+ *
+ * Returns 0 when the reply to the final dot was a 2xx: the message is
+ * delivered to every recipient whose rerr is ERR_NONE.  The reply to the
+ * final dot waits timeout_data_end seconds; once its first line shows a
+ * well-formed 2xx code, anything malformed after it only makes the
+ * session unusable (logged), the message still counts as delivered.
+ * Returns -1 when nothing was delivered: e says why (if every recipient
+ * was refused, e names each; ERR_NOUSER if all with a 5xx, else ERR_TEMP).
  */
 int smtp_send(struct smtp_session *s, const struct smtp_envelope *env,
-    int data_fd, struct err *e);
+    int data_fd, struct err *rerr, struct err *e);
+
+/* A recipient refusal that means "too many recipients in this
+ * transaction" (452, or 552 with status 5.5.3): send it again at once in
+ * a further transaction. */
+int smtp_rcpt_retry_now(const struct err *e);
 
 /* RSET between transactions on one connection. */
 int smtp_reset(struct smtp_session *s, struct err *e);

@@ -227,7 +227,8 @@ write_config() {
 
 # base_config [starttls|implicit|plain] [USER PASSWORD]: a config for the
 # server started last (PORT), account "test", made default, envelope
-# sender sender@example.org, timeout $CFG_TIMEOUT (10).  Print it; add lines after it as needed.
+# sender sender@example.org, timeout $CFG_TIMEOUT (10), and for postseal
+# timeout_data_end $CFG_TIMEOUT_DATA_END if set.  Print it; add lines after it as needed.
 base_config() {
 	_mode=${1:-starttls}
 	printf 'defaults\n'
@@ -239,6 +240,9 @@ base_config() {
 	esac
 	[ -n "${CA:-}" ] && printf 'tls_trust_file %s\n' "$CA/ca.pem"
 	printf 'timeout %s\n' "${CFG_TIMEOUT:-10}"
+	if [ -n "${CFG_TIMEOUT_DATA_END:-}" ]; then
+		ps_line "timeout_data_end $CFG_TIMEOUT_DATA_END"
+	fi
 	printf 'domain client.example.org\n'
 	ps_line "queue_dir $QUEUE"
 	printf '\naccount test\nhost 127.0.0.1\nport %s\n' "$PORT"

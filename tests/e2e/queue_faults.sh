@@ -7,9 +7,10 @@
 #   queued   exit 0, one line on stderr saying "queued" and why, the entry
 #            in active/, nothing delivered;
 #   failed   exit non-zero (69, 67 for a refused recipient, 77 for refused
-#            credentials), the entry in failed/, and no failure notice:
-#            the submitter waited and got the error (notices are for
-#            failures in queue runs; see queue_ops.sh).
+#            credentials), no entry left (not even in failed/), and no
+#            failure notice: the submitter waited, got the error and keeps
+#            the mail (notices are for failures in queue runs; see
+#            queue_ops.sh).
 # Then "postseal -q" against the now healthy server must deliver every
 # queued message exactly once and must not send a failed one.
 #
@@ -29,7 +30,7 @@ make_ca
 fault_config() {
 	{
 		CFG_TIMEOUT=2 base_config starttls u p
-		printf 'queue_backoff 1s 1s\n'
+		printf 'queue_backoff 1s 1s\ntimeout_data_end 2\n'
 	} | write_config
 }
 

@@ -102,7 +102,7 @@ assert_eq "$(spool_count backoff)" 1 "delivered after the retry"
 assert_eq "$(q_count active)" 0 "backoff: queue empty"
 stop_server
 
-# ---- a 5xx while the submitter waits: failed/, the error, no notice ----
+# ---- a 5xx while the submitter waits: the error, no copy, no notice ----
 server rcpt5xx --fault rcpt:5xx#2
 config </dev/null
 printf 'To: rcpt@example.org\nSubject: refused\nX-Mark: original\n\nBody.\n' \
@@ -111,8 +111,6 @@ run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_failed "5xx at RCPT" 67
 assert_grep '550' "$ERR" "5xx: the server's reply"
 assert_eq "$(notice_count)" 0 "5xx, submitter waiting: no notice"
-run_postseal -C "$CFG" --queue-drop "$(q_ids failed)"
-assert_exit 0 "--queue-drop of a failed entry"
 
 # ---- a 5xx in a queue run: failed/, a notice; --queue-retry brings it back
 run_postseal -C "$CFG" -odq rcpt@example.org <"$T/msg"
@@ -154,6 +152,9 @@ run_postseal -C "$CFG" -odq -f '' rcpt@example.org <"$T/msg"
 run_postseal -C "$CFG" -q
 assert_eq "$(q_count failed)" 1 "null sender, 5xx: failed/"
 assert_eq "$(notice_count)" 0 "null sender: no notice"
+run_postseal -C "$CFG" --queue-drop "$(q_ids failed)"
+assert_exit 0 "--queue-drop of a failed entry"
+assert_eq "$(q_count failed)" 0 "--queue-drop of a failed entry: gone"
 stop_server
 server nonotice --fault rcpt:5xx#1
 printf 'bounce_notices off\n' | config

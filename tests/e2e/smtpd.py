@@ -576,6 +576,10 @@ class Session(SMTP):
         if addr.lower() in self.st.args.reject_rcpt:
             await self.push("550 5.1.1 No such user here")
             return
+        if self.st.args.rcpt_limit and \
+                len(self.envelope.rcpt_tos) >= self.st.args.rcpt_limit:
+            await self.push("452 4.5.3 Too many recipients")
+            return
         if await self.stage("rcpt", ["250 2.1.5 Recipient OK"], addr):
             self.envelope.rcpt_tos.append(addr)
             self.envelope.rcpt_options.append(params)
@@ -917,10 +921,19 @@ async def run_script(state, steps, ctx, implicit, reader, writer):
         rec.feed(line, tls)
         return line
 
+    if state.args.sockbuf:
+        # Block in drain() until the kernel took every byte: while its
+        # replies back up, this server reads nothing (as many do).
+        writer.transport.set_write_buffer_limits(0)
+
     async def send(data):
         state.logline(sid, "S:", escape(data))
+        if state.args.sockbuf:
+            writer.transport.pause_reading()
         writer.write(data)
         await writer.drain()
+        if state.args.sockbuf:
+            writer.transport.resume_reading()
 
     try:
         for verb, rest in steps:
@@ -997,6 +1010,12 @@ def parse_args(argv):
                    action="store_false")
     p.add_argument("--ehlo-extra", action="append", default=[])
     p.add_argument("--reject-rcpt", action="append", default=[])
+    p.add_argument("--rcpt-limit", type=int, default=0,
+                   help="answer 452 4.5.3 to RCPTs beyond N per transaction")
+    p.add_argument("--sockbuf", type=int, default=0,
+                   help="SO_SNDBUF/SO_RCVBUF of the connections, bytes; "
+                        "with --script, replies are written before the "
+                        "next line is read")
     p.add_argument("--spool")
     p.add_argument("--record")
     p.add_argument("--log")
@@ -1053,13 +1072,17 @@ async def serve(a):
     fam = socket.AF_INET6 if ":" in a.host else socket.AF_INET
     sock = socket.socket(fam, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if a.sockbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, a.sockbuf)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, a.sockbuf)
     sock.bind((a.host, a.port))
     sock.listen(64)
     if a.script:
         steps = load_script(a.script)
         server = await asyncio.start_server(
             lambda r, w: run_script(state, steps, ctx, implicit, r, w),
-            sock=sock, ssl=ctx if implicit else None, limit=1 << 20)
+            sock=sock, ssl=ctx if implicit else None,
+            limit=8192 if a.sockbuf else 1 << 20)
     else:
         server = await loop.create_server(
             lambda: Session(state, implicit,

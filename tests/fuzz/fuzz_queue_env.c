@@ -2,10 +2,18 @@
  * fuzz_queue_env.c -- libFuzzer harness for queue.c's envelope parser.
  *
  * Purpose: a queue entry's env file is read back by every queue run; a
- * torn, truncated or tampered file must be refused cleanly.  For every
- * input: queue_env_parse() either fails with ERR_DATA and a printable
- * message, or yields an envelope that queue_env_format() writes back and
- * queue_env_parse() reads again to the same text (a fixed point).
+ * torn, truncated or tampered file must be refused cleanly (SECURITY.md
+ * L3a).  For every input: queue_env_parse() either fails with ERR_DATA and
+ * a printable message, or
+ *   - the input ends with the line "end" (accepted => complete);
+ *   - no strict prefix of it parses, neither one cut at a line end nor
+ *     one torn inside a line (a torn file is never taken for a whole
+ *     one; all line-end prefixes of small inputs, a sample of big ones);
+ *   - the envelope has 1..QUEUE_MAX_RCPTS recipients over its rcpt, sent
+ *     and failed lists, and a why only where a recipient can have one;
+ *   - queue_env_format() writes it back and queue_env_parse() reads it
+ *     again to the same text (a fixed point).
+ * Seeds cover both envelope versions (1, and 2 with per-recipient state).
  *
  * Invariants: no global state; everything is freed before returning, so
  * LeakSanitizer sees any leak in queue.c.
@@ -67,6 +75,67 @@ check_round_trip(const struct queue_envelope *env)
 	buf_reset(&two);
 }
 
+/* Accepted => the last line is "end". */
+static void
+check_complete(const char *p, size_t n)
+{
+	if (n < 4 || memcmp(p + n - 4, "end\n", 4) != 0 ||
+	    (n > 4 && p[n - 5] != '\n'))
+		broken("an accepted envelope does not end with \"end\"", "");
+}
+
+static void
+check_prefix(const char *p, size_t len)
+{
+	struct queue_envelope env;
+	struct err e;
+
+	if (queue_env_parse(p, len, &env, &e) == 0) {
+		queue_env_free(&env);
+		broken("a strict prefix of an envelope parses", "");
+	}
+	check_error(&e);
+}
+
+#define PREFIX_CHECKS 128
+
+/* No strict prefix parses: at most PREFIX_CHECKS of them, the last line
+ * ends first, then an even sample, plus prefixes torn inside a line. */
+static void
+check_prefixes(const char *p, size_t n)
+{
+	size_t i, nl = 0, k = 0, stride;
+
+	for (i = 0; i + 1 < n; i++)
+		nl += p[i] == '\n';
+	stride = nl / PREFIX_CHECKS + 1;
+	for (i = n - 1; i > 0; i--) {
+		if (p[i - 1] != '\n')
+			continue;
+		if (k < PREFIX_CHECKS / 2 || k % stride == 0)
+			check_prefix(p, i);
+		k++;
+	}
+	check_prefix(p, 0);
+	check_prefix(p, n - 1); /* the last newline torn off */
+	if (n > 2)
+		check_prefix(p, n - 2);
+	check_prefix(p, n / 2);
+}
+
+static void
+check_rcpts(const struct queue_envelope *env)
+{
+	size_t total = env->nrcpts + env->nsent + env->nfailed;
+
+	if (total == 0 || total > QUEUE_MAX_RCPTS)
+		broken("recipient count out of range", env->id);
+	if ((env->nrcpts > 0 && env->rcpts == NULL) ||
+	    (env->nsent > 0 && env->sent == NULL) ||
+	    (env->nfailed > 0 && env->failed == NULL))
+		broken("a recipient list is missing", env->id);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -80,7 +149,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_error(&e);
 		return 0;
 	}
+	check_complete((const char *)data, size);
+	check_rcpts(&env);
 	check_round_trip(&env);
 	queue_env_free(&env);
+	check_prefixes((const char *)data, size);
 	return 0;
 }

@@ -174,6 +174,11 @@ test_ids(void)
 	"attempts 0\n"                                                         \
 	"next 1700000000\n"
 #define GOOD GOOD_HEAD "rcpt <bob@example.net>\n" GOOD_TAIL "end\n"
+#define V2_HEAD                                                                \
+	"postseal-queue 2\n"                                                   \
+	"id 65a1b2c39f8e7d6c5b4a\n"                                            \
+	"account work\n"                                                       \
+	"from <alice@example.org>\n"
 
 static const struct {
 	const char *text;
@@ -190,7 +195,30 @@ static const struct {
      "rcpt <x@y>\n" GOOD_TAIL "end\n",
 	0, NULL}, /* any order; null sender */
     {"", 0, "no end line"},
-    {"postseal-queue 2\n", 0, "line 1: not a version 1"},
+    {"postseal-queue 3\n", 0, "line 1: not a version 1 or 2"},
+    /* Version 2: per-recipient state. */
+    {V2_HEAD "rcpt <a@b>\nwhy 450 4.2.1 busy\nsent <c@d>\nfailed <e@f>\n"
+	     "why 550 5.1.1 no such user\nrcpt <g@h>\n" GOOD_TAIL "end\n",
+	0, NULL},
+    {V2_HEAD "failed <e@f>\n" GOOD_TAIL "end\n", 0, NULL},
+    {V2_HEAD "sent <e@f>\nsent <g@h>\n" GOOD_TAIL "end\n", 0, NULL},
+    {V2_HEAD GOOD_TAIL "end\n", 0, "no \"rcpt\" line"},
+    {V2_HEAD "sent <c@d>\nwhy 250 x\n" GOOD_TAIL "end\n", 0,
+	"why without a rcpt or failed line"},
+    {V2_HEAD "rcpt <c@d>\nwhy 450 x\nwhy 450 y\n" GOOD_TAIL "end\n", 0,
+	"why without"},
+    {V2_HEAD "rcpt <c@d>\nsize 10\nwhy 450 x\nbody8bit 0\nsmtputf8 0\n"
+	     "created 1\nattempts 0\nnext 1\nend\n",
+	0, "why without"},
+    {V2_HEAD "why 450 x\nrcpt <c@d>\n" GOOD_TAIL "end\n", 0, "why without"},
+    {V2_HEAD "rcpt <c@d>\nwhy 450 \x01\n" GOOD_TAIL "end\n", 0, "control"},
+    {V2_HEAD "sent <>\n" GOOD_TAIL "end\n", 0, "empty or long recipient"},
+    {V2_HEAD "failed e@f\n" GOOD_TAIL "end\n", 0, "address not in <>"},
+    {GOOD_HEAD "rcpt <a@b>\nsent <c@d>\n" GOOD_TAIL "end\n", 0,
+	"key not in a version 1 envelope"},
+    {GOOD_HEAD "rcpt <a@b>\nwhy 450 x\n" GOOD_TAIL "end\n", 0,
+	"key not in a version 1"},
+    {GOOD_HEAD "failed <a@b>\n" GOOD_TAIL "end\n", 0, "not in a version 1"},
     {"postseal-queue 1", 0, "unterminated"},
     {GOOD_HEAD "rcpt <bob@example.net>\n" GOOD_TAIL, 0, "no end line"},
     {GOOD_HEAD "rcpt <bob@exa", 0, "unterminated"},
@@ -653,6 +681,69 @@ life_fail_remove(struct queue *q, const char *path, const char *id)
 	CHECK(queue_peek(q, QUEUE_ACTIVE, id, &peek, &e) == QUEUE_GONE);
 	CHECK(queue_lock(q, QUEUE_ACTIVE, "nonsense", &qe, &e) == -1);
 	CHECK(e.kind == ERR_USAGE);
+}
+
+/* Per-recipient state: sent recipients leave the pending list for good,
+ * failed ones keep their reason; a requeue makes failed ones pending
+ * again, never sent ones; the version is 2 once there is state, and an
+ * untouched entry stays version 1. */
+static void
+test_rcpt_state(void)
+{
+	static const char *const three[] = {"a@x", "b@x", "c@x"};
+	static const enum queue_rcpt_state st[] = {QUEUE_RCPT_SENT,
+	    QUEUE_RCPT_FAILED, QUEUE_RCPT_PENDING};
+	static const char *const why[] = {NULL, "550 5.1.1 no\r\nsuch user",
+	    "450 4.2.1 busy"};
+	static const enum queue_rcpt_state st2[] = {QUEUE_RCPT_SENT};
+	char *path, file[4200], text[4096];
+	struct queue *q = open_fresh("rstate", &path);
+	struct payload pl = {10, 0};
+	struct queue_envelope tmpl;
+	const struct queue_envelope *env;
+	struct queue_entry *qe = NULL;
+	struct err e;
+	ssize_t n;
+	int fd;
+
+	sample_env(&tmpl);
+	tmpl.rcpts = three;
+	tmpl.nrcpts = 3;
+	CHECK(queue_store(q, &tmpl, write_payload, &pl, &qe, &e) == 0);
+	snprintf(file, sizeof(file), "%s/active/%s/env", path,
+	    queue_entry_id(qe));
+	fd = open(file, O_RDONLY);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	CHECK(n > 0 && strncmp(text, "postseal-queue 1\n", 17) == 0);
+	CHECK(queue_set_rcpts(qe, st, why, &e) == 0);
+	env = queue_entry_env(qe);
+	CHECK(env->nrcpts == 1 && strcmp(env->rcpts[0], "c@x") == 0);
+	CHECK_STR(env->rcpt_why[0], "450 4.2.1 busy");
+	CHECK(env->nsent == 1 && strcmp(env->sent[0], "a@x") == 0);
+	CHECK(env->nfailed == 1 && strcmp(env->failed[0], "b@x") == 0);
+	CHECK_STR(env->failed_why[0], "550 5.1.1 no??such user");
+	fd = open(file, O_RDONLY);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	CHECK(strncmp(text, "postseal-queue 2\n", 17) == 0);
+	CHECK(strstr(text, "rcpt <c@x>\nwhy 450 4.2.1 busy\n") != NULL);
+	CHECK(strstr(text, "sent <a@x>\n") != NULL);
+	CHECK(strstr(text, "failed <b@x>\nwhy 550 5.1.1 no??such user\n"));
+	/* The last pending one delivered: none left, to failed/. */
+	CHECK(queue_set_rcpts(qe, st2, NULL, &e) == 0);
+	env = queue_entry_env(qe);
+	CHECK(env->nrcpts == 0 && env->nsent == 2 && env->nfailed == 1);
+	CHECK(queue_fail(qe, 550, "550 no", &e) == 0);
+	CHECK(queue_requeue(qe, 1750000000LL, &e) == 0);
+	env = queue_entry_env(qe);
+	CHECK(env->nrcpts == 1 && strcmp(env->rcpts[0], "b@x") == 0);
+	CHECK(env->nsent == 2 && env->nfailed == 0);
+	CHECK(queue_entry_area(qe) == QUEUE_ACTIVE);
+	queue_release(qe);
+	queue_close(q);
+	free(path);
 }
 
 static void
@@ -1398,6 +1489,7 @@ main(void)
 	test_rate_check();
 	test_open();
 	test_lifecycle();
+	test_rcpt_state();
 	test_store_failures();
 	test_full_and_readonly();
 	test_corrupt();

@@ -1129,7 +1129,7 @@ transact(const struct account *a, const struct smtp_envelope *env,
 	if (smtp_open(a, s_host, NULL, &s, e) == -1)
 		return -2;
 	fd = data_fd(data);
-	r = smtp_send(s, env, fd, e);
+	r = smtp_send(s, env, fd, NULL, e);
 	close(fd);
 	if (keep != NULL)
 		*keep = s;
@@ -1188,7 +1188,7 @@ test_pipelined_ok(void)
 	env = envelope();
 	env.from = "";
 	fd = data_fd("");
-	CHECK(smtp_send(s, &env, fd, &e) == 0);
+	CHECK(smtp_send(s, &env, fd, NULL, &e) == 0);
 	CHECK_STR(smtp_last_text(s), "again");
 	close(fd);
 	smtp_close(s);
@@ -1233,17 +1233,17 @@ struct failcase {
 };
 
 static const struct failcase failcases[] = {
-    {"rcpt refused, DATA 354: hang up, no dot",
+    {"every rcpt refused, DATA 354: hang up, no dot",
 	{GREET, {'s', "250-mx\r\n250 PIPELINING\r\n", 0},
 	    {'f',
 		"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\n"
 		"DATA\r\n",
 		0},
-	    {'s', "250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n",
+	    {'s', "250 ok\r\n550 5.1.1 no such user\r\n553 bad\r\n354 go\r\n",
 		0},
 	    {'z', NULL, 0}, END},
 	0, 0, 0, 0, NULL, 0, ERR_NOUSER,
-	"1 of 2 recipients refused: <b@y>: 550 5.1.1 no such user"},
+	"2 of 2 recipients refused: <b@y>: 550 5.1.1 no such user"},
     {"a 4xx among the refusals: temporary",
 	{GREET, {'s', "250-mx\r\n250 PIPELINING\r\n", 0},
 	    {'f',
@@ -1495,10 +1495,198 @@ test_data_read_error(void)
 	int fd = open("/", O_RDONLY); /* read() gives EISDIR */
 
 	CHECK(smtp_open(&a, s_host, NULL, &s, &e) == 0);
-	CHECK(smtp_send(s, &env, fd, &e) == -1 && e.kind == ERR_IO);
-	CHECK(smtp_send(s, &env, fd, &e) == -1 && e.kind == ERR_TEMP);
+	CHECK(smtp_send(s, &env, fd, NULL, &e) == -1 && e.kind == ERR_IO);
+	CHECK(smtp_send(s, &env, fd, NULL, &e) == -1 && e.kind == ERR_TEMP);
 	close(fd);
 	smtp_close(s);
+	CHECK(served(pid) == 0);
+}
+
+/* Pipelined: one refused recipient; the other gets the message. */
+#define TWO_RCPT_FLIGHT                                                        \
+	"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\n"
+
+static void
+test_partial_rcpts(void)
+{
+	static const struct step script[] = {GREET,
+	    {'s', "250-mx\r\n250 PIPELINING\r\n", 0}, {'f', TWO_RCPT_FLIGHT, 0},
+	    {'s', "250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n354 go\r\n",
+		0},
+	    {'d', "x\r\n.\r\n", 0}, {'s', "250 2.0.0 queued\r\n", 0},
+	    {'q', NULL, 0}, END};
+	static const struct step serial[] = {GREET, {'s', "250 mx\r\n", 0},
+	    {'e', "MAIL FROM:<a@x>", 0}, {'s', "250 ok\r\n", 0},
+	    {'e', "RCPT TO:<b@y>", 0}, {'s', "250 ok\r\n", 0},
+	    {'e', "RCPT TO:<c@y>", 0},
+	    {'s', "452 4.5.3 too many recipients\r\n", 0}, {'e', "DATA", 0},
+	    {'s', "354 go\r\n", 0}, {'d', "x\r\n.\r\n", 0},
+	    {'s', "250 ok\r\n", 0}, {'q', NULL, 0}, END};
+	struct smtp_envelope env = envelope();
+	struct smtp_session *s = NULL;
+	struct err e, rerr[2];
+	unsigned port;
+	pid_t pid = serve(script, &port);
+	struct account a = account(port);
+	int fd;
+
+	CHECK(smtp_open(&a, s_host, NULL, &s, &e) == 0);
+	fd = data_fd("x\r\n");
+	CHECK(smtp_send(s, &env, fd, rerr, &e) == 0);
+	CHECK(rerr[0].kind == ERR_NOUSER && rerr[0].smtp_code == 550);
+	CHECK(strstr(rerr[0].text, "<b@y> refused: 550 5.1.1 no such user"));
+	CHECK(!smtp_rcpt_retry_now(&rerr[0]));
+	CHECK(rerr[1].kind == ERR_NONE);
+	close(fd);
+	smtp_close(s);
+	CHECK(served(pid) == 0);
+
+	pid = serve(serial, &port);
+	a.port = port;
+	CHECK(smtp_open(&a, s_host, NULL, &s, &e) == 0);
+	fd = data_fd("x\r\n");
+	CHECK(smtp_send(s, &env, fd, rerr, &e) == 0);
+	CHECK(rerr[0].kind == ERR_NONE);
+	CHECK(rerr[1].kind == ERR_TEMP && smtp_rcpt_retry_now(&rerr[1]));
+	close(fd);
+	smtp_close(s);
+	CHECK(served(pid) == 0);
+}
+
+/*
+ * A well-formed 2xx first line after the final dot: delivered, whatever
+ * follows it; the session is then unusable (no RSET, no QUIT).  A reply
+ * whose first line is not a 2xx reply line is not.
+ */
+static void
+dot_case(const char *reply, size_t n, int want, enum err_kind kind)
+{
+	struct step script[] = {GREET, {'s', "250-mx\r\n250 PIPELINING\r\n", 0},
+	    {'f', TWO_RCPT_FLIGHT, 0},
+	    {'s', "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", 0},
+	    {'d', "x\r\n.\r\n", 0}, {'s', reply, n}, END};
+	struct smtp_envelope env = envelope();
+	struct smtp_session *s = NULL;
+	unsigned port;
+	pid_t pid = serve(script, &port);
+	struct account a = account(port);
+	struct err e, rerr[2];
+	int fd, r;
+
+	memset(&e, 0, sizeof(e));
+	CHECK(smtp_open(&a, s_host, NULL, &s, &e) == 0);
+	fd = data_fd("x\r\n");
+	r = smtp_send(s, &env, fd, rerr, &e);
+	CHECK(r == want);
+	if (r != want)
+		fprintf(stderr, "  dot case [%.40s]: %d %s\n", reply, r,
+		    e.text);
+	if (want == 0)
+		CHECK(rerr[0].kind == ERR_NONE && rerr[1].kind == ERR_NONE &&
+		      smtp_last_code(s) / 100 == 2);
+	else
+		CHECK(e.kind == kind);
+	if (want != 0 && e.kind != kind)
+		fprintf(stderr, "  dot case [%.40s]: kind %d\n", reply, e.kind);
+	CHECK(smtp_reset(s, &e) == -1 && e.kind == ERR_TEMP);
+	close(fd);
+	smtp_close(s);
+	CHECK(served(pid) == 0);
+}
+
+static void
+test_dot_accepted(void)
+{
+	static char many[200 * 12 + 16], longl[3100];
+	size_t o = 0, i;
+
+	for (i = 0; i < 150; i++)
+		o += (size_t)snprintf(many + o, sizeof(many) - o,
+		    "250-line %zu\r\n", i);
+	o += (size_t)snprintf(many + o, sizeof(many) - o, "250 last\r\n");
+	memcpy(longl, "250 ok\r\n250 ", 12);
+	memset(longl + 12, 'x', 3000);
+	memcpy(longl + 3012, "\r\n", 3);
+	dot_case("250 ok\r\n250 injected\r\n", 0, 0, ERR_NONE);
+	dot_case(many, 0, 0, ERR_NONE);
+	dot_case("250 ok\0 hidden\r\n", 16, 0, ERR_NONE);
+	dot_case(longl, 0, 0, ERR_NONE);
+	dot_case("250-ok\r\n", 0, 0, ERR_NONE); /* then the server hangs up */
+	dot_case("2500 bad code shape\r\n", 0, -1, ERR_PROTOCOL);
+	dot_case(longl + 8, 0, -1, ERR_PROTOCOL); /* the first line too long */
+	dot_case("451 4.3.0 later\r\n250 x\r\n", 0, -1, ERR_PROTOCOL);
+	dot_case("451 4.3.0 later\r\n", 0, -1, ERR_TEMP);
+}
+
+/* The reply to the final dot waits timeout_data_end, not timeout. */
+static void
+test_data_end_timeout(void)
+{
+	static const struct step script[] = {GREET,
+	    {'s', "250-mx\r\n250 PIPELINING\r\n", 0}, {'f', TWO_RCPT_FLIGHT, 0},
+	    {'s', "250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n", 0},
+	    {'d', "x\r\n.\r\n", 0}, {'t', "250 ok\r\n", 0}, {'q', NULL, 0},
+	    END};
+	struct smtp_envelope env = envelope();
+	unsigned port;
+	pid_t pid = serve(script, &port);
+	struct account a = account(port);
+	struct err e;
+
+	a.timeout = 1; /* the reply trickles in for 2 s */
+	a.timeout_data_end = 4;
+	CHECK(transact(&a, &env, "x\r\n", &e, NULL) == 0);
+	CHECK(served(pid) == 0);
+}
+
+/* 250 recipients pipelined: flights of at most 100 commands, each
+ * flight's replies read before the next is written. */
+static void
+test_flights(void)
+{
+	static char f1[8192], f2[8192], f3[8192], r1[4096], r2[4096], r3[4096];
+	static char addr[250][16];
+	static const char *rcpts[250];
+	struct step script[] = {GREET, {'s', "250-mx\r\n250 PIPELINING\r\n", 0},
+	    {'f', f1, 0}, {'s', r1, 0}, {'f', f2, 0}, {'s', r2, 0},
+	    {'f', f3, 0}, {'s', r3, 0}, {'d', "x\r\n.\r\n", 0},
+	    {'s', "250 ok\r\n", 0}, {'q', NULL, 0}, END};
+	struct smtp_envelope env = envelope();
+	size_t i, o1, o2 = 0, o3 = 0, p1, p2 = 0, p3 = 0;
+	unsigned port;
+	pid_t pid;
+	struct account a;
+	struct err e;
+
+	o1 = (size_t)snprintf(f1, sizeof(f1), "MAIL FROM:<a@x>\r\n");
+	p1 = (size_t)snprintf(r1, sizeof(r1), "250 ok\r\n");
+	for (i = 0; i < 250; i++) {
+		snprintf(addr[i], sizeof(addr[i]), "r%zu@y", i);
+		rcpts[i] = addr[i];
+		if (i < 99) {
+			o1 += (size_t)snprintf(f1 + o1, sizeof(f1) - o1,
+			    "RCPT TO:<%s>\r\n", addr[i]);
+			p1 += (size_t)snprintf(r1 + p1, sizeof(r1) - p1,
+			    "250 ok\r\n");
+		} else if (i < 199) {
+			o2 += (size_t)snprintf(f2 + o2, sizeof(f2) - o2,
+			    "RCPT TO:<%s>\r\n", addr[i]);
+			p2 += (size_t)snprintf(r2 + p2, sizeof(r2) - p2,
+			    "250 ok\r\n");
+		} else {
+			o3 += (size_t)snprintf(f3 + o3, sizeof(f3) - o3,
+			    "RCPT TO:<%s>\r\n", addr[i]);
+			p3 += (size_t)snprintf(r3 + p3, sizeof(r3) - p3,
+			    "250 ok\r\n");
+		}
+	}
+	snprintf(f3 + o3, sizeof(f3) - o3, "DATA\r\n");
+	snprintf(r3 + p3, sizeof(r3) - p3, "354 go\r\n");
+	pid = serve(script, &port);
+	a = account(port);
+	env.rcpts = rcpts;
+	env.nrcpts = 250;
+	CHECK(transact(&a, &env, "x\r\n", &e, NULL) == 0);
 	CHECK(served(pid) == 0);
 }
 
@@ -1570,6 +1758,10 @@ main(void)
 	test_helo_and_lf();
 	test_overlong_line();
 	test_data_read_error();
+	test_partial_rcpts();
+	test_dot_accepted();
+	test_data_end_timeout();
+	test_flights();
 	test_no_tls_auth();
 	test_connect_refused();
 	return check_done();

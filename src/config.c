@@ -64,8 +64,8 @@
  *
  * msmtp keywords we do not implement are ignored with a warning when that
  * is harmless; ones whose loss would weaken security or change where mail
- * goes (tls_crl_file, proxy_host, proxy_port, socket, eval, protocol lmtp,
- * allow_from_override off) are refused.
+ * goes (tls_crl_file, proxy_host, proxy_port, socket, eval, protocol lmtp)
+ * are refused.
  *
  * Non-goals: msmtp's system-plus-user merging, netrc and keyrings,
  * settings from the environment or the command line, a passwordeval
@@ -2311,6 +2311,12 @@ config_find(const struct config *c, const char *name, const char *envelope_from,
 		return NULL;
 	}
 	return a;
+}
+
+int
+config_from_matches(const struct account *a, const char *addr)
+{
+	return a->from != NULL && from_matches(a->from, addr);
 }
 
 const char *

@@ -148,6 +148,12 @@ void config_free(struct config *c);
  */
 const char *config_envelope_from(const struct account *a);
 
+/*
+ * Nonzero if addr matches the account's "from" (globs allowed, the domain
+ * part case-insensitively); 0 if it does not or the account has no from.
+ */
+int config_from_matches(const struct account *a, const char *addr);
+
 /* Parse "a/b" canonicalisation or similar helpers live in their modules. */
 
 #endif

@@ -83,6 +83,24 @@ has_glob(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
+/*
+ * allow_from_override off with a pattern as "from" (from *@example.org):
+ * the envelope sender, whether from -f or the login name, must match it.
+ * One that does not is never sent (ERR_AUTH, exit 77), before stdin is
+ * read, so nothing is queued.
+ */
+static int
+sender_allowed(const struct account *a, const char *from, struct err *e)
+{
+	if (a->allow_from_override || a->from == NULL || !has_glob(a->from) ||
+	    config_from_matches(a, from))
+		return 0;
+	return err_set(e, ERR_AUTH,
+	    "envelope sender '%s' is not allowed: account %s has "
+	    "allow_from_override off and from %s",
+	    from[0] != '\0' ? from : "<>", a->name, a->from);
+}
+
 /* -f, else the account's from (when it is an address, not a pattern),
  * else the login name at the mail domain. */
 static int
@@ -111,7 +129,7 @@ find_sender(const struct opts *o, const struct account *a, struct envelope *env,
 	if ((why = addr_check(env->from, 1, &env->utf8)) != NULL)
 		return err_set(e, o->sender ? ERR_USAGE : ERR_CONFIG,
 		    "invalid sender address '%s': %s", env->from, why);
-	return 0;
+	return sender_allowed(a, env->from, e);
 }
 
 static int

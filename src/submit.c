@@ -26,6 +26,9 @@
 #include "smtp.h"
 #include "submit.h"
 
+/* Bytes of a Message-ID kept in the queue envelope (for logs). */
+#define SUBMIT_MSGID_LOG_MAX 256
+
 /* The envelope being built; strings owned. */
 struct envelope {
 	char *from; /* "" is the null sender */
@@ -252,6 +255,46 @@ write_message(void *arg, int fd, struct err *e)
 	return message_write(arg, fd, e);
 }
 
+/*
+ * The Message-ID as the queue keeps it, for logs only: white space runs
+ * (a folded field keeps its TAB) and control characters become one space,
+ * and it is cut at a character boundary to fit out (an ellipsis marks the
+ * cut).  A log-only value is never a reason to refuse mail.  NULL if the
+ * message has none, or only white space.
+ */
+static const char *
+log_msgid(const char *v, char *out, size_t size)
+{
+	size_t i, n = 0;
+	int space = 0, cut = 0;
+
+	if (v == NULL || size < 8)
+		return NULL;
+	for (i = 0; v[i] != '\0' && !cut; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c <= ' ' || c == 0x7f) {
+			space = n > 0;
+		} else if (n + (space ? 2 : 1) > size - 1) {
+			cut = 1;
+		} else {
+			if (space)
+				out[n++] = ' ';
+			out[n++] = (char)c;
+			space = 0;
+		}
+	}
+	if (cut) {
+		if (n > size - 4)
+			n = size - 4;
+		while (n > 0 && ((unsigned char)out[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return n > 0 ? out : NULL;
+}
+
 /* Spool first, then deliver as -od says (runq.c). */
 static int
 hand_off(const struct opts *o, const struct config *cfg,
@@ -259,6 +302,7 @@ hand_off(const struct opts *o, const struct config *cfg,
     struct err *e)
 {
 	struct queue_envelope qe = {0};
+	char msgid[SUBMIT_MSGID_LOG_MAX + 1];
 
 	qe.account = a->name;
 	qe.from = env->from;
@@ -274,7 +318,8 @@ hand_off(const struct opts *o, const struct config *cfg,
 	qe.smtputf8 = env->utf8;
 	qe.size = message_size(m);
 	return runq_submit(cfg, a, &qe, write_message, m, o->deliver,
-	    message_get(m, "Message-ID"), e);
+	    log_msgid(message_get(m, "Message-ID"), msgid, sizeof(msgid)),
+	    e);
 }
 
 /*

@@ -536,6 +536,17 @@ check_account(const struct account *a, const char *host, int info,
 	return 0;
 }
 
+int
+smtp_check_account(const struct account *a, struct err *e)
+{
+	size_t i;
+
+	for (i = 0; i < a->nhosts; i++)
+		if (check_account(a, a->hosts[i], 0, e) == -1)
+			return -1;
+	return 0;
+}
+
 static int
 greeting(struct smtp_session *s, struct err *e)
 {

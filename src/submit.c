@@ -356,6 +356,10 @@ submit(const struct opts *o, const struct config *cfg, struct err *e)
 
 	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
 		return -1;
+	/* A configuration error is reported now, never from a queue entry. */
+	if (smtp_check_account(a, e) == -1)
+		return err_prefix(e, "%s:%u: account %s", a->file, a->line,
+		    a->name);
 	if (prepare(o, a, 1, -1, &env, &m, e) == 0 && sign(a, m, e) == 0)
 		r = hand_off(o, cfg, a, &env, m, e);
 	message_free(m);

@@ -48,9 +48,10 @@
  * lock holder changes, moves or removes an entry.
  *
  * Failure policy: every failure is returned, nothing here prints.  Kinds:
- * ERR_TEMP for a full disk, quota or file size limit, ERR_CANTCREAT for
- * permissions and read-only file systems, ERR_IO otherwise, ERR_DATA for
- * corrupt entries.  A failed store removes what it wrote.
+ * ERR_TEMP (exit 75: the caller keeps the mail and retries) for a full
+ * disk, quota or file size limit, and for permissions and read-only file
+ * systems (a spool an administrator can fix), ERR_IO otherwise, ERR_DATA
+ * for corrupt entries.  A failed store removes what it wrote.
  *
  * Non-goals: deciding what to send when (runq.c), networking, messages.
  */
@@ -129,11 +130,10 @@ errno_kind(int err)
 	case ENOSPC:
 	case EDQUOT:
 	case EFBIG:
-		return ERR_TEMP;
-	case EACCES:
+	case EACCES: /* postseal(1): an unwritable queue exits 75 */
 	case EPERM:
 	case EROFS:
-		return ERR_CANTCREAT;
+		return ERR_TEMP;
 	default:
 		return ERR_IO;
 	}

@@ -148,8 +148,9 @@ typedef int queue_write_fn(void *arg, int fd, struct err *e);
  * renamed into the active area, whose directory is fsync()ed.  Returns 0
  * only once the entry is durable.  On success *out holds the entry, still
  * locked (or, if out is NULL, it is released).  On failure nothing is
- * left behind and e says why: ERR_TEMP for a full disk or quota, ERR_DATA for
- * an envelope that cannot be stored, ERR_CANTCREAT or ERR_IO otherwise.
+ * left behind and e says why: ERR_TEMP for a full disk or quota, or a queue
+ * we may not write (EACCES, EPERM, EROFS), ERR_DATA for an envelope that
+ * cannot be stored, ERR_IO otherwise.
  */
 struct queue_entry;
 int queue_store(struct queue *q, const struct queue_envelope *tmpl,

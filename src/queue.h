@@ -125,11 +125,14 @@ struct queue; /* an open queue directory */
 
 /*
  * Open the queue at dir.  With create, missing directories (dir and its
- * parents, and the areas inside) are made, mode 0700.  The directory must
- * belong to the effective user or to root, must not be writable by others,
- * and may be writable by its group only if that is our effective group (a
- * setgid install); else ERR_CONFIG.  A missing queue without create fails
- * with ERR_NOINPUT.  Caller frees with queue_close().
+ * parents, and the areas inside) are made, mode 0700.  The directory and
+ * its areas must belong to the effective user or to root, must not be
+ * writable by others, and may be writable by their group only if that is
+ * our effective group and we run setgid (getegid() != getgid()).  No
+ * component of dir may be a symbolic link or belong to another user; an
+ * ancestor others can write must be sticky (/tmp), and a missing component
+ * is not created inside one.  Else ERR_CONFIG.  A missing queue without
+ * create fails with ERR_NOINPUT.  Caller frees with queue_close().
  */
 int queue_open(const char *dir, int create, struct queue **out, struct err *e);
 void queue_close(struct queue *q);

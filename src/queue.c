@@ -763,11 +763,11 @@ check_component(const char *path, const char *p, const struct stat *st,
     int last, struct err *e)
 {
 	if (S_ISLNK(st->st_mode))
-		return err_set(e, ERR_CONFIG,
-		    "queue %s: %s is a symbolic link", path, p);
+		return err_set(e, ERR_CONFIG, "queue %s: %s is a symbolic link",
+		    path, p);
 	if (!S_ISDIR(st->st_mode))
-		return err_set(e, ERR_CONFIG,
-		    "queue %s: %s is not a directory", path, p);
+		return err_set(e, ERR_CONFIG, "queue %s: %s is not a directory",
+		    path, p);
 	if (st->st_uid != geteuid() && st->st_uid != 0)
 		return err_set(e, ERR_CONFIG,
 		    "queue %s: %s is owned by uid %lu", path, p,
@@ -858,8 +858,8 @@ queue_open(const char *dir, int create, struct queue **out, struct err *e)
 	q = xcalloc(1, sizeof(*q));
 	q->fd = q->areafd[0] = q->areafd[1] = q->tmpfd = q->ratefd = -1;
 	q->path = xstrdup(dir);
-	if ((q->fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-				   O_CLOEXEC)) == -1) {
+	if ((q->fd = open(dir,
+		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			err_set(e, ERR_NOINPUT, "queue %s does not exist", dir);
 		else

@@ -318,8 +318,7 @@ hand_off(const struct opts *o, const struct config *cfg,
 	qe.smtputf8 = env->utf8;
 	qe.size = message_size(m);
 	return runq_submit(cfg, a, &qe, write_message, m, o->deliver,
-	    log_msgid(message_get(m, "Message-ID"), msgid, sizeof(msgid)),
-	    e);
+	    log_msgid(message_get(m, "Message-ID"), msgid, sizeof(msgid)), e);
 }
 
 /*

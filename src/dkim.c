@@ -307,7 +307,8 @@ dkim_key_parse(const char *data, size_t len, enum dkim_alg alg,
 }
 
 /* Read a secret file into data (KEY_FILE_MAX + 1 bytes), refusing modes
- * that let group or others in. */
+ * that let group or others in, and an owner or directories that are not
+ * the user's or root's (config_check_private(): -2, e names the file). */
 static int
 read_secret_file(const char *file, char *data, size_t *len, struct err *e)
 {
@@ -327,6 +328,8 @@ read_secret_file(const char *file, char *data, size_t *len, struct err *e)
 		    "mode %04o lets group or others access the key "
 		    "(chmod 600 it)",
 		    (unsigned)(st.st_mode & 07777));
+	} else if (config_check_private(file, &st, e) == -1) {
+		r = -2;
 	} else {
 		for (;;) {
 			n = read(fd, data + *len, KEY_FILE_MAX + 1 - *len);
@@ -364,6 +367,8 @@ dkim_key_load(const char *file, enum dkim_alg alg, struct dkim_key **out,
 		r = dkim_key_parse(data, len, alg, out, e);
 	sodium_memzero(data, KEY_FILE_MAX + 1);
 	free(data);
+	if (r == -2)
+		return err_prefix(e, "DKIM key");
 	if (r == -1)
 		return err_prefix(e, "DKIM key %s", file);
 	return 0;

@@ -69,6 +69,12 @@
 	"list-unsubscribe:list-subscribe:list-post:list-owner:list-archive:"   \
 	"message-id:mime-version:content-type:content-transfer-encoding"
 
+/* Signed once more than they occur, so that none can be added (issue 8):
+ * what a reader sees as sender, recipients, subject, date and content. */
+#define DEFAULT_OVERSIGN                                                       \
+	"from:subject:to:cc:date:reply-to:message-id:mime-version:"            \
+	"content-type:content-transfer-encoding"
+
 /* ---- small helpers ---- */
 
 static int
@@ -1328,8 +1334,9 @@ signer_lists(struct dkim_signer *s, const struct account *a, struct err *e)
 	s->headers = buf_steal(&b, NULL);
 	buf_init(&b, 8192);
 	if (buf_addstr(&b, "from") == -1 ||
-	    (a->dkim_oversign != NULL &&
-		list_norm(a->dkim_oversign, 1, &b) == -1)) {
+	    list_norm(a->dkim_oversign != NULL ? a->dkim_oversign
+					       : DEFAULT_OVERSIGN,
+		1, &b) == -1) {
 		buf_reset(&b);
 		return err_set(e, ERR_CONFIG,
 		    "dkim_oversign: bad list of "
@@ -1465,6 +1472,19 @@ count_fields(const struct dkim_field *f, size_t nf, const char *name, size_t n)
 	return c;
 }
 
+/* Is the name nm in the colon-separated list (any case)? */
+static int
+span_listed(const char *list, const struct span *nm)
+{
+	const char *p = list, *end = list + strlen(list);
+	struct span w;
+
+	while (hlist_next(&p, end, &w) == 1)
+		if (w.n == nm->n && ascii_ncasecmp(w.p, nm->p, w.n) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 hlist_add(struct buf *o, const struct span *nm)
 {
@@ -1498,10 +1518,17 @@ build_hlist(const struct dkim_signer *s, const struct dkim_field *f, size_t nf,
 	while (r == 0 && hlist_next(&p, end, &nm) == 1)
 		for (k = count_fields(f, nf, nm.p, nm.n); r == 0 && k > 0; k--)
 			r = hlist_add(o, &nm);
+	/* Each oversigned name: its occurrences, unless the list above
+	 * signed them already, then one more that matches no field. */
 	p = s->oversign;
 	end = p + strlen(p);
-	while (r == 0 && hlist_next(&p, end, &nm) == 1)
-		r = hlist_add(o, &nm);
+	while (r == 0 && hlist_next(&p, end, &nm) == 1) {
+		k = span_listed(s->headers, &nm)
+			? 0
+			: count_fields(f, nf, nm.p, nm.n);
+		for (k++; r == 0 && k > 0; k--)
+			r = hlist_add(o, &nm);
+	}
 	if (r == -1)
 		return err_set(e, ERR_DATA, "too many header fields to sign");
 	return 0;

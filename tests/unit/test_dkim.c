@@ -1120,6 +1120,21 @@ verify_fields(const struct dkim_field *f, size_t nf, const char *body,
 	close(fd);
 }
 
+/* Fields an attacker could add on top of a signed message. */
+static const char *const added[] = {
+    "From: Evil <e@example.org>\r\n",
+    "Subject: Evil\r\n",
+    "To: evil@example.org\r\n",
+    "Cc: evil@example.org\r\n",
+    "Date: Wed, 15 Nov 2023 22:13:20 +0000\r\n",
+    "Reply-To: evil@example.org\r\n",
+    "Message-ID: <evil@example.org>\r\n",
+    "MIME-Version: 1.0\r\n",
+    "Content-Type: text/html\r\n",
+    "Content-Transfer-Encoding: base64\r\n",
+    "Keywords: not oversigned\r\n",
+};
+
 static void
 round_trip(const char *canon)
 {
@@ -1137,17 +1152,25 @@ round_trip(const char *canon)
 	n = sign_msg(s, NULL, 1700000000, f, sigs, MSG_BODY);
 	check_sigs(sigs, n, canon, 1700000000);
 	tag_value(sigs[0], "h", v, sizeof(v));
-	CHECK_STR(v, "from:subject:date:to:to:message-id:from");
+	/* The list's fields once each, then the oversigned set once more. */
+	CHECK_STR(v, "from:subject:date:to:to:message-id:from:subject:to:cc:"
+		     "date:reply-to:message-id:mime-version:content-type:"
+		     "content-transfer-encoding");
 	verify_fields(f + DKIM_MAX_KEYS - n, nf + n, MSG_BODY, 1700000000,
 	    "pass d=example.com s=rs a=rsa-sha256",
 	    "pass d=example.com s=ed a=ed25519-sha256");
 	verify_fields(f + DKIM_MAX_KEYS - n, nf + n, "Hello world\r\n",
 	    1700000000, "body hash mismatch", "body hash mismatch");
-	/* A From added on top: From is oversigned. */
-	f[DKIM_MAX_KEYS - n - 1].p = "From: Evil <e@example.org>\r\n";
-	f[DKIM_MAX_KEYS - n - 1].len = strlen(f[DKIM_MAX_KEYS - n - 1].p);
-	verify_fields(f + DKIM_MAX_KEYS - n - 1, nf + n + 1, MSG_BODY,
-	    1700000000, "does not verify", "does not verify");
+	/* A field of the oversigned set added on top, present already or
+	 * not (the message has no Cc, Reply-To or MIME fields): the
+	 * signature breaks.  An unlisted field (Keywords) may be added. */
+	for (i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+		f[DKIM_MAX_KEYS - n - 1].p = added[i];
+		f[DKIM_MAX_KEYS - n - 1].len = strlen(added[i]);
+		verify_fields(f + DKIM_MAX_KEYS - n - 1, nf + n + 1, MSG_BODY,
+		    1700000000, added[i][0] == 'K' ? "pass" : "does not verify",
+		    added[i][0] == 'K' ? "pass" : "does not verify");
+	}
 	for (i = 0; i < n; i++)
 		free(sigs[i]);
 	dkim_signer_free(s);
@@ -1203,6 +1226,26 @@ test_sign_options(void)
 	CHECK(dkim_sign_fields(s, f + DKIM_MAX_KEYS, nf, -1, 0, 5, "from::to",
 		  sigs, &n, &e) == -1 &&
 	      e.kind == ERR_USAGE);
+	dkim_signer_free(s);
+
+	/* An oversigned name the list leaves out: each occurrence, + 1. */
+	s = NULL;
+	a.dkim_headers = (char *)(uintptr_t) "from";
+	a.dkim_oversign = (char *)(uintptr_t) "To:Cc";
+	CHECK(dkim_signer_load(&a, &s, &e) == 0 && s != NULL);
+	if (s == NULL)
+		return;
+	n = sign_msg(s, NULL, 1700000000, f, sigs, MSG_BODY);
+	tag_value(sigs[0], "h", v, sizeof(v));
+	CHECK_STR(v, "from:from:to:to:to:cc");
+	verify_fields(f + DKIM_MAX_KEYS - n, nf + n, MSG_BODY, 1700000000,
+	    "pass", "pass");
+	f[DKIM_MAX_KEYS - n - 1].p = "Cc: evil@example.org\r\n";
+	f[DKIM_MAX_KEYS - n - 1].len = strlen(f[DKIM_MAX_KEYS - n - 1].p);
+	verify_fields(f + DKIM_MAX_KEYS - n - 1, nf + n + 1, MSG_BODY,
+	    1700000000, "does not verify", "does not verify");
+	for (i = 0; i < n; i++)
+		free(sigs[i]);
 	dkim_signer_free(s);
 }
 

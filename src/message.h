@@ -54,7 +54,8 @@ struct message_complete_opts {
 };
 
 /*
- * Add Date, Message-ID, From, To as configured; remove Bcc and Resent-Bcc.
+ * Add Date, Message-ID, From, To as configured; remove Bcc and Resent-Bcc;
+ * drop white space between a field name and its colon ("Subject : x").
  * New fields go at the end of the header.  ERR_DATA if a From is needed
  * but from_addr/envelope_from is empty or not a valid qualified address,
  * if fullname holds CR/LF/NUL, or if the Message-ID domain is invalid.

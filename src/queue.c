@@ -790,7 +790,7 @@ check_component(const char *path, const char *p, const struct stat *st,
  * the missing parts are made, and again after.
  */
 static int
-check_path(const char *path, struct err *e)
+check_path(const char *path, int create, struct err *e)
 {
 	char p[PATH_MAX];
 	size_t i, n = strlen(path);
@@ -811,8 +811,8 @@ check_path(const char *path, struct err *e)
 				return err_set(e, errno_kind(errno),
 				    "queue %s: %s: %s", path, p,
 				    strerror(errno));
-			if (!open_parent)
-				return 0; /* make_dirs() creates the rest */
+			if (!open_parent || !create)
+				return 0; /* made by make_dirs(), or ENOENT */
 			return err_set(e, ERR_CONFIG,
 			    "queue %s: %s would be created in a directory "
 			    "others can write; create it first "
@@ -852,8 +852,9 @@ queue_open(const char *dir, int create, struct queue **out, struct err *e)
 	*out = NULL;
 	if (sodium_init() < 0)
 		return err_set(e, ERR_OS, "cannot initialise libsodium");
-	if (check_path(dir, e) == -1 || (create && make_dirs(dir, e) == -1) ||
-	    check_path(dir, e) == -1)
+	if (check_path(dir, create, e) == -1 ||
+	    (create && make_dirs(dir, e) == -1) ||
+	    check_path(dir, create, e) == -1)
 		return -1;
 	q = xcalloc(1, sizeof(*q));
 	q->fd = q->areafd[0] = q->areafd[1] = q->tmpfd = q->ratefd = -1;

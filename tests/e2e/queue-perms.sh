@@ -129,6 +129,9 @@ ln -s "$T/target" "$W/link"
 bad_place "symlink parent" "$W/link/queue" "$W/link is a symbolic link"
 bad_place "new in a world-writable dir" "$W/new" \
     "queue $W/new: $W/new would be created in a directory others can write; create it first (mkdir -m 700 $W/new)"
+# A queue run only looks: a queue that does not exist there is empty.
+run_postseal -C "$T/new in a world-writable dir.cfg" -q
+assert_exit 0 "queue run, queue not created in a world-writable dir"
 mkdir -m 755 "$W/theirs"
 chown "$OTHER" "$W/theirs"
 bad_place "another user's dir" "$W/theirs/queue" \

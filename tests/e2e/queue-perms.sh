@@ -50,10 +50,12 @@ if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 else
 	e2e_log "not root or no private mount namespace: read-only case not run"
 fi
-# An unwritable queue: as another uid (root ignores mode bits), else as us.
+# An unwritable queue: as another uid (root ignores mode bits; setpriv
+# from util-linux), else as us.
 U=$T/u
 mkdir -m 700 "$U"
 cfg "$U/queue" >"$U/config"
+[ "$(id -u)" = 0 ] && need_cmd setpriv
 if [ "$(id -u)" = 0 ]; then
 	chmod 755 "$T"
 	chown "$OTHER" "$U"

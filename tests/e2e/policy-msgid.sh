@@ -5,6 +5,10 @@
 # most 256 octets + "..."); the message itself goes out unchanged.
 . "$(dirname "$0")/lib.sh"
 e2e_init
+# A queue run also looks at the default queue: keep it private (not the
+# real ~/.local/state of the user running the tests).
+XDG_STATE_HOME=$T/state
+export XDG_STATE_HOME
 postseal_only "queue envelope"
 make_ca
 start_server --tls starttls --user u --password p

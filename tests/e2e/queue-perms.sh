@@ -14,6 +14,10 @@
 #     world-writable directory (/tmp) is fine.
 . "$(dirname "$0")/lib.sh"
 e2e_init
+# A queue run also looks at the default queue: keep it private (not the
+# real ~/.local/state of the user running the tests).
+XDG_STATE_HOME=$T/state
+export XDG_STATE_HOME
 postseal_only "queue permissions"
 start_server --tls none
 OTHER=65534 # nobody: only its number is used

@@ -45,7 +45,10 @@
  * auth on whenever user is set, timeout 60 s, EHLO domain = the FQDN.
  *
  * Permissions: every file must belong to the user or root and must not be
- * writable by others (it can run commands through passwordeval).  A file
+ * writable by group or others (it can run commands through passwordeval),
+ * and neither may any directory it is in, up to "/", as named or resolved
+ * (sticky ones such as /tmp excepted); the same for DKIM and TLS client
+ * keys (config_check_private()), and others may not read a key.  A file
  * holding a password is refused if (mode & 007) != 0, or if (mode & 070)
  * is anything but group-read on a root-owned file whose group is not root
  * (a deliberate group, as in 0640 root:mail); the user's own files must
@@ -64,8 +67,8 @@
  *
  * msmtp keywords we do not implement are ignored with a warning when that
  * is harmless; ones whose loss would weaken security or change where mail
- * goes (tls_crl_file, proxy_host, proxy_port, socket, eval, protocol lmtp,
- * allow_from_override off) are refused.
+ * goes (tls_crl_file, proxy_host, proxy_port, socket, eval, protocol lmtp)
+ * are refused.
  *
  * Non-goals: msmtp's system-plus-user merging, netrc and keyrings,
  * settings from the environment or the command line, a passwordeval
@@ -1700,9 +1703,99 @@ intern_file(struct loader *ld, const char *path)
 	return c->files[c->nfiles++];
 }
 
+/* ---- files that can run a command or hold a secret ---- */
+
+static int
+owner_ok(uid_t uid)
+{
+	return uid == geteuid() || uid == 0;
+}
+
+/* dir (absolute) and every directory above it: ours or root's, and
+ * writable by nobody else unless sticky (nobody can then replace our
+ * entries, as in /tmp). */
+static int
+check_dir_chain(const char *file, const char *dir, struct err *e)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	size_t n;
+
+	if (str_copy(p, dir, sizeof(p)) == -1)
+		return err_set(e, ERR_CONFIG, "%s: path too long", file);
+	for (;;) {
+		if (stat(p, &st) == -1)
+			return err_set(e, ERR_CONFIG, "%s: directory %s: %s",
+			    file, p, strerror(errno));
+		if (!owner_ok(st.st_uid))
+			return err_set(e, ERR_CONFIG,
+			    "%s: directory %s belongs to uid %lu; it must "
+			    "belong to you or root",
+			    file, p, (unsigned long)st.st_uid);
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+		    !(st.st_mode & S_ISVTX))
+			return err_set(e, ERR_CONFIG,
+			    "%s: directory %s is writable by group or "
+			    "others; run: chmod go-w %s",
+			    file, p, p);
+		if ((n = strlen(p)) <= 1)
+			return 0;
+		while (n > 1 && p[n - 1] != '/')
+			n--;
+		while (n > 1 && p[n - 1] == '/')
+			n--;
+		p[n] = '\0';
+	}
+}
+
+/* The directories file is in, as named (made absolute) and as resolved. */
+static int
+check_dirs(const char *file, struct err *e)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(file, '/');
+	size_t n = 0;
+
+	if (file[0] != '/') {
+		if (getcwd(dir, sizeof(dir)) == NULL)
+			return err_set(e, ERR_CONFIG, "%s: getcwd: %s", file,
+			    strerror(errno));
+		n = strlen(dir);
+	}
+	if (slash != NULL) {
+		size_t k = (size_t)(slash - file) + (slash == file ? 1 : 0);
+		if (n + 1 + k >= sizeof(dir))
+			return err_set(e, ERR_CONFIG, "%s: path too long",
+			    file);
+		if (n > 0)
+			dir[n++] = '/';
+		memcpy(dir + n, file, k);
+		dir[n + k] = '\0';
+	}
+	if (check_dir_chain(file, dir, e) == -1)
+		return -1;
+	if (realpath(dir, real) == NULL)
+		return err_set(e, ERR_CONFIG, "%s: %s", file, strerror(errno));
+	return strcmp(real, dir) == 0 ? 0 : check_dir_chain(file, real, e);
+}
+
+int
+config_check_private(const char *file, const struct stat *st, struct err *e)
+{
+	if (!owner_ok(st->st_uid))
+		return err_set(e, ERR_CONFIG,
+		    "%s: owned by uid %lu; it must belong to you or root", file,
+		    (unsigned long)st->st_uid);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(e, ERR_CONFIG,
+		    "%s: writable by group or others; run: chmod go-w %s", file,
+		    file);
+	return check_dirs(file, e);
+}
+
 /*
- * Open a configuration file: a regular file, owned by the user or root,
- * not writable by others (it can run commands through passwordeval).
+ * Open a configuration file: a regular file that config_check_private()
+ * accepts (any of them can run commands through passwordeval).
  */
 static int
 open_config(struct ctx *cx, FILE **fpp)
@@ -1715,13 +1808,8 @@ open_config(struct ctx *cx, FILE **fpp)
 		perr(cx, "%s", strerror(errno));
 	} else if (!S_ISREG(cx->st.st_mode)) {
 		perr(cx, "not a regular file");
-	} else if (cx->st.st_uid != geteuid() && cx->st.st_uid != 0) {
-		perr(cx, "owned by uid %lu; it must belong to you or root",
-		    (unsigned long)cx->st.st_uid);
-	} else if (cx->st.st_mode & S_IWOTH) {
-		err_set(cx->e, ERR_CONFIG,
-		    "%s: writable by others; run: chmod o-w %s", cx->file,
-		    cx->file);
+	} else if (config_check_private(cx->file, &cx->st, cx->e) == -1) {
+		/* e is filled */
 	} else if ((*fpp = fdopen(fd, "r")) != NULL) {
 		return 0;
 	} else {
@@ -2148,6 +2236,28 @@ fill_defaults(struct account *a, uint64_t set, char **fqdn)
 		a->timeout_data_end = DEFAULT_TIMEOUT_DATA_END;
 }
 
+/*
+ * The TLS client key is read by GnuTLS (tls.c), so its rules are checked
+ * here: config_check_private(), and nothing for others (group read stays
+ * allowed: 0640 root:ssl-cert is Debian's convention).  A missing file is
+ * reported when it is loaded.
+ */
+static int
+check_key_file(const char *file, struct err *e)
+{
+	struct stat st;
+
+	if (file == NULL || stat(file, &st) == -1)
+		return 0;
+	if (config_check_private(file, &st, e) == -1)
+		return -1;
+	if (st.st_mode & S_IRWXO)
+		return err_set(e, ERR_CONFIG,
+		    "%s: a private key others can read; run: chmod o-rwx %s",
+		    file, file);
+	return 0;
+}
+
 static int
 check_account(const struct account *a, struct err *e)
 {
@@ -2160,7 +2270,7 @@ check_account(const struct account *a, struct err *e)
 		return err_set(e, ERR_CONFIG,
 		    "%s:%u: account %s: dkim_key needs dkim_domain", a->file,
 		    a->line, a->name);
-	return 0;
+	return check_key_file(a->tls_key_file, e);
 }
 
 static int
@@ -2346,6 +2456,12 @@ config_find(const struct config *c, const char *name, const char *envelope_from,
 		return NULL;
 	}
 	return a;
+}
+
+int
+config_from_matches(const struct account *a, const char *addr)
+{
+	return a->from != NULL && from_matches(a->from, addr);
 }
 
 const char *

@@ -151,6 +151,26 @@ void config_free(struct config *c);
  */
 const char *config_envelope_from(const struct account *a);
 
+struct stat;
+
+/*
+ * A file that can run a command or holds a secret (every configuration
+ * file, DKIM and TLS client keys), given its fstat() st: it must belong to
+ * the user (effective uid) or root and not be writable by group or others,
+ * and so must every directory it is in, up to "/", both as named and as
+ * resolved (a sticky directory such as /tmp may be writable: nobody can
+ * replace our entries in it).  Whether others may read it is the caller's
+ * rule.  ERR_CONFIG naming the file, the directory and the fix.
+ */
+int config_check_private(const char *file, const struct stat *st,
+    struct err *e);
+
+/*
+ * Nonzero if addr matches the account's "from" (globs allowed, the domain
+ * part case-insensitively); 0 if it does not or the account has no from.
+ */
+int config_from_matches(const struct account *a, const char *addr);
+
 /* Parse "a/b" canonicalisation or similar helpers live in their modules. */
 
 #endif

@@ -69,6 +69,12 @@
 	"list-unsubscribe:list-subscribe:list-post:list-owner:list-archive:"   \
 	"message-id:mime-version:content-type:content-transfer-encoding"
 
+/* Signed once more than they occur, so that none can be added (issue 8):
+ * what a reader sees as sender, recipients, subject, date and content. */
+#define DEFAULT_OVERSIGN                                                       \
+	"from:subject:to:cc:date:reply-to:message-id:mime-version:"            \
+	"content-type:content-transfer-encoding"
+
 /* ---- small helpers ---- */
 
 static int
@@ -307,7 +313,8 @@ dkim_key_parse(const char *data, size_t len, enum dkim_alg alg,
 }
 
 /* Read a secret file into data (KEY_FILE_MAX + 1 bytes), refusing modes
- * that let group or others in. */
+ * that let group or others in, and an owner or directories that are not
+ * the user's or root's (config_check_private(): -2, e names the file). */
 static int
 read_secret_file(const char *file, char *data, size_t *len, struct err *e)
 {
@@ -327,6 +334,8 @@ read_secret_file(const char *file, char *data, size_t *len, struct err *e)
 		    "mode %04o lets group or others access the key "
 		    "(chmod 600 it)",
 		    (unsigned)(st.st_mode & 07777));
+	} else if (config_check_private(file, &st, e) == -1) {
+		r = -2;
 	} else {
 		for (;;) {
 			n = read(fd, data + *len, KEY_FILE_MAX + 1 - *len);
@@ -364,6 +373,8 @@ dkim_key_load(const char *file, enum dkim_alg alg, struct dkim_key **out,
 		r = dkim_key_parse(data, len, alg, out, e);
 	sodium_memzero(data, KEY_FILE_MAX + 1);
 	free(data);
+	if (r == -2)
+		return err_prefix(e, "DKIM key");
 	if (r == -1)
 		return err_prefix(e, "DKIM key %s", file);
 	return 0;
@@ -1323,8 +1334,9 @@ signer_lists(struct dkim_signer *s, const struct account *a, struct err *e)
 	s->headers = buf_steal(&b, NULL);
 	buf_init(&b, 8192);
 	if (buf_addstr(&b, "from") == -1 ||
-	    (a->dkim_oversign != NULL &&
-		list_norm(a->dkim_oversign, 1, &b) == -1)) {
+	    list_norm(a->dkim_oversign != NULL ? a->dkim_oversign
+					       : DEFAULT_OVERSIGN,
+		1, &b) == -1) {
 		buf_reset(&b);
 		return err_set(e, ERR_CONFIG,
 		    "dkim_oversign: bad list of "
@@ -1460,6 +1472,19 @@ count_fields(const struct dkim_field *f, size_t nf, const char *name, size_t n)
 	return c;
 }
 
+/* Is the name nm in the colon-separated list (any case)? */
+static int
+span_listed(const char *list, const struct span *nm)
+{
+	const char *p = list, *end = list + strlen(list);
+	struct span w;
+
+	while (hlist_next(&p, end, &w) == 1)
+		if (w.n == nm->n && ascii_ncasecmp(w.p, nm->p, w.n) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 hlist_add(struct buf *o, const struct span *nm)
 {
@@ -1493,10 +1518,17 @@ build_hlist(const struct dkim_signer *s, const struct dkim_field *f, size_t nf,
 	while (r == 0 && hlist_next(&p, end, &nm) == 1)
 		for (k = count_fields(f, nf, nm.p, nm.n); r == 0 && k > 0; k--)
 			r = hlist_add(o, &nm);
+	/* Each oversigned name: its occurrences, unless the list above
+	 * signed them already, then one more that matches no field. */
 	p = s->oversign;
 	end = p + strlen(p);
-	while (r == 0 && hlist_next(&p, end, &nm) == 1)
-		r = hlist_add(o, &nm);
+	while (r == 0 && hlist_next(&p, end, &nm) == 1) {
+		k = span_listed(s->headers, &nm)
+			? 0
+			: count_fields(f, nf, nm.p, nm.n);
+		for (k++; r == 0 && k > 0; k--)
+			r = hlist_add(o, &nm);
+	}
 	if (r == -1)
 		return err_set(e, ERR_DATA, "too many header fields to sign");
 	return 0;

@@ -173,8 +173,11 @@ void dkim_signer_free(struct dkim_signer *s);
  * ("from:to:subject"; it must name From); otherwise h= names each field of
  * the account's list (default: RFC 6376 section 5.4.1 plus Message-ID,
  * MIME-Version, Content-Type, Content-Transfer-Encoding) once per
- * occurrence, then the oversigned names (From and dkim_oversign) once
- * more.  The fields (folded, without final CRLF, caller frees each) go
+ * occurrence, then each oversigned name (From, plus dkim_oversign or by
+ * default Subject, To, Cc, Date, Reply-To, Message-ID, MIME-Version,
+ * Content-Type, Content-Transfer-Encoding) once per occurrence if the list
+ * did not name it, and once more, so that adding one breaks the
+ * signature.  The fields (folded, without final CRLF, caller frees each) go
  * into sigs[0..*nsigs-1], the one to put topmost first.  ERR_DATA if the
  * message has no From field.
  */

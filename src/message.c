@@ -6,7 +6,8 @@
  *
  * Non-goals: no MIME tree parsing (a multipart body is treated as opaque
  * bytes), no dot-stuffing (smtp.c does it on the wire), no header
- * rewriting other than what is listed below.
+ * rewriting other than what is listed below (and, in message_complete(),
+ * white space before a field's colon removed: fix_names()).
  *
  * Reading (message_read):
  *  - Input is bytes.  LF, CR and CRLF all end a line; the result holds
@@ -2060,10 +2061,36 @@ qualify_fields(struct message *m, const char *domain, struct err *e)
 	return r;
 }
 
+/*
+ * "Subject : x" and "Subject\t: x" (RFC 5322 4.5.3, obsolete syntax) become
+ * "Subject: x", as Postfix rewrites them: what is signed (DKIM simple
+ * header canonicalisation keeps the WSP) must be what arrives.
+ */
+static void
+fix_names(struct message *m)
+{
+	size_t i, colon, n;
+	char *raw;
+
+	for (i = 0; i < m->nf; i++) {
+		struct field *f = &m->f[i];
+		colon = (size_t)((char *)memchr(f->raw, ':', f->len) - f->raw);
+		if (colon == f->namelen)
+			continue;
+		n = f->namelen + f->len - colon;
+		raw = xcalloc(1, n + 1);
+		memcpy(raw, f->raw, f->namelen);
+		memcpy(raw + f->namelen, f->raw + colon, f->len - colon);
+		field_replace(m, i, raw, n);
+		free(raw);
+	}
+}
+
 int
 message_complete(struct message *m, const struct message_complete_opts *o,
     struct err *e)
 {
+	fix_names(m);
 	if (qualify_fields(m, o->qualify_domain, e) == -1)
 		return -1;
 	if (o->remove_bcc) {

@@ -58,7 +58,8 @@ struct message_complete_opts {
 };
 
 /*
- * Qualify bare local parts in the address fields (qualify_domain), add
+ * Drop white space between a field name and its colon ("Subject : x"),
+ * qualify bare local parts in the address fields (qualify_domain), add
  * Date, Message-ID, From, To as configured; remove Bcc and Resent-Bcc.
  * New fields go at the end of the header.  ERR_DATA if a From is needed
  * but from_addr/envelope_from is empty or not a valid qualified address,

@@ -63,9 +63,10 @@
  * lock holder changes, moves or removes an entry.
  *
  * Failure policy: every failure is returned, nothing here prints.  Kinds:
- * ERR_TEMP for a full disk, quota or file size limit, ERR_CANTCREAT for
- * permissions and read-only file systems, ERR_IO otherwise, ERR_DATA for
- * corrupt entries.  A failed store removes what it wrote.
+ * ERR_TEMP (exit 75: the caller keeps the mail and retries) for a full
+ * disk, quota or file size limit, and for permissions and read-only file
+ * systems (a spool an administrator can fix), ERR_IO otherwise, ERR_DATA
+ * for corrupt entries.  A failed store removes what it wrote.
  *
  * Non-goals: deciding what to send when (runq.c), networking, messages.
  */
@@ -145,11 +146,10 @@ errno_kind(int err)
 	case ENOSPC:
 	case EDQUOT:
 	case EFBIG:
-		return ERR_TEMP;
-	case EACCES:
+	case EACCES: /* postseal(1): an unwritable queue exits 75 */
 	case EPERM:
 	case EROFS:
-		return ERR_CANTCREAT;
+		return ERR_TEMP;
 	default:
 		return ERR_IO;
 	}
@@ -848,31 +848,116 @@ make_dirs(const char *path, struct err *e)
 	return 0;
 }
 
-/* The queue must not be writable by anyone who could plant entries. */
+/*
+ * The queue (and each area in it) must not be writable by anyone who could
+ * plant entries: ours or root's, no write for others, and group write only
+ * for our effective group when we run setgid (getegid() != getgid()); a
+ * per-user queue in a group shared with other users is refused.
+ */
 static int
-check_owner(const struct queue *q, const struct stat *st, struct err *e)
+check_owner(const struct queue *q, const char *area, const struct stat *st,
+    struct err *e)
 {
+	int setgid_group = getegid() != getgid() && st->st_gid == getegid();
+
 	if (!S_ISDIR(st->st_mode))
-		return err_set(e, ERR_CONFIG, "queue %s: not a directory",
-		    q->path);
+		return err_set(e, ERR_CONFIG, "queue %s%s: not a directory",
+		    q->path, area);
 	if (st->st_uid != geteuid() && st->st_uid != 0)
-		return err_set(e, ERR_CONFIG, "queue %s: owned by uid %lu",
-		    q->path, (unsigned long)st->st_uid);
+		return err_set(e, ERR_CONFIG, "queue %s%s: owned by uid %lu",
+		    q->path, area, (unsigned long)st->st_uid);
 	if ((st->st_mode & S_IWOTH) ||
-	    ((st->st_mode & S_IWGRP) && st->st_gid != getegid()))
+	    ((st->st_mode & S_IWGRP) && !setgid_group))
 		return err_set(e, ERR_CONFIG,
-		    "queue %s: writable by other users", q->path);
+		    "queue %s%s: writable by other users; run: chmod go-w %s%s",
+		    q->path, area, q->path, area);
+	return 0;
+}
+
+/* One existing component p of the queue path (see check_path()). */
+static int
+check_component(const char *path, const char *p, const struct stat *st,
+    int last, struct err *e)
+{
+	if (S_ISLNK(st->st_mode))
+		return err_set(e, ERR_CONFIG, "queue %s: %s is a symbolic link",
+		    path, p);
+	if (!S_ISDIR(st->st_mode))
+		return err_set(e, ERR_CONFIG, "queue %s: %s is not a directory",
+		    path, p);
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return err_set(e, ERR_CONFIG,
+		    "queue %s: %s is owned by uid %lu", path, p,
+		    (unsigned long)st->st_uid);
+	if (!last && (st->st_mode & 022) && !(st->st_mode & S_ISVTX))
+		return err_set(e, ERR_CONFIG,
+		    "queue %s: %s is writable by other users; run: "
+		    "chmod go-w %s",
+		    path, p, p);
+	return 0;
+}
+
+/*
+ * Every existing component of the queue's path (the queue included) must
+ * be a real directory, not a symbolic link, owned by us or root, and every
+ * ancestor must be writable by nobody else unless it is sticky (/tmp).
+ * Under a directory others can write, the next component must already
+ * exist (it is then checked like the others): we never create a queue
+ * where someone else could have planted its name first.  Called before
+ * the missing parts are made, and again after.
+ */
+static int
+check_path(const char *path, int create, struct err *e)
+{
+	char p[PATH_MAX];
+	size_t i, n = strlen(path);
+	struct stat st;
+	int open_parent = 0;
+
+	if (n == 0 || str_copy(p, path, sizeof(p)) == -1)
+		return err_set(e, ERR_CONFIG,
+		    "queue directory name empty or too long");
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	for (i = 1; i <= n; i++) {
+		if ((p[i] != '/' && p[i] != '\0') || p[i - 1] == '/')
+			continue;
+		p[i] = '\0';
+		if (lstat(p, &st) == -1) {
+			if (errno != ENOENT)
+				return err_set(e, errno_kind(errno),
+				    "queue %s: %s: %s", path, p,
+				    strerror(errno));
+			if (!open_parent || !create)
+				return 0; /* made by make_dirs(), or ENOENT */
+			return err_set(e, ERR_CONFIG,
+			    "queue %s: %s would be created in a directory "
+			    "others can write; create it first "
+			    "(mkdir -m 700 %s)",
+			    path, p, p);
+		}
+		if (check_component(path, p, &st, i == n, e) == -1)
+			return -1;
+		open_parent = (st.st_mode & 022) != 0;
+		p[i] = path[i];
+	}
 	return 0;
 }
 
 static int
 open_area(struct queue *q, const char *name, int *fdp, struct err *e)
 {
+	char area[16];
+	struct stat st;
+
 	if (mkdirat(q->fd, name, 0700) == 0)
 		fsync(q->fd);
 	if ((*fdp = open_dir_at(q->fd, name)) == -1)
 		return sys_err(e, q, "open %s/", name);
-	return 0;
+	snprintf(area, sizeof(area), "/%s", name);
+	if (fstat(*fdp, &st) == -1)
+		return sys_err(e, q, "stat %s/", name);
+	return check_owner(q, area, &st, e);
 }
 
 int
@@ -884,19 +969,22 @@ queue_open(const char *dir, int create, struct queue **out, struct err *e)
 	*out = NULL;
 	if (sodium_init() < 0)
 		return err_set(e, ERR_OS, "cannot initialise libsodium");
-	if (create && make_dirs(dir, e) == -1)
+	if (check_path(dir, create, e) == -1 ||
+	    (create && make_dirs(dir, e) == -1) ||
+	    check_path(dir, create, e) == -1)
 		return -1;
 	q = xcalloc(1, sizeof(*q));
 	q->fd = q->areafd[0] = q->areafd[1] = q->tmpfd = q->ratefd = -1;
 	q->path = xstrdup(dir);
-	if ((q->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	if ((q->fd = open(dir,
+		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			err_set(e, ERR_NOINPUT, "queue %s does not exist", dir);
 		else
 			sys_err(e, q, "open");
 		goto fail;
 	}
-	if (fstat(q->fd, &st) == -1 || check_owner(q, &st, e) == -1)
+	if (fstat(q->fd, &st) == -1 || check_owner(q, "", &st, e) == -1)
 		goto fail;
 	q->dev = st.st_dev;
 	q->ino = st.st_ino;

@@ -150,11 +150,14 @@ struct queue; /* an open queue directory */
 
 /*
  * Open the queue at dir.  With create, missing directories (dir and its
- * parents, and the areas inside) are made, mode 0700.  The directory must
- * belong to the effective user or to root, must not be writable by others,
- * and may be writable by its group only if that is our effective group (a
- * setgid install); else ERR_CONFIG.  A missing queue without create fails
- * with ERR_NOINPUT.  Caller frees with queue_close().
+ * parents, and the areas inside) are made, mode 0700.  The directory and
+ * its areas must belong to the effective user or to root, must not be
+ * writable by others, and may be writable by their group only if that is
+ * our effective group and we run setgid (getegid() != getgid()).  No
+ * component of dir may be a symbolic link or belong to another user; an
+ * ancestor others can write must be sticky (/tmp), and a missing component
+ * is not created inside one.  Else ERR_CONFIG.  A missing queue without
+ * create fails with ERR_NOINPUT.  Caller frees with queue_close().
  */
 int queue_open(const char *dir, int create, struct queue **out, struct err *e);
 void queue_close(struct queue *q);
@@ -173,8 +176,9 @@ typedef int queue_write_fn(void *arg, int fd, struct err *e);
  * renamed into the active area, whose directory is fsync()ed.  Returns 0
  * only once the entry is durable.  On success *out holds the entry, still
  * locked (or, if out is NULL, it is released).  On failure nothing is
- * left behind and e says why: ERR_TEMP for a full disk or quota, ERR_DATA for
- * an envelope that cannot be stored, ERR_CANTCREAT or ERR_IO otherwise.
+ * left behind and e says why: ERR_TEMP for a full disk or quota, or a queue
+ * we may not write (EACCES, EPERM, EROFS), ERR_DATA for an envelope that
+ * cannot be stored, ERR_IO otherwise.
  */
 struct queue_entry;
 int queue_store(struct queue *q, const struct queue_envelope *tmpl,

@@ -646,6 +646,39 @@ greeting_probe(struct smtp_session *s, struct err *e)
 	    port, s->a->tls ? "" : " and tls on");
 }
 
+static void
+tls_params_of(const struct account *a, const char *host, struct tls_params *p)
+{
+	p->host = a->tls_host_override ? a->tls_host_override : host;
+	p->certcheck = a->tls_certcheck;
+	p->trust_file = a->tls_trust_file;
+	p->fingerprint = a->tls_fingerprint;
+	p->cert_file = a->tls_cert_file;
+	p->key_file = a->tls_key_file;
+	p->priorities = a->tls_priorities;
+}
+
+int
+smtp_check_account(const struct account *a, struct err *e)
+{
+	struct tls_params p;
+	struct tls *t = NULL;
+	size_t i;
+
+	for (i = 0; i < a->nhosts; i++) {
+		if (check_account(a, a->hosts[i], 0, e) == -1)
+			return -1;
+		/* A session without a socket: trust store, client key,
+		 * priorities and names load as they will after connect. */
+		tls_params_of(a, a->hosts[i], &p);
+		if (a->tls && tls_new(-1, &p, &t, e) == -1)
+			return err_prefix(e, "%s", a->hosts[i]);
+		tls_free(t);
+		t = NULL;
+	}
+	return 0;
+}
+
 static int
 greeting(struct smtp_session *s, struct err *e)
 {
@@ -692,16 +725,9 @@ ehlo(struct smtp_session *s, struct err *e)
 static int
 start_tls(struct smtp_session *s, struct err *e)
 {
-	const struct account *a = s->a;
 	struct tls_params p;
 
-	p.host = a->tls_host_override ? a->tls_host_override : s->host;
-	p.certcheck = a->tls_certcheck;
-	p.trust_file = a->tls_trust_file;
-	p.fingerprint = a->tls_fingerprint;
-	p.cert_file = a->tls_cert_file;
-	p.key_file = a->tls_key_file;
-	p.priorities = a->tls_priorities;
+	tls_params_of(s->a, s->host, &p);
 	if (net_start_tls(s->c, &p, net_deadline(s->timeout), e) == -1) {
 		s->broken = 1;
 		return err_prefix(e, "%s", s->host);

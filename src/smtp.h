@@ -23,6 +23,16 @@
 struct smtp_session;
 
 /*
+ * Everything smtp_open() would refuse before connecting, checked for each
+ * of a->hosts (bad host, port or EHLO name; credentials without TLS; auth
+ * without a user), and what TLS would refuse once connected (trust store,
+ * client certificate and key, tls_priorities, tls_certcheck off without a
+ * fingerprint): ERR_CONFIG.  submit.c calls it before the message is
+ * stored, so a configuration error never leaves a queue entry behind.
+ */
+int smtp_check_account(const struct account *a, struct err *e);
+
+/*
  * Open a session to host (one of a->hosts) as configured in a: connect,
  * TLS, EHLO, AUTH with password (may be NULL when auth is off; borrowed,
  * not kept after return).  No credential is sent unless TLS is up and the

@@ -28,6 +28,9 @@
 #include "smtp.h"
 #include "submit.h"
 
+/* Bytes of a Message-ID kept in the queue envelope (for logs). */
+#define SUBMIT_MSGID_LOG_MAX 256
+
 /* The envelope being built; strings owned. */
 struct envelope {
 	char *from; /* "" is the null sender */
@@ -109,6 +112,24 @@ has_glob(const char *s)
 	return strpbrk(s, "*?[") != NULL;
 }
 
+/*
+ * allow_from_override off with a pattern as "from" (from *@example.org):
+ * the envelope sender, whether from -f or the login name, must match it.
+ * One that does not is never sent (ERR_AUTH, exit 77), before stdin is
+ * read, so nothing is queued.
+ */
+static int
+sender_allowed(const struct account *a, const char *from, struct err *e)
+{
+	if (a->allow_from_override || a->from == NULL || !has_glob(a->from) ||
+	    config_from_matches(a, from))
+		return 0;
+	return err_set(e, ERR_AUTH,
+	    "envelope sender '%s' is not allowed: account %s has "
+	    "allow_from_override off and from %s",
+	    from[0] != '\0' ? from : "<>", a->name, a->from);
+}
+
 /* -f, else the account's from (when it is an address, not a pattern),
  * else the login name at the mail domain. */
 static int
@@ -136,7 +157,7 @@ find_sender(const struct opts *o, const struct account *a, struct envelope *env,
 		return err_set(e, o->sender ? ERR_USAGE : ERR_CONFIG,
 		    "invalid sender address '%s': %s", env->from,
 		    fqdn_why(env, env->from, why));
-	return 0;
+	return sender_allowed(a, env->from, e);
 }
 
 static int add_one_rcpt(struct envelope *env, const char *addr,
@@ -286,6 +307,46 @@ write_message(void *arg, int fd, struct err *e)
 	return message_write(arg, fd, e);
 }
 
+/*
+ * The Message-ID as the queue keeps it, for logs only: white space runs
+ * (a folded field keeps its TAB) and control characters become one space,
+ * and it is cut at a character boundary to fit out (an ellipsis marks the
+ * cut).  A log-only value is never a reason to refuse mail.  NULL if the
+ * message has none, or only white space.
+ */
+static const char *
+log_msgid(const char *v, char *out, size_t size)
+{
+	size_t i, n = 0;
+	int space = 0, cut = 0;
+
+	if (v == NULL || size < 8)
+		return NULL;
+	for (i = 0; v[i] != '\0' && !cut; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c <= ' ' || c == 0x7f) {
+			space = n > 0;
+		} else if (n + (space ? 2 : 1) > size - 1) {
+			cut = 1;
+		} else {
+			if (space)
+				out[n++] = ' ';
+			out[n++] = (char)c;
+			space = 0;
+		}
+	}
+	if (cut) {
+		if (n > size - 4)
+			n = size - 4;
+		while (n > 0 && ((unsigned char)out[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return n > 0 ? out : NULL;
+}
+
 /* Spool first, then deliver as -od says (runq.c). */
 static int
 hand_off(const struct opts *o, const struct config *cfg,
@@ -293,6 +354,7 @@ hand_off(const struct opts *o, const struct config *cfg,
     struct err *e)
 {
 	struct queue_envelope qe = {0};
+	char msgid[SUBMIT_MSGID_LOG_MAX + 1];
 
 	qe.account = a->name;
 	qe.from = env->from;
@@ -308,7 +370,7 @@ hand_off(const struct opts *o, const struct config *cfg,
 	qe.smtputf8 = env->utf8;
 	qe.size = message_size(m);
 	return runq_submit(cfg, a, &qe, write_message, m, o->deliver,
-	    message_get(m, "Message-ID"), e);
+	    log_msgid(message_get(m, "Message-ID"), msgid, sizeof(msgid)), e);
 }
 
 /* The account's aliases file and the domains that count as local. */
@@ -375,6 +437,10 @@ submit_fd(const struct opts *o, const struct config *cfg, int fd, struct err *e)
 
 	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
 		return -1;
+	/* A configuration error is reported now, never from a queue entry. */
+	if (smtp_check_account(a, e) == -1)
+		return err_prefix(e, "%s:%u: account %s", a->file, a->line,
+		    a->name);
 	if (prepare(o, a, 1, -1, fd, &env, &m, e) == 0 && sign(a, m, e) == 0)
 		r = hand_off(o, cfg, a, &env, m, e);
 	message_free(m);

@@ -104,7 +104,11 @@ e2e_init() {
 	# No user configuration may leak in (msmtp reads ~/.msmtprc).
 	HOME=$T/home
 	XDG_CONFIG_HOME=$T/home/.config
-	export HOME XDG_CONFIG_HOME
+	# The default queue (held messages, -q without queue_dir) is the
+	# test's own, never the user's.
+	XDG_STATE_HOME=$T/home/.local/state
+	DEFAULT_QUEUE=$XDG_STATE_HOME/postseal/queue
+	export HOME XDG_CONFIG_HOME XDG_STATE_HOME
 	mkdir -p "$HOME"
 	unset MSMTP_CONFIG 2>/dev/null || true
 	CFG=$T/config

@@ -618,7 +618,7 @@ test_accounts_dir(void)
 	/* any file writable by others is refused (passwordeval) */
 	chmod(f2, 0646);
 	CHECK(config_load(mainf, &c, &e) == -1);
-	CHECK(strstr(e.text, "aa.conf: writable by others") != NULL);
+	CHECK(strstr(e.text, "aa.conf: writable by group or others") != NULL);
 	chmod(f2, 0644);
 
 	/* accounts/ files: one account, no defaults */
@@ -644,6 +644,145 @@ test_accounts_dir(void)
 	free(f2);
 	free(f3);
 	free(f4);
+}
+
+/* ---- files that can run a command or hold a secret (issue 8, item 6) */
+
+/* Load path; the error text (or "") in e. */
+static int
+try_load(const char *path, struct err *e)
+{
+	struct config *c = NULL;
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	r = config_load(path, &c, e);
+	config_free(c);
+	return r;
+}
+
+static int
+has(const struct err *e, const char *a, const char *b)
+{
+	if (strstr(e->text, a) != NULL && (b == NULL || strstr(e->text, b)))
+		return 1;
+	fprintf(stderr, "  unexpected error text: %s\n", e->text);
+	return 0;
+}
+
+static void
+test_private_config(void)
+{
+	char *pd = subdir("priv"), *f, *lnk;
+	struct err e;
+
+	f = put("priv/config", "account a\nhost h\npasswordeval echo pw\n", 0,
+	    0600);
+	CHECK(try_load(f, &e) == 0);
+	/* group write on the file: any member could add a passwordeval */
+	chmod(f, 0620);
+	CHECK(try_load(f, &e) == -1 && e.kind == ERR_CONFIG);
+	CHECK(has(&e,
+	    "priv/config: writable by group or others; run: chmod "
+	    "go-w ",
+	    NULL));
+	chmod(f, 0664); /* no secret in it: still refused */
+	free(put("priv/config", "account a\nhost h\n", 0, 0664));
+	CHECK(try_load(f, &e) == -1 && has(&e, "writable by group", NULL));
+	free(put("priv/config", "account a\nhost h\npasswordeval echo pw\n", 0,
+	    0600));
+	/* its directory writable by the group: the file could be replaced */
+	chmod(pd, 0770);
+	CHECK(try_load(f, &e) == -1 && e.kind == ERR_CONFIG);
+	CHECK(has(&e, "is writable by group or others; run: chmod go-w ",
+	    "/priv"));
+	chmod(pd, 0707);
+	CHECK(try_load(f, &e) == -1 && has(&e, "directory ", "/priv is"));
+	/* sticky, as /tmp: nobody can replace our file */
+	chmod(pd, 01777);
+	CHECK(try_load(f, &e) == 0);
+	chmod(pd, 0700);
+	/* reached through a symlink: the real directories are checked too
+	 * (plink -> priv/inner: only the real path passes through priv) */
+	free(subdir("priv/inner"));
+	lnk = xcalloc(1, strlen(dir) + 16);
+	memcpy(lnk, dir, strlen(dir));
+	memcpy(lnk + strlen(dir), "/plink", 7);
+	CHECK(symlink("priv/inner", lnk) == 0);
+	free(lnk);
+	lnk = put("plink/config", "account a\nhost h\n", 0, 0600);
+	CHECK(try_load(lnk, &e) == 0);
+	chmod(pd, 0770);
+	CHECK(try_load(lnk, &e) == -1 &&
+	      has(&e, "/priv is writable by group or others", NULL));
+	chmod(pd, 0700);
+	/* another user's directory (root only: needs a second uid) */
+	if (geteuid() == 0) {
+		CHECK(chown(pd, 65534, 0) == 0);
+		CHECK(try_load(f, &e) == -1);
+		CHECK(has(&e,
+		    "/priv belongs to uid 65534; it must belong to "
+		    "you or root",
+		    NULL));
+		CHECK(chown(pd, 0, 0) == 0);
+		CHECK(chown(f, 65534, 0) == 0);
+		CHECK(try_load(f, &e) == -1 &&
+		      has(&e, "owned by uid 65534", NULL));
+		CHECK(chown(f, 0, 0) == 0);
+	}
+	CHECK(try_load(f, &e) == 0);
+	free(lnk);
+	free(f);
+	free(pd);
+}
+
+static void
+test_private_keys(void)
+{
+	char *kd = subdir("keys"), *k, *f, conf[512];
+	struct stat st;
+	struct err e;
+
+	k = put("keys/client.key", "not parsed here\n", 0, 0600);
+	snprintf(conf, sizeof(conf),
+	    "account a\nhost h\ntls_cert_file %s\ntls_key_file %s\n", k, k);
+	f = put("kconf", conf, 0, 0600);
+	CHECK(try_load(f, &e) == 0);
+	chmod(k, 0640); /* 0640 root:ssl-cert: group read is fine */
+	CHECK(try_load(f, &e) == 0);
+	chmod(k, 0660);
+	CHECK(try_load(f, &e) == -1 && e.kind == ERR_CONFIG);
+	CHECK(has(&e,
+	    "keys/client.key: writable by group or others; run: "
+	    "chmod go-w ",
+	    NULL));
+	chmod(k, 0604);
+	CHECK(try_load(f, &e) == -1);
+	CHECK(has(&e,
+	    "client.key: a private key others can read; run: chmod "
+	    "o-rwx ",
+	    NULL));
+	chmod(k, 0600);
+	chmod(kd, 0775);
+	CHECK(try_load(f, &e) == -1 && has(&e, "/keys is writable", NULL));
+	chmod(kd, 0700);
+	if (geteuid() == 0) {
+		CHECK(chown(k, 65534, 0) == 0);
+		CHECK(try_load(f, &e) == -1 && has(&e, "owned by uid", NULL));
+		CHECK(chown(k, 0, 0) == 0);
+	}
+	/* the public check, with a relative name */
+	CHECK(chdir(kd) == 0);
+	CHECK(stat("client.key", &st) == 0);
+	CHECK(config_check_private("client.key", &st, &e) == 0);
+	chmod(".", 0770);
+	CHECK(config_check_private("client.key", &st, &e) == -1 &&
+	      has(&e, "client.key: directory ", "/keys is writable"));
+	chmod(".", 0700);
+	CHECK(chdir("/") == 0);
+	free(f);
+	free(k);
+	free(kd);
 }
 
 static void
@@ -812,6 +951,8 @@ main(void)
 	test_errors();
 	test_nul_and_long_lines();
 	test_accounts_dir();
+	test_private_config();
+	test_private_keys();
 	test_default_locations();
 	test_find();
 	test_password();

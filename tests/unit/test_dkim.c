@@ -1120,6 +1120,21 @@ verify_fields(const struct dkim_field *f, size_t nf, const char *body,
 	close(fd);
 }
 
+/* Fields an attacker could add on top of a signed message. */
+static const char *const added[] = {
+    "From: Evil <e@example.org>\r\n",
+    "Subject: Evil\r\n",
+    "To: evil@example.org\r\n",
+    "Cc: evil@example.org\r\n",
+    "Date: Wed, 15 Nov 2023 22:13:20 +0000\r\n",
+    "Reply-To: evil@example.org\r\n",
+    "Message-ID: <evil@example.org>\r\n",
+    "MIME-Version: 1.0\r\n",
+    "Content-Type: text/html\r\n",
+    "Content-Transfer-Encoding: base64\r\n",
+    "Keywords: not oversigned\r\n",
+};
+
 static void
 round_trip(const char *canon)
 {
@@ -1137,17 +1152,25 @@ round_trip(const char *canon)
 	n = sign_msg(s, NULL, 1700000000, f, sigs, MSG_BODY);
 	check_sigs(sigs, n, canon, 1700000000);
 	tag_value(sigs[0], "h", v, sizeof(v));
-	CHECK_STR(v, "from:subject:date:to:to:message-id:from");
+	/* The list's fields once each, then the oversigned set once more. */
+	CHECK_STR(v, "from:subject:date:to:to:message-id:from:subject:to:cc:"
+		     "date:reply-to:message-id:mime-version:content-type:"
+		     "content-transfer-encoding");
 	verify_fields(f + DKIM_MAX_KEYS - n, nf + n, MSG_BODY, 1700000000,
 	    "pass d=example.com s=rs a=rsa-sha256",
 	    "pass d=example.com s=ed a=ed25519-sha256");
 	verify_fields(f + DKIM_MAX_KEYS - n, nf + n, "Hello world\r\n",
 	    1700000000, "body hash mismatch", "body hash mismatch");
-	/* A From added on top: From is oversigned. */
-	f[DKIM_MAX_KEYS - n - 1].p = "From: Evil <e@example.org>\r\n";
-	f[DKIM_MAX_KEYS - n - 1].len = strlen(f[DKIM_MAX_KEYS - n - 1].p);
-	verify_fields(f + DKIM_MAX_KEYS - n - 1, nf + n + 1, MSG_BODY,
-	    1700000000, "does not verify", "does not verify");
+	/* A field of the oversigned set added on top, present already or
+	 * not (the message has no Cc, Reply-To or MIME fields): the
+	 * signature breaks.  An unlisted field (Keywords) may be added. */
+	for (i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+		f[DKIM_MAX_KEYS - n - 1].p = added[i];
+		f[DKIM_MAX_KEYS - n - 1].len = strlen(added[i]);
+		verify_fields(f + DKIM_MAX_KEYS - n - 1, nf + n + 1, MSG_BODY,
+		    1700000000, added[i][0] == 'K' ? "pass" : "does not verify",
+		    added[i][0] == 'K' ? "pass" : "does not verify");
+	}
 	for (i = 0; i < n; i++)
 		free(sigs[i]);
 	dkim_signer_free(s);
@@ -1203,6 +1226,26 @@ test_sign_options(void)
 	CHECK(dkim_sign_fields(s, f + DKIM_MAX_KEYS, nf, -1, 0, 5, "from::to",
 		  sigs, &n, &e) == -1 &&
 	      e.kind == ERR_USAGE);
+	dkim_signer_free(s);
+
+	/* An oversigned name the list leaves out: each occurrence, + 1. */
+	s = NULL;
+	a.dkim_headers = (char *)(uintptr_t) "from";
+	a.dkim_oversign = (char *)(uintptr_t) "To:Cc";
+	CHECK(dkim_signer_load(&a, &s, &e) == 0 && s != NULL);
+	if (s == NULL)
+		return;
+	n = sign_msg(s, NULL, 1700000000, f, sigs, MSG_BODY);
+	tag_value(sigs[0], "h", v, sizeof(v));
+	CHECK_STR(v, "from:from:to:to:to:cc");
+	verify_fields(f + DKIM_MAX_KEYS - n, nf + n, MSG_BODY, 1700000000,
+	    "pass", "pass");
+	f[DKIM_MAX_KEYS - n - 1].p = "Cc: evil@example.org\r\n";
+	f[DKIM_MAX_KEYS - n - 1].len = strlen(f[DKIM_MAX_KEYS - n - 1].p);
+	verify_fields(f + DKIM_MAX_KEYS - n - 1, nf + n + 1, MSG_BODY,
+	    1700000000, "does not verify", "does not verify");
+	for (i = 0; i < n; i++)
+		free(sigs[i]);
 	dkim_signer_free(s);
 }
 
@@ -1357,6 +1400,99 @@ test_sign_message(void)
 	rfc_free(&in);
 }
 
+/* Postfix's cleanup: white space between a field name and its colon is
+ * dropped ("Subject : x" arrives as "Subject: x").  In place; new length. */
+static size_t
+postfix_names(char *t, size_t n)
+{
+	size_t i = 0, o = 0, k, colon;
+
+	while (i < n && !(i + 1 < n && t[i] == '\r' && t[i + 1] == '\n')) {
+		for (k = i; k < n && t[k] != '\n'; k++)
+			;
+		colon = i;
+		if (t[i] != ' ' && t[i] != '\t')
+			while (colon < k && t[colon] != ':')
+				colon++;
+		for (; i <= k && i < n; i++) {
+			if (i < colon && colon < k &&
+			    (t[i] == ' ' || t[i] == '\t'))
+				continue;
+			t[o++] = t[i];
+		}
+	}
+	memmove(t + o, t + i, n - i);
+	return o + n - i;
+}
+
+/* "Subject : x" is signed as it arrives (issue 8, item 10): normalised by
+ * message_complete(), signed simple/simple, then passed through Postfix's
+ * rewrite, both signatures verify. */
+static void
+test_sign_fieldnames(void)
+{
+	static const char in[] = "From: A <a@example.com>\r\n"
+				 "Subject : hello\r\n"
+				 "To\t: b@example.net\r\n"
+				 "Cc \t : c@example.net\r\n"
+				 "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+				 "Message-ID: <x@example.com>\r\n"
+				 "\r\n"
+				 "body\r\n";
+	struct message_complete_opts co;
+	struct message_read_opts ro;
+	struct dkim_signer *s = NULL;
+	struct dkim_result *res = NULL;
+	struct message *m = NULL;
+	struct account a;
+	struct err e;
+	char text[4096];
+	size_t i, n, nres = 0;
+	const char *h;
+	ssize_t got;
+	int fd;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.ignore_dots = 1;
+	ro.tmpdir = tmpdir;
+	fd = body_file(in, sizeof(in) - 1);
+	lseek(fd, 0, SEEK_SET);
+	CHECK(message_read(fd, &ro, &m, &e) == 0);
+	close(fd);
+	memset(&co, 0, sizeof(co));
+	co.envelope_from = co.from_addr = "a@example.com";
+	co.msgid_domain = "example.com";
+	co.set_from = co.set_date = co.set_msgid = MSG_NEVER;
+	co.now = 1700000000;
+	account_init(&a, "simple/simple");
+	CHECK(dkim_signer_load(&a, &s, &e) == 0);
+	if (m == NULL || s == NULL || message_complete(m, &co, &e) == -1) {
+		CHECK(0);
+		goto out;
+	}
+	for (i = 0; i < message_nheaders(m); i++) {
+		h = message_header(m, i, &n);
+		CHECK(strstr(h, " :") == NULL && strstr(h, "\t:") == NULL);
+	}
+	CHECK(dkim_sign_message(s, m, 1700000000, NULL, &e) == 0);
+	fd = body_file("", 0);
+	CHECK(message_write(m, fd, &e) == 0);
+	got = pread(fd, text, sizeof(text), 0);
+	close(fd);
+	CHECK(got > 0 && (size_t)got < sizeof(text));
+	if (got <= 0 || (size_t)got >= sizeof(text))
+		goto out;
+	n = postfix_names(text, (size_t)got);
+	text[n] = '\0';
+	CHECK(strstr(text, "\r\nSubject: hello\r\n") != NULL);
+	verify_text(text, n, round_recs, 1700000000, &res, &nres);
+	CHECK(nres == 2 && res[0].pass && res[1].pass);
+	free(res);
+out:
+	message_free(m);
+	dkim_signer_free(s);
+}
+
 /* ---- DNS answers ---- */
 
 static void
@@ -1423,6 +1559,7 @@ main(void)
 	test_ed_formats();
 	test_signer_errors();
 	test_sign_message();
+	test_sign_fieldnames();
 	test_txt_answer();
 	free(rfc_txt[0]);
 	free(rfc_txt[1]);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/ci.sh -- the whole test suite, as CI runs it (.ci/run):
 #   1. the format check (clang-format, .clang-format);
-#   2. gcc with -Werror: make check, then make distcheck;
+#   2. gcc with -Werror: make check, then make distcheck, then the Debian
+#      package in a Debian 12 chroot (tests/deb/run);
 #   3. clang with AddressSanitizer + UndefinedBehaviorSanitizer: make check;
 #   4. every libFuzzer harness for FUZZ_SECONDS (default 60) each.
 # As root it first installs what the suite needs (tests/deps.sh) and then
@@ -92,6 +93,24 @@ say "gcc: make distcheck"
 	tail -n 60 "$top/_build/gcc/distcheck.out" >&2
 	die "make distcheck"
 }
+
+# The Debian package: built, linted, installed into a fresh Debian 12
+# chroot, used, purged (tests/deb/run; it needs root and debootstrap).
+say "Debian package in a Debian 12 chroot (tests/deb/run)"
+deb_rc=0
+sh "$src/tests/deb/run" >"$top/_build/deb.out" 2>&1 || deb_rc=$?
+grep '^deb: ' "$top/_build/deb.out" >&2 || true
+case $deb_rc in
+0) total_pass=$((total_pass + 1)) ;;
+77)
+	total_skip=$((total_skip + 1))
+	[ "$strict" = 1 ] && die "tests/deb/run skipped on a machine where it should run"
+	;;
+*)
+	tail -n 60 "$top/_build/deb.out" >&2
+	die "tests/deb/run (log: $top/_build/deb.out)"
+	;;
+esac
 
 say "clang -fsanitize=address,undefined: make check"
 run_check "$top/_build/asan" CC=clang \

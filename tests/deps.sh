@@ -13,7 +13,7 @@ libgnutls28-dev libgsasl-dev libsodium-dev libclang-rt-14-dev"
 if [ "${1:-}" = demo ]; then
 	extra="python3 python3-aiosmtpd gnutls-bin"
 else
-	extra=$(cat tests/e2e/PACKAGES tests/data/dkim/PACKAGES 2>/dev/null |
+	extra=$(cat tests/e2e/PACKAGES tests/data/dkim/PACKAGES tests/deb/PACKAGES 2>/dev/null |
 		sed 's/#.*//' | tr -s ' \n' '\n' | sort -u)
 fi
 want=$(printf '%s\n%s\n' "$build" "$extra" | tr -s ' \n' '\n' | sort -u |

@@ -22,6 +22,8 @@ enum mode {
 	MODE_DKIM_KEYGEN, /* --dkim-keygen */
 	MODE_DKIM_SIGN,	  /* --dkim-sign */
 	MODE_DKIM_VERIFY, /* --dkim-verify */
+	/* --check-domain D (issue 13) */
+	MODE_CHECK_DOMAIN,
 };
 
 enum deliver_mode {
@@ -63,6 +65,10 @@ struct opts {
 	const char *dkim_headers;  /* --dkim-headers h1:h2 */
 	const char **dns_records;  /* --dns-record NAME=FILE, owned array */
 	size_t ndns_records;
+
+	/* --check-domain DOMAIN --ip ADDR (issue 13). */
+	const char *check_domain;
+	const char *check_ip;
 
 	/* Storage behind sender (the brackets of -f <a@b> removed); owned. */
 	char *owned_sender;

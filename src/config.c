@@ -176,6 +176,7 @@ enum fid {
 	FID_ALLOW_FROM,
 	FID_DKIM_EXPIRE,
 	FID_8BITMIME,
+	FID_DNS_SERVER,
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -238,6 +239,7 @@ static const struct field fields[FID_COUNT] = {
     [FID_ALLOW_FROM] = FLD(F_INT, allow_from_override),
     [FID_DKIM_EXPIRE] = FLD(F_UINT, dkim_expire),
     [FID_8BITMIME] = FLD(F_INT, smtp_8bitmime),
+    [FID_DNS_SERVER] = FLD(F_STR, dns_server),
 };
 
 _Static_assert(FID_COUNT <= 64, "the set masks are 64 bits");
@@ -1300,6 +1302,8 @@ static const struct keyword keywords[] = {
     {"allow_from_override", FID_ALLOW_FROM, kw_bool, 0, NULL},
     {"smtp_8bitmime", FID_8BITMIME, kw_bool, 0, NULL},
     {"max_message_size", FID_MAX_SIZE, kw_size, 0, NULL},
+    /* issue 13: checked by dns.c when a lookup needs it */
+    {"dns_server", FID_DNS_SERVER, kw_value, V_NOBLANK, NULL},
     {"protocol", FID_NONE, kw_protocol, 0, NULL},
     /* msmtp keywords that are harmless to ignore */
     {"tls_min_dh_prime_bits", FID_NONE, kw_unsupported, U_WARN,

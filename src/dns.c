@@ -220,9 +220,15 @@ dns_open(const char *server, unsigned timeout_ms, struct dns **out,
 	if ((r = ub_ctx_async(d->ctx, 1)) != 0)
 		goto fail;
 	if (server != NULL) {
-		/* A forwarder on loopback is the point of dns_server. */
+		/* A forwarder on loopback is the point of dns_server, and a
+		 * test or home server may serve the special-use names that
+		 * libunbound otherwise answers itself (RFC 6761, 8375). */
 		if ((r = ub_ctx_set_option(d->ctx,
 			 "do-not-query-localhost:", "no")) != 0 ||
+		    (r = ub_ctx_set_option(d->ctx,
+			 "local-zone:", "test. transparent")) != 0 ||
+		    (r = ub_ctx_set_option(d->ctx,
+			 "local-zone:", "home.arpa. transparent")) != 0 ||
 		    (r = ub_ctx_set_fwd(d->ctx, fwd)) != 0)
 			goto fail;
 	} else {

@@ -1,0 +1,138 @@
+#!/bin/sh
+# postseal --check-domain against a real authoritative server (nsd) on
+# loopback: one correct domain passes clean; each planted SPF problem is
+# reported as the error or warning it is (syntax error, include loop,
+# more than 10 lookups, void lookups, +all, an address not listed, no
+# record); a refused zone (SERVFAIL) and a server that never answers
+# (timeout) are "could not check", never "no record".
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nameserver.sh"
+e2e_init
+postseal_only
+ns_zone provider.test <<'EOF'
+_spf	TXT	"v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 ~all"
+EOF
+ns_zone good.test <<'EOF'
+@	TXT	"v=spf1 include:_spf.provider.test -all"
+@	TXT	"google-site-verification=unrelated"
+_dmarc	TXT	"v=DMARC1; p=reject; rua=mailto:dmarc@good.test"
+EOF
+{
+	printf '_dmarc\tTXT\t"v=DMARC1; p=quarantine; rua=mailto:d@planted.test"\n'
+	printf 'syntax\tTXT\t"v=spf1 ip4:192.0.2.300 -all"\n'
+	printf 'loop1\tTXT\t"v=spf1 include:loop2.planted.test -all"\n'
+	printf 'loop2\tTXT\t"v=spf1 include:loop1.planted.test -all"\n'
+	printf 'many\tTXT\t"v=spf1'
+	for i in 1 2 3 4 5 6 7 8 9 10 11; do printf ' a:h%s.planted.test' $i; done
+	printf ' -all"\n'
+	for i in 1 2 3 4 5 6 7 8 9 10 11; do printf 'h%s\tA\t198.51.100.%s\n' $i $i; done
+	printf 'void\tTXT\t"v=spf1 a:nx1.planted.test a:nx2.planted.test '
+	printf 'a:nx3.planted.test ip4:192.0.2.0/24 -all"\n'
+	printf 'open\tTXT\t"v=spf1 +all"\n'
+	printf 'nospf\tA\t192.0.2.99\n'
+} | ns_zone planted.test
+ns_start
+ns_blackhole
+
+# check_with SERVER-PORT DOMAIN ARGS...: a config pointing at the server.
+check_with() {
+	_port=$1
+	shift
+	write_config <<EOF
+account dns
+host 127.0.0.1
+from postmaster@good.test
+auth off
+timeout 3
+dns_server 127.0.0.1:$_port
+account default : dns
+EOF
+	run_postseal -C "$CFG" --check-domain "$@"
+	cat "$OUT"
+}
+
+# The correct domain: pass through the provider's include, clean report.
+check_with "$NS_PORT" good.test --ip 192.0.2.10
+assert_exit 0 "good.test"
+assert_grep_fixed 'spf: ok: pass for 192.0.2.10 as postmaster@good.test (ip4:192.0.2.0/24 in _spf.provider.test; 1 of 10 DNS lookups)' "$OUT" "good: SPF pass and the matching term"
+assert_grep_fixed 'dmarc: ok: p=reject applies (from _dmarc.good.test' "$OUT" "good: DMARC reject"
+assert_grep_fixed 'dmarc: ok: SPF-authenticated envelope domain good.test aligns with From domain good.test (relaxed)' "$OUT" "good: aligned"
+assert_grep_fixed 'summary: 0 error(s), 0 warning(s)' "$OUT" "good: clean summary"
+assert_no_grep ': (error|warning): ' "$OUT" "good: no finding is a problem"
+# IPv6 through the same include.
+check_with "$NS_PORT" good.test --ip 2001:db8::25
+assert_exit 0 "good.test over IPv6"
+assert_grep '^spf: ok: pass for 2001:db8::25 .*ip6:2001:db8::/32' "$OUT" "good: IPv6 pass"
+
+# An address the domain does not list: the include's ~all does not
+# match, the record's -all does: fail, and the fix names the address.
+check_with "$NS_PORT" good.test --ip 203.0.113.5
+assert_exit 1 "good.test, unlisted address"
+assert_grep_fixed 'spf: error: fail for 203.0.113.5 as postmaster@good.test (-all): good.test does not authorise this address; fix: add ip4:203.0.113.5' "$OUT" "unlisted: fail with the fix"
+
+# Planted problems.
+check_with "$NS_PORT" syntax.planted.test --ip 192.0.2.10
+assert_exit 1 "syntax error"
+assert_grep '^spf: error: permerror: syntax.planted.test: syntax error: invalid IPv4 address; receivers treat the record as broken' "$OUT" "syntax: permerror named"
+
+check_with "$NS_PORT" loop1.planted.test --ip 192.0.2.10
+assert_exit 1 "include loop"
+assert_grep '^spf: error: permerror: .*more than 10 DNS lookups .*loop: loop1.planted.test -> loop2.planted.test -> loop1.planted.test' "$OUT" "loop: limit and the loop named"
+assert_grep '^spf: warning: include/redirect loop: loop1.planted.test -> loop2.planted.test -> loop1.planted.test$' "$OUT" "loop: warning"
+
+check_with "$NS_PORT" many.planted.test --ip 192.0.2.10
+assert_exit 1 "more than 10 lookups"
+assert_grep_fixed 'spf: error: permerror: many.planted.test: more than 10 DNS lookups (include, a, mx, ptr, exists, redirect)' "$OUT" "many: over the limit"
+
+check_with "$NS_PORT" void.planted.test --ip 192.0.2.10
+assert_exit 1 "void lookups"
+assert_grep '^spf: error: permerror: void.planted.test: more than 2 void lookups' "$OUT" "void: over the void limit"
+
+check_with "$NS_PORT" open.planted.test --ip 203.0.113.5
+assert_exit 0 "+all (a warning, not an error)"
+assert_grep_fixed '(+all in open.planted.test' "$OUT" "+all: pass"
+assert_grep_fixed 'spf: warning: open.planted.test: "+all" authorises every address on the Internet' "$OUT" "+all: warned"
+
+check_with "$NS_PORT" nospf.planted.test --ip 192.0.2.10
+assert_exit 1 "no SPF record"
+assert_grep_fixed 'spf: error: none: nospf.planted.test: no SPF record (no record of that type); fix: publish a TXT record at nospf.planted.test: "v=spf1 ip4:192.0.2.10 -all"' "$OUT" "nospf: none with the record to publish"
+
+# SERVFAIL: nsd refuses a zone it does not serve.
+check_with "$NS_PORT" unserved.example --ip 192.0.2.10
+assert_exit 1 "SERVFAIL"
+assert_grep_fixed 'spf: error: temperror: could not check (unserved.example: TXT lookup: server failure' "$OUT" "servfail: temperror"
+assert_no_grep 'no SPF record|none:' "$OUT" "servfail: never 'no record'"
+assert_grep_fixed 'dmarc: error: could not check (_dmarc.unserved.example: TXT lookup: server failure' "$OUT" "servfail: DMARC could not check"
+
+# Timeout: a server that takes the queries and never answers.
+t0=$(now)
+check_with "$NS_DEAD_PORT" good.test --ip 192.0.2.10
+t1=$(now)
+assert_exit 1 "timeout"
+assert_grep_fixed 'spf: error: temperror: could not check (good.test: TXT lookup: timeout)' "$OUT" "timeout: SPF temperror says timeout"
+assert_grep '^dmarc: error: could not check \(_dmarc.good.test: TXT lookup: (timeout|server failure)' "$OUT" "timeout: DMARC could not check"
+assert_no_grep 'no SPF record|no DMARC record' "$OUT" "timeout: never 'no record'"
+ok
+[ $((t1 - t0)) -le 15 ] || fail "timeout: took $((t1 - t0)) s (timeout 3 per lookup)"
+
+# Bad input: usage errors name the option; nothing is looked up.
+run_postseal --check-domain good.test
+assert_exit 64 "--check-domain without --ip"
+assert_grep 'needs --ip ADDRESS' "$ERR" "missing --ip"
+run_postseal --check-domain good.test --ip 192.0.2.999
+assert_exit 64 "--ip with a bad address"
+assert_grep_fixed 'ip: expected an IP address' "$ERR" "bad --ip"
+run_postseal --ip 192.0.2.1 -t </dev/null
+assert_exit 64 "--ip alone"
+assert_grep_fixed 'ip goes with --check-domain' "$ERR" "--ip without the mode"
+write_config <<EOF
+account dns
+host 127.0.0.1
+auth off
+dns_server resolver.example
+account default : dns
+EOF
+run_postseal -C "$CFG" --check-domain good.test --ip 192.0.2.10
+assert_exit 78 "dns_server that is not an address"
+assert_grep_fixed 'dns_server resolver.example: expected an IP address (not a host name)' "$ERR" "bad dns_server"
+e2e_done

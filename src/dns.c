@@ -197,6 +197,38 @@ ub_fail(struct err *e, enum err_kind kind, const char *what, int r)
 	return err_set(e, kind, "DNS resolver: %s: %s", what, ub_strerror(r));
 }
 
+/*
+ * Names libunbound answers itself (RFC 6761, 6303, 8375) that a given
+ * server (a test server, a split-horizon or home resolver) may well
+ * serve: the test TLD, home.arpa, the private (unblock-lan-zones) and
+ * documentation address ranges' reverse zones.  localhost stays local.
+ */
+static const char *const forwarded_zones[] = {"test.", "home.arpa.",
+    "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
+    "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."};
+
+static int
+use_server(struct ub_ctx *ctx, const char *fwd)
+{
+	char zone[64];
+	size_t i;
+	int r;
+
+	/* A forwarder on loopback is the point of dns_server. */
+	if ((r = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) !=
+		0 ||
+	    (r = ub_ctx_set_option(ctx, "unblock-lan-zones:", "yes")) != 0)
+		return r;
+	for (i = 0; i < sizeof(forwarded_zones) / sizeof(forwarded_zones[0]);
+	     i++) {
+		snprintf(zone, sizeof(zone), "%s transparent",
+		    forwarded_zones[i]);
+		if ((r = ub_ctx_set_option(ctx, "local-zone:", zone)) != 0)
+			return r;
+	}
+	return ub_ctx_set_fwd(ctx, fwd);
+}
+
 int
 dns_open(const char *server, unsigned timeout_ms, struct dns **out,
     struct err *e)
@@ -220,16 +252,7 @@ dns_open(const char *server, unsigned timeout_ms, struct dns **out,
 	if ((r = ub_ctx_async(d->ctx, 1)) != 0)
 		goto fail;
 	if (server != NULL) {
-		/* A forwarder on loopback is the point of dns_server, and a
-		 * test or home server may serve the special-use names that
-		 * libunbound otherwise answers itself (RFC 6761, 8375). */
-		if ((r = ub_ctx_set_option(d->ctx,
-			 "do-not-query-localhost:", "no")) != 0 ||
-		    (r = ub_ctx_set_option(d->ctx,
-			 "local-zone:", "test. transparent")) != 0 ||
-		    (r = ub_ctx_set_option(d->ctx,
-			 "local-zone:", "home.arpa. transparent")) != 0 ||
-		    (r = ub_ctx_set_fwd(d->ctx, fwd)) != 0)
+		if ((r = use_server(d->ctx, fwd)) != 0)
 			goto fail;
 	} else {
 		if ((r = ub_ctx_resolvconf(d->ctx, NULL)) != 0)

@@ -30,7 +30,19 @@ EOF
 	printf 'a:nx3.planted.test ip4:192.0.2.0/24 -all"\n'
 	printf 'open\tTXT\t"v=spf1 +all"\n'
 	printf 'nospf\tA\t192.0.2.99\n'
+	# mx, ptr and a over IPv6: MX, PTR and AAAA answers on the wire.
+	printf 'viamx\tTXT\t"v=spf1 mx -all"\n'
+	printf 'viamx\tMX\t10 out1.planted.test.\n'
+	printf 'viamx\tMX\t20 out2.planted.test.\n'
+	printf 'out1\tA\t198.51.100.1\n'
+	printf 'out2\tA\t192.0.2.10\n'
+	printf 'out2\tAAAA\t2001:db8:5::10\n'
+	printf 'viaptr\tTXT\t"v=spf1 ptr:planted.test -all"\n'
+	printf 'viaaaaa\tTXT\t"v=spf1 a:out2.planted.test -all"\n'
 } | ns_zone planted.test
+ns_zone 2.0.192.in-addr.arpa <<'EOF'
+10	PTR	out2.planted.test.
+EOF
 ns_start
 ns_blackhole
 
@@ -96,6 +108,20 @@ assert_grep_fixed 'spf: warning: open.planted.test: "+all" authorises every addr
 check_with "$NS_PORT" nospf.planted.test --ip 192.0.2.10
 assert_exit 1 "no SPF record"
 assert_grep_fixed 'spf: error: none: nospf.planted.test: no SPF record (no record of that type); fix: publish a TXT record at nospf.planted.test: "v=spf1 ip4:192.0.2.10 -all"' "$OUT" "nospf: none with the record to publish"
+
+check_with "$NS_PORT" viamx.planted.test --ip 192.0.2.10
+assert_exit 0 "mx"
+assert_grep_fixed 'spf: ok: pass for 192.0.2.10 as postmaster@viamx.planted.test (mx in viamx.planted.test; 1 of 10 DNS lookups)' "$OUT" "mx: the second MX host's address matched"
+check_with "$NS_PORT" viaptr.planted.test --ip 192.0.2.10
+assert_exit 0 "ptr (a warning)"
+assert_grep_fixed 'spf: ok: pass for 192.0.2.10 as postmaster@viaptr.planted.test (ptr:planted.test in viaptr.planted.test' "$OUT" "ptr: validated name matched"
+assert_grep_fixed 'spf: warning: viaptr.planted.test: the ptr mechanism is deprecated (RFC 7208 5.5)' "$OUT" "ptr: deprecated"
+check_with "$NS_PORT" viaptr.planted.test --ip 192.0.2.11
+assert_exit 1 "ptr, no PTR record"
+assert_grep_fixed 'spf: error: fail for 192.0.2.11' "$OUT" "ptr: no name, no match"
+check_with "$NS_PORT" viaaaaa.planted.test --ip 2001:db8:5::10
+assert_exit 0 "a over IPv6"
+assert_grep_fixed 'spf: ok: pass for 2001:db8:5::10 as postmaster@viaaaaa.planted.test (a:out2.planted.test in' "$OUT" "a: AAAA matched"
 
 # SERVFAIL: nsd refuses a zone it does not serve.
 check_with "$NS_PORT" unserved.example --ip 192.0.2.10

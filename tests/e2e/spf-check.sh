@@ -39,6 +39,8 @@ EOF
 	printf 'out2\tAAAA\t2001:db8:5::10\n'
 	printf 'viaptr\tTXT\t"v=spf1 ptr:planted.test -all"\n'
 	printf 'viaaaaa\tTXT\t"v=spf1 a:out2.planted.test -all"\n'
+	# one record in two character-strings, joined without a space (3.3)
+	printf 'split\tTXT\t"v=spf1 ip4:192.0.2.0/24 " "ip4:198.51.100.0/24 -all"\n'
 } | ns_zone planted.test
 ns_zone 2.0.192.in-addr.arpa <<'EOF'
 10	PTR	out2.planted.test.
@@ -122,6 +124,10 @@ assert_grep_fixed 'spf: error: fail for 192.0.2.11' "$OUT" "ptr: no name, no mat
 check_with "$NS_PORT" viaaaaa.planted.test --ip 2001:db8:5::10
 assert_exit 0 "a over IPv6"
 assert_grep_fixed 'spf: ok: pass for 2001:db8:5::10 as postmaster@viaaaaa.planted.test (a:out2.planted.test in' "$OUT" "a: AAAA matched"
+
+check_with "$NS_PORT" split.planted.test --ip 198.51.100.7
+assert_exit 0 "a record in two strings"
+assert_grep_fixed 'spf: ok: pass for 198.51.100.7 as postmaster@split.planted.test (ip4:198.51.100.0/24 in split.planted.test' "$OUT" "split: the strings joined"
 
 # SERVFAIL: nsd refuses a zone it does not serve.
 check_with "$NS_PORT" unserved.example --ip 192.0.2.10

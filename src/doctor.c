@@ -13,6 +13,7 @@
  * else the system's resolvers; DNS trouble is reported as "could not
  * check", never as a missing record.
  */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,107 @@ report_dmarc(struct report *rp, const struct dns_resolver *r, const char *from,
 		report_align(rp, "DKIM d=", a->dkim_domain, from, d.rec.adkim);
 }
 
+/* MX of the From domain: where replies and bounces go. */
+static void
+report_mx(struct report *rp, const struct dns_resolver *r, const char *from)
+{
+	struct dns_answer a;
+	enum dns_status s = r->lookup(r->arg, from, DNS_T_MX, &a);
+	struct buf list;
+	size_t i;
+
+	buf_init(&list, 200);
+	for (i = 0; s == DNS_FOUND && i < a.nrr && i < 4; i++)
+		buf_printf(&list, "%s%s", i > 0 ? ", " : "", a.rr[i].text);
+	if (s == DNS_FOUND && a.nrr == 1 && a.rr[0].text[0] == '\0')
+		finding(rp, "mx", 2,
+		    "%s has a null MX (RFC 7505): replies and "
+		    "bounces to it cannot be delivered",
+		    from);
+	else if (s == DNS_FOUND)
+		finding(rp, "mx", 0, "%s: %zu MX record(s): %s%s", from, a.nrr,
+		    list.data != NULL ? list.data : "",
+		    a.nrr > 4 ? ", ..." : "");
+	else if (s == DNS_NXDOMAIN || s == DNS_NODATA)
+		finding(rp, "mx", 1,
+		    "%s has no MX record (%s): replies and "
+		    "bounces go to its address records, if "
+		    "any; fix: publish MX records",
+		    from, dns_status_name(s));
+	else
+		finding(rp, "mx", 2,
+		    "could not check the MX of %s (%s); this "
+		    "is a DNS failure, not a missing record",
+		    from, a.why);
+	buf_reset(&list);
+	dns_answer_free(&a);
+}
+
+/* Does name have the address ip? -1 the lookup failed. */
+static int
+name_has_addr(const struct dns_resolver *r, const char *name,
+    const struct spf_ip *ip)
+{
+	struct dns_answer a;
+	enum dns_status s = r->lookup(r->arg, name,
+	    ip->family == AF_INET ? DNS_T_A : DNS_T_AAAA, &a);
+	size_t i;
+	int hit = 0;
+
+	for (i = 0; s == DNS_FOUND && i < a.nrr; i++)
+		hit |= a.rr[i].family == ip->family &&
+		       memcmp(a.rr[i].ip, ip->addr,
+			   ip->family == AF_INET ? 4 : 16) == 0;
+	dns_answer_free(&a);
+	return dns_status_temporary(s) ? -1 : hit;
+}
+
+/* Reverse DNS of the sending address, forward-confirmed (FCrDNS). */
+static void
+report_rdns(struct report *rp, const struct dns_resolver *r, const char *ip)
+{
+	struct spf_ip addr;
+	struct dns_answer a;
+	char rev[80];
+	enum dns_status s;
+	size_t i;
+	int hit = 0, failed = 0, h;
+
+	if (spf_ip_parse(ip, &addr) == -1)
+		return;
+	dns_reverse_name(addr.family, addr.addr, rev, sizeof(rev));
+	s = r->lookup(r->arg, rev, DNS_T_PTR, &a);
+	for (i = 0; s == DNS_FOUND && i < a.nrr && i < 10 && !hit; i++) {
+		if ((h = name_has_addr(r, a.rr[i].text, &addr)) == 1)
+			hit = 1, finding(rp, "rdns", 0,
+				     "%s is %s "
+				     "(forward-confirmed)",
+				     ip, a.rr[i].text);
+		failed |= h == -1;
+	}
+	if (s == DNS_NXDOMAIN || s == DNS_NODATA)
+		finding(rp, "rdns", 2,
+		    "%s has no reverse DNS (%s): large "
+		    "mailbox providers refuse such mail; "
+		    "fix: ask the owner of the address for a "
+		    "PTR record naming a host that resolves "
+		    "back to it",
+		    ip, dns_status_name(s));
+	else if (s != DNS_FOUND || (!hit && failed))
+		finding(rp, "rdns", 2,
+		    "could not check the reverse DNS of %s "
+		    "(%s); this is a DNS failure, not a "
+		    "missing record",
+		    ip, s != DNS_FOUND ? a.why : "address lookup failed");
+	else if (!hit)
+		finding(rp, "rdns", 2,
+		    "%s is %s, which does not resolve back "
+		    "to it (not forward-confirmed); fix: "
+		    "give %s an address record for %s",
+		    ip, a.rr[0].text, a.rr[0].text, ip);
+	dns_answer_free(&a);
+}
+
 /* The account, when a configuration is found (-C or -a: it must be). */
 static int
 load_account(const struct opts *o, struct config **cfg,
@@ -273,6 +375,8 @@ doctor_check_domain(const struct opts *o, FILE *out, struct err *e)
 	report_spf(&rp, &r, o->check_ip, sender,
 	    a != NULL && a->domain != NULL ? a->domain : o->check_domain, &spf);
 	report_dmarc(&rp, &r, o->check_domain, sender, spf, a);
+	report_rdns(&rp, &r, o->check_ip);
+	report_mx(&rp, &r, o->check_domain);
 	fprintf(out, "summary: %u error(s), %u warning(s)\n", rp.errors,
 	    rp.warnings);
 	ret = rp.errors > 0 ? 1 : 0;

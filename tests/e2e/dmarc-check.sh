@@ -19,6 +19,13 @@ ns_zone good.test <<'EOF'
 @	TXT	"v=spf1 include:_spf.provider.test -all"
 _dmarc	TXT	"v=DMARC1; p=reject; sp=quarantine; rua=mailto:dmarc@good.test"
 mail	TXT	"v=spf1 include:_spf.provider.test -all"
+@	MX	10 mx.good.test.
+mail	MX	10 mx.good.test.
+mx	A	192.0.2.25
+out	A	192.0.2.10
+EOF
+ns_zone 2.0.192.in-addr.arpa <<'EOF'
+10	PTR	out.good.test.
 EOF
 ns_zone strict.test <<'EOF'
 @	TXT	"v=spf1 include:_spf.provider.test -all"
@@ -28,6 +35,7 @@ EOF
 ns_zone none.test <<'EOF'
 @	TXT	"v=spf1 include:_spf.provider.test -all"
 _dmarc	TXT	"v=DMARC1; p=none; pct=50"
+@	MX	10 mx.good.test.
 EOF
 ns_zone nodmarc.test <<'EOF'
 @	TXT	"v=spf1 include:_spf.provider.test -all"

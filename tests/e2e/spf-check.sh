@@ -3,7 +3,8 @@
 # loopback: one correct domain passes clean; each planted SPF problem is
 # reported as the error or warning it is (syntax error, include loop,
 # more than 10 lookups, void lookups, +all, an address not listed, no
-# record); a refused zone (SERVFAIL) and a server that never answers
+# record); so are a missing or unconfirmed reverse DNS and a null or
+# missing MX; a refused zone (SERVFAIL) and a server that never answers
 # (timeout) are "could not check", never "no record".
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nameserver.sh"
@@ -16,6 +17,9 @@ ns_zone good.test <<'EOF'
 @	TXT	"v=spf1 include:_spf.provider.test -all"
 @	TXT	"google-site-verification=unrelated"
 _dmarc	TXT	"v=DMARC1; p=reject; rua=mailto:dmarc@good.test"
+@	MX	10 mx.good.test.
+mx	A	192.0.2.25
+out6	AAAA	2001:db8::25
 EOF
 {
 	printf '_dmarc\tTXT\t"v=DMARC1; p=quarantine; rua=mailto:d@planted.test"\n'
@@ -30,6 +34,9 @@ EOF
 	printf 'a:nx3.planted.test ip4:192.0.2.0/24 -all"\n'
 	printf 'open\tTXT\t"v=spf1 +all"\n'
 	printf 'nospf\tA\t192.0.2.99\n'
+	printf 'liar\tA\t192.0.2.99\n'
+	printf 'nullmx\tTXT\t"v=spf1 ip4:192.0.2.0/24 -all"\n'
+	printf 'nullmx\tMX\t0 .\n'
 	# mx, ptr and a over IPv6: MX, PTR and AAAA answers on the wire.
 	printf 'viamx\tTXT\t"v=spf1 mx -all"\n'
 	printf 'viamx\tMX\t10 out1.planted.test.\n'
@@ -44,6 +51,10 @@ EOF
 } | ns_zone planted.test
 ns_zone 2.0.192.in-addr.arpa <<'EOF'
 10	PTR	out2.planted.test.
+12	PTR	liar.planted.test.
+EOF
+ns_zone 8.b.d.0.1.0.0.2.ip6.arpa <<'EOF'
+5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0	PTR	out6.good.test.
 EOF
 ns_start
 ns_blackhole
@@ -67,6 +78,7 @@ EOF
 
 # The correct domain: pass through the provider's include, clean report.
 check_with "$NS_PORT" good.test --ip 192.0.2.10
+cp "$OUT" "$T/good.out"
 assert_exit 0 "good.test"
 assert_grep_fixed 'spf: ok: pass for 192.0.2.10 as postmaster@good.test (ip4:192.0.2.0/24 in _spf.provider.test; 1 of 10 DNS lookups)' "$OUT" "good: SPF pass and the matching term"
 assert_grep_fixed 'dmarc: ok: p=reject applies (from _dmarc.good.test' "$OUT" "good: DMARC reject"
@@ -75,6 +87,7 @@ assert_grep_fixed 'summary: 0 error(s), 0 warning(s)' "$OUT" "good: clean summar
 assert_no_grep ': (error|warning): ' "$OUT" "good: no finding is a problem"
 # IPv6 through the same include.
 check_with "$NS_PORT" good.test --ip 2001:db8::25
+cp "$OUT" "$T/good6.out"
 assert_exit 0 "good.test over IPv6"
 assert_grep '^spf: ok: pass for 2001:db8::25 .*ip6:2001:db8::/32' "$OUT" "good: IPv6 pass"
 
@@ -95,6 +108,7 @@ assert_grep '^spf: error: permerror: .*more than 10 DNS lookups .*loop: loop1.pl
 assert_grep '^spf: warning: include/redirect loop: loop1.planted.test -> loop2.planted.test -> loop1.planted.test$' "$OUT" "loop: warning"
 
 check_with "$NS_PORT" many.planted.test --ip 192.0.2.10
+cp "$OUT" "$T/many.out"
 assert_exit 1 "more than 10 lookups"
 assert_grep_fixed 'spf: error: permerror: many.planted.test: more than 10 DNS lookups (include, a, mx, ptr, exists, redirect)' "$OUT" "many: over the limit"
 
@@ -102,9 +116,9 @@ check_with "$NS_PORT" void.planted.test --ip 192.0.2.10
 assert_exit 1 "void lookups"
 assert_grep '^spf: error: permerror: void.planted.test: more than 2 void lookups' "$OUT" "void: over the void limit"
 
-check_with "$NS_PORT" open.planted.test --ip 203.0.113.5
+check_with "$NS_PORT" open.planted.test --ip 192.0.2.10
 assert_exit 0 "+all (a warning, not an error)"
-assert_grep_fixed '(+all in open.planted.test' "$OUT" "+all: pass"
+assert_grep_fixed 'spf: ok: pass for 192.0.2.10 as postmaster@open.planted.test (+all in open.planted.test' "$OUT" "+all: pass"
 assert_grep_fixed 'spf: warning: open.planted.test: "+all" authorises every address on the Internet' "$OUT" "+all: warned"
 
 check_with "$NS_PORT" nospf.planted.test --ip 192.0.2.10
@@ -122,12 +136,28 @@ check_with "$NS_PORT" viaptr.planted.test --ip 192.0.2.11
 assert_exit 1 "ptr, no PTR record"
 assert_grep_fixed 'spf: error: fail for 192.0.2.11' "$OUT" "ptr: no name, no match"
 check_with "$NS_PORT" viaaaaa.planted.test --ip 2001:db8:5::10
-assert_exit 0 "a over IPv6"
+assert_no_grep '^spf: (error|warning)' "$OUT" "a over IPv6: no SPF problem"
 assert_grep_fixed 'spf: ok: pass for 2001:db8:5::10 as postmaster@viaaaaa.planted.test (a:out2.planted.test in' "$OUT" "a: AAAA matched"
 
 check_with "$NS_PORT" split.planted.test --ip 198.51.100.7
-assert_exit 0 "a record in two strings"
+assert_no_grep '^spf: (error|warning)' "$OUT" "a record in two strings: no SPF problem"
 assert_grep_fixed 'spf: ok: pass for 198.51.100.7 as postmaster@split.planted.test (ip4:198.51.100.0/24 in split.planted.test' "$OUT" "split: the strings joined"
+
+# The rest of the domain report: reverse DNS of the address (forward-
+# confirmed) and the From domain's MX.
+assert_grep_fixed 'rdns: ok: 192.0.2.10 is out2.planted.test (forward-confirmed)' "$T/good.out" "good: rDNS confirmed"
+assert_grep_fixed 'mx: ok: good.test: 1 MX record(s): mx.good.test' "$T/good.out" "good: MX"
+assert_grep_fixed 'rdns: ok: 2001:db8::25 is out6.good.test (forward-confirmed)' "$T/good6.out" "good: IPv6 rDNS confirmed"
+check_with "$NS_PORT" good.test --ip 192.0.2.11
+assert_exit 1 "no rDNS"
+assert_grep_fixed 'rdns: error: 192.0.2.11 has no reverse DNS (no such name): large mailbox providers refuse such mail; fix: ask the owner of the address for a PTR record' "$OUT" "rdns: missing"
+check_with "$NS_PORT" good.test --ip 192.0.2.12
+assert_exit 1 "rDNS not forward-confirmed"
+assert_grep_fixed 'rdns: error: 192.0.2.12 is liar.planted.test, which does not resolve back to it (not forward-confirmed); fix: give liar.planted.test an address record for 192.0.2.12' "$OUT" "rdns: not confirmed"
+check_with "$NS_PORT" nullmx.planted.test --ip 192.0.2.10
+assert_exit 1 "null MX"
+assert_grep_fixed 'mx: error: nullmx.planted.test has a null MX (RFC 7505): replies and bounces to it cannot be delivered' "$OUT" "mx: null MX"
+assert_grep_fixed 'mx: warning: many.planted.test has no MX record (no record of that type)' "$T/many.out" "mx: none"
 
 # SERVFAIL: nsd refuses a zone it does not serve.
 check_with "$NS_PORT" unserved.example --ip 192.0.2.10

@@ -295,11 +295,15 @@ dns_resolver_of(struct dns *d)
 
 /* ---- unpacking rdata (uncompressed: libunbound expands names) ---- */
 
-/* A wire-format name at p (n bytes) to text without the final dot. */
+/* A wire-format name at p (n bytes) to text without the final dot.  A
+ * label holding a dot, a blank or a byte outside printable ASCII makes
+ * the answer malformed: such a name could not be printed or looked up
+ * safely (host names are letters, digits and hyphens; SPF's test names
+ * use other printable characters, which are kept). */
 static int
 unpack_name(const unsigned char *p, size_t n, struct buf *out)
 {
-	size_t i = 0, labels = 0;
+	size_t i = 0, labels = 0, k;
 
 	for (;;) {
 		unsigned len;
@@ -313,6 +317,10 @@ unpack_name(const unsigned char *p, size_t n, struct buf *out)
 			return -1;
 		if (out->len > 0 && buf_addch(out, '.') == -1)
 			return -1;
+		for (k = 0; k < len; k++)
+			if (p[i + k] <= ' ' || p[i + k] >= 0x7f ||
+			    p[i + k] == '.')
+				return -1;
 		if (buf_add(out, p + i, len) == -1)
 			return -1;
 		i += len;

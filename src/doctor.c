@@ -40,17 +40,24 @@ static void
 finding(struct report *rp, const char *area, int sev, const char *fmt, ...)
 {
 	static const char *const names[] = {"ok", "warning", "error"};
+	char text[1024];
 	va_list ap;
+	size_t i;
 
 	if (sev == 1)
 		rp->warnings++;
 	else if (sev == 2)
 		rp->errors++;
-	fprintf(rp->out, "%s: %s: ", area, names[sev]);
 	va_start(ap, fmt);
-	vfprintf(rp->out, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', rp->out);
+	/* Names and texts come from DNS: nothing unprintable reaches the
+	 * terminal (SECURITY.md S6). */
+	for (i = 0; text[i] != '\0'; i++)
+		if ((unsigned char)text[i] < ' ' ||
+		    (unsigned char)text[i] >= 0x7f)
+			text[i] = '?';
+	fprintf(rp->out, "%s: %s: %s\n", area, names[sev], text);
 }
 
 static const char *

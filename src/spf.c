@@ -1005,6 +1005,22 @@ match_include(struct eval *ev, const char *domain, const char *target)
 	return M_PERMERROR;
 }
 
+/* exists: any A record, whatever the client's family (5.7). */
+static enum match
+match_exists(struct eval *ev, const char *domain, const struct term *t,
+    const char *target)
+{
+	struct spf_ip save = ev->ip;
+	struct term any = *t;
+	enum match m;
+
+	ev->ip.family = AF_INET;
+	any.cidr4 = 0;
+	m = match_a(ev, domain, &any, target, DNS_T_A);
+	ev->ip = save;
+	return m;
+}
+
 static enum match
 match_term(struct eval *ev, const char *domain, const struct term *t)
 {
@@ -1039,22 +1055,8 @@ match_term(struct eval *ev, const char *domain, const struct term *t)
 		return match_mx(ev, domain, t, target);
 	case M_PTR:
 		return match_ptr(ev, domain, target);
-	case M_EXISTS: {
-		struct spf_ip any = ev->ip;
-		struct term t0 = *t;
-		enum match m;
-
-		/* exists: any A record, whatever the client's family. */
-		any.family = AF_INET;
-		t0.cidr4 = 0;
-		{
-			struct spf_ip save = ev->ip;
-			ev->ip = any;
-			m = match_a(ev, domain, &t0, target, DNS_T_A);
-			ev->ip = save;
-		}
-		return m;
-	}
+	case M_EXISTS:
+		return match_exists(ev, domain, t, target);
 	default:
 		break;
 	}

@@ -52,6 +52,7 @@ EOF
 ns_zone 2.0.192.in-addr.arpa <<'EOF'
 10	PTR	out2.planted.test.
 12	PTR	liar.planted.test.
+13	PTR	evil\027[31m.planted.test.
 EOF
 ns_zone 8.b.d.0.1.0.0.2.ip6.arpa <<'EOF'
 5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0	PTR	out6.good.test.
@@ -154,6 +155,14 @@ assert_grep_fixed 'rdns: error: 192.0.2.11 has no reverse DNS (no such name): la
 check_with "$NS_PORT" good.test --ip 192.0.2.12
 assert_exit 1 "rDNS not forward-confirmed"
 assert_grep_fixed 'rdns: error: 192.0.2.12 is liar.planted.test, which does not resolve back to it (not forward-confirmed); fix: give liar.planted.test an address record for 192.0.2.12' "$OUT" "rdns: not confirmed"
+# A hostile name (an escape sequence) is a malformed answer, not text.
+check_with "$NS_PORT" good.test --ip 192.0.2.13
+assert_exit 1 "hostile PTR name"
+assert_grep_fixed 'rdns: error: could not check the reverse DNS of 192.0.2.13 (malformed answer)' "$OUT" "rdns: hostile name refused"
+ok
+if tr -d '\n' <"$OUT" | LC_ALL=C grep -q "$(printf '\033')"; then
+	fail "rdns: an escape character reached the output"
+fi
 check_with "$NS_PORT" nullmx.planted.test --ip 192.0.2.10
 assert_exit 1 "null MX"
 assert_grep_fixed 'mx: error: nullmx.planted.test has a null MX (RFC 7505): replies and bounces to it cannot be delivered' "$OUT" "mx: null MX"

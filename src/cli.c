@@ -607,16 +607,32 @@ opt_dns_record(struct cli *cl, const char *name, const char *val, struct err *e)
 	return 0;
 }
 
+/* A host name: labels of 1-63 letters, digits, '-' or '_'. */
+static int
+is_domain(const char *s)
+{
+	size_t lab = 0;
+
+	for (; *s != '\0'; s++)
+		if (*s == '.' && (lab == 0 || s[1] == '\0'))
+			return 0;
+		else if (*s == '.')
+			lab = 0;
+		else if (!((*s >= 'a' && *s <= 'z') ||
+			     (*s >= 'A' && *s <= 'Z') ||
+			     (*s >= '0' && *s <= '9') || *s == '-' ||
+			     *s == '_') ||
+			 ++lab > 63)
+			return 0;
+	return lab > 0;
+}
+
 /* --check-domain DOMAIN and its --ip ADDR (issue 13). */
 static int
 opt_check(struct cli *cl, const char *name, const char *val, struct err *e)
 {
 	unsigned char ip[16];
 
-	if (*val == '\0' || has_crlf(val) || strchr(val, ' ') != NULL ||
-	    strlen(val) > 253)
-		return usage(e, "%s: expected %s", name,
-		    name[2] == 'i' ? "an IP address" : "a domain");
 	if (name[2] == 'i') {
 		if (inet_pton(AF_INET, val, ip) != 1 &&
 		    inet_pton(AF_INET6, val, ip) != 1)
@@ -624,6 +640,9 @@ opt_check(struct cli *cl, const char *name, const char *val, struct err *e)
 		cl->o->check_ip = val;
 		return 0;
 	}
+	if (strlen(val) > 253 || !is_domain(val))
+		return usage(e, "--check-domain: '%.64s' is not a domain name",
+		    val);
 	cl->o->check_domain = val;
 	return set_mode(cl, MODE_CHECK_DOMAIN, name, e);
 }

@@ -193,6 +193,11 @@ assert_grep 'needs --ip ADDRESS' "$ERR" "missing --ip"
 run_postseal --check-domain good.test --ip 192.0.2.999
 assert_exit 64 "--ip with a bad address"
 assert_grep_fixed 'ip: expected an IP address' "$ERR" "bad --ip"
+for bad in 'bad..name' 'x.' '.' '' 'a b.test' "$(printf 'a\033b.test')"; do
+	run_postseal --check-domain "$bad" --ip 192.0.2.10
+	assert_exit 64 "--check-domain '$bad'"
+	assert_grep_fixed "is not a domain name" "$ERR" "bad domain '$bad'"
+done
 run_postseal --ip 192.0.2.1 -t </dev/null
 assert_exit 64 "--ip alone"
 assert_grep_fixed 'ip goes with --check-domain' "$ERR" "--ip without the mode"

@@ -172,23 +172,26 @@ report_dmarc_record(struct report *rp, const struct dmarc_result *d)
 		    "reports; add rua=mailto:ADDRESS");
 }
 
+/* One alignment finding; a misalignment is an error unless the other
+ * identifier aligns (DMARC needs one of the two), a warning then. */
 static void
 report_align(struct report *rp, const char *what, const char *id,
-    const char *from, enum dmarc_align mode)
+    const char *from, enum dmarc_align mode, int aligned, int other)
 {
-	int a = dmarc_aligned(id, from, mode);
+	const char *how = mode == DMARC_STRICT ? "strict" : "relaxed";
 
-	if (a == 1)
-		finding(rp, "dmarc", 0,
-		    "%s %s aligns with From domain %s "
-		    "(%s)",
-		    what, id, from,
-		    mode == DMARC_STRICT ? "strict" : "relaxed");
+	if (aligned == 1)
+		finding(rp, "dmarc", 0, "%s %s aligns with From domain %s (%s)",
+		    what, id, from, how);
+	else if (aligned == 0)
+		finding(rp, "dmarc", other == 1 ? 1 : 2,
+		    "%s %s does not align with From domain %s (%s alignment)",
+		    what, id, from, how);
 	else
-		finding(rp, "dmarc", a == 0 ? 2 : 1,
-		    "%s %s %s with From domain %s (%s alignment)", what, id,
-		    a == 0 ? "does not align" : "cannot be compared", from,
-		    mode == DMARC_STRICT ? "strict" : "relaxed");
+		finding(rp, "dmarc", 1,
+		    "%s %s cannot be compared with From domain %s (no Public "
+		    "Suffix List)",
+		    what, id, from);
 }
 
 static void
@@ -196,6 +199,7 @@ report_dmarc(struct report *rp, const struct dns_resolver *r, const char *from,
     const char *sender, enum spf_result spf, const struct account *a)
 {
 	struct dmarc_result d;
+	int spf_aligned, dkim_aligned;
 
 	switch (dmarc_lookup(r, from, &d)) {
 	case DMARC_FOUND:
@@ -220,11 +224,36 @@ report_dmarc(struct report *rp, const struct dns_resolver *r, const char *from,
 		finding(rp, "dmarc", 2, "%s", d.problem);
 		return;
 	}
-	if (spf == SPF_PASS)
+	/* -2: not applicable (SPF did not pass; no DKIM key) */
+	spf_aligned = spf == SPF_PASS
+			  ? dmarc_aligned(domain_of(sender), from, d.rec.aspf)
+			  : -2;
+	dkim_aligned = a != NULL && a->dkim_domain != NULL
+			   ? dmarc_aligned(a->dkim_domain, from, d.rec.adkim)
+			   : -2;
+	if (spf_aligned != -2)
 		report_align(rp, "SPF-authenticated envelope domain",
-		    domain_of(sender), from, d.rec.aspf);
-	if (a != NULL && a->dkim_domain != NULL)
-		report_align(rp, "DKIM d=", a->dkim_domain, from, d.rec.adkim);
+		    domain_of(sender), from, d.rec.aspf, spf_aligned,
+		    dkim_aligned);
+	if (dkim_aligned != -2)
+		report_align(rp, "DKIM d=", a->dkim_domain, from, d.rec.adkim,
+		    dkim_aligned, spf_aligned);
+	/* What a receiver concludes (not a finding of its own). */
+	if (spf_aligned == 1)
+		fprintf(rp->out, "verdict: DMARC passes on aligned SPF%s\n",
+		    dkim_aligned == 1
+			? " and on the aligned DKIM signature the "
+			  "account adds"
+			: "; an aligned DKIM signature would also "
+			  "survive forwarding");
+	else
+		fprintf(rp->out,
+		    "verdict: DMARC passes only with a valid DKIM "
+		    "signature aligned with %s%s; otherwise "
+		    "receivers apply p=%s\n",
+		    from,
+		    dkim_aligned == 1 ? " (the account signs with one)" : "",
+		    dmarc_policy_name(d.policy));
 }
 
 /* MX of the From domain: where replies and bounces go. */

@@ -68,6 +68,7 @@ assert_exit 0 "good.test"
 assert_grep_fixed 'dmarc: ok: p=reject applies (from _dmarc.good.test; adkim=r aspf=r pct=100; DNSSEC insecure)' "$OUT" "good: policy"
 assert_grep_fixed 'dmarc: ok: DKIM d= mail.good.test aligns with From domain good.test (relaxed)' "$OUT" "good: DKIM relaxed alignment"
 assert_grep_fixed 'summary: 0 error(s), 0 warning(s)' "$OUT" "good: clean"
+assert_grep_fixed 'verdict: DMARC passes on aligned SPF and on the aligned DKIM signature the account adds' "$OUT" "good: verdict"
 
 # A subdomain without its own record: the organisational domain's sp=.
 check "" mail.good.test --ip 192.0.2.10
@@ -81,6 +82,15 @@ assert_exit 1 "misaligned"
 assert_grep_fixed 'spf: ok: pass for 192.0.2.10 as bounce@bounces.provider.test' "$OUT" "misaligned: SPF itself passes"
 assert_grep_fixed 'dmarc: error: SPF-authenticated envelope domain bounces.provider.test does not align with From domain good.test (relaxed alignment)' "$OUT" "misaligned: envelope"
 assert_grep_fixed 'dmarc: error: DKIM d= other.example does not align with From domain good.test (relaxed alignment)' "$OUT" "misaligned: DKIM d="
+
+assert_grep_fixed 'verdict: DMARC passes only with a valid DKIM signature aligned with good.test; otherwise receivers apply p=reject' "$OUT" "misaligned: verdict"
+
+# The provider's bounce domain with an aligned DKIM key: DMARC passes on
+# DKIM, so the SPF misalignment is only a warning.
+check mail.good.test good.test -f bounce@bounces.provider.test --ip 192.0.2.10
+assert_exit 0 "SPF misaligned, DKIM aligned"
+assert_grep_fixed 'dmarc: warning: SPF-authenticated envelope domain bounces.provider.test does not align with From domain good.test (relaxed alignment)' "$OUT" "DKIM aligned: SPF misalignment a warning"
+assert_grep_fixed 'verdict: DMARC passes only with a valid DKIM signature aligned with good.test (the account signs with one); otherwise receivers apply p=reject' "$OUT" "DKIM aligned: verdict"
 
 # Strict alignment: a subdomain is not enough.
 check mail.strict.test strict.test -f a@mail.strict.test --ip 192.0.2.10

@@ -27,6 +27,7 @@
  */
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -685,6 +686,46 @@ opt_dns_record(struct cli *cl, const char *name, const char *val, struct err *e)
 	return 0;
 }
 
+/* A host name: labels of 1-63 letters, digits, '-' or '_'. */
+static int
+is_domain(const char *s)
+{
+	size_t lab = 0;
+
+	for (; *s != '\0'; s++)
+		if (*s == '.' && (lab == 0 || s[1] == '\0'))
+			return 0;
+		else if (*s == '.')
+			lab = 0;
+		else if (!((*s >= 'a' && *s <= 'z') ||
+			     (*s >= 'A' && *s <= 'Z') ||
+			     (*s >= '0' && *s <= '9') || *s == '-' ||
+			     *s == '_') ||
+			 ++lab > 63)
+			return 0;
+	return lab > 0;
+}
+
+/* --check-domain DOMAIN and its --ip ADDR (issue 13). */
+static int
+opt_check(struct cli *cl, const char *name, const char *val, struct err *e)
+{
+	unsigned char ip[16];
+
+	if (name[2] == 'i') {
+		if (inet_pton(AF_INET, val, ip) != 1 &&
+		    inet_pton(AF_INET6, val, ip) != 1)
+			return usage(e, "--ip: expected an IP address");
+		cl->o->check_ip = val;
+		return 0;
+	}
+	if (strlen(val) > 253 || !is_domain(val))
+		return usage(e, "--check-domain: '%.64s' is not a domain name",
+		    val);
+	cl->o->check_domain = val;
+	return set_mode(cl, MODE_CHECK_DOMAIN, name, e);
+}
+
 static const struct longopt longopts[] = {
     {"version", ARG_NONE, opt_version},
     {"help", ARG_NONE, opt_help},
@@ -704,6 +745,8 @@ static const struct longopt longopts[] = {
     {"dkim-headers", ARG_REQ, opt_sign},
     {"dkim-verify", ARG_NONE, opt_dkim_mode},
     {"dns-record", ARG_REQ, opt_dns_record},
+    {"check-domain", ARG_REQ, opt_check},
+    {"ip", ARG_REQ, opt_check},
 };
 
 /* "--name", "--name=value" or "--name value". */
@@ -756,6 +799,12 @@ check_combination(struct cli *cl, struct err *e)
 	    o->mode != MODE_DKIM_VERIFY)
 		return usage(e, "--dkim-time goes with --dkim-sign or "
 				"--dkim-verify");
+	if (o->check_ip != NULL && o->mode != MODE_CHECK_DOMAIN)
+		return usage(e, "--ip goes with --check-domain");
+	if (o->mode == MODE_CHECK_DOMAIN && o->check_ip == NULL)
+		return usage(e,
+		    "--check-domain needs --ip ADDRESS (the address "
+		    "your mail leaves from)");
 	if (o->json && o->mode != MODE_QUEUE_LIST)
 		return usage(e, "--json goes with -bp (mailq)");
 	if (o->mode == MODE_SEND && o->nrcpts == 0 && !o->read_recipients)
@@ -826,6 +875,8 @@ cli_usage(FILE *fp)
 	      "       postseal --dkim-sign [--dkim-time T] [--dkim-headers "
 	      "h1:h2]\n"
 	      "       postseal --dkim-verify [--dns-record NAME=FILE]...\n"
+	      "       postseal --check-domain DOMAIN --ip ADDRESS [-f SENDER] "
+	      "[-a ACCOUNT]\n"
 	      "  -f ADDR, -r ADDR  envelope sender ('' or '<>': null sender)\n"
 	      "  -F NAME           full name for a From header we add\n"
 	      "  -t                read recipients from the message headers\n"

@@ -24,6 +24,8 @@ enum mode {
 	MODE_DKIM_VERIFY, /* --dkim-verify */
 	MODE_SMTP,	  /* -bs: SMTP on stdin/stdout (server.c) */
 	MODE_NEWALIASES,  /* -bi, -I, newaliases: check the aliases file */
+	/* --check-domain D (issue 13) */
+	MODE_CHECK_DOMAIN,
 };
 
 enum deliver_mode {
@@ -73,6 +75,10 @@ struct opts {
 	const char *dkim_headers;  /* --dkim-headers h1:h2 */
 	const char **dns_records;  /* --dns-record NAME=FILE, owned array */
 	size_t ndns_records;
+
+	/* --check-domain DOMAIN --ip ADDR (issue 13). */
+	const char *check_domain;
+	const char *check_ip;
 
 	/* Storage behind sender (the brackets of -f <a@b> removed); owned. */
 	char *owned_sender;

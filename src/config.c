@@ -185,6 +185,7 @@ enum fid {
 	FID_DELAY_WARN, /* issue 9 */
 	FID_TIMEOUT_DATA_END,
 	FID_FAILED_MAX_AGE,
+	FID_DNS_SERVER,
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -250,6 +251,7 @@ static const struct field fields[FID_COUNT] = {
     [FID_DELAY_WARN] = FLD(F_UINT, delay_warning_time),
     [FID_TIMEOUT_DATA_END] = FLD(F_UINT, timeout_data_end),
     [FID_FAILED_MAX_AGE] = FLD(F_UINT, failed_max_age),
+    [FID_DNS_SERVER] = FLD(F_STR, dns_server),
 };
 
 _Static_assert(FID_COUNT <= 64, "the set masks are 64 bits");
@@ -1331,6 +1333,8 @@ static const struct keyword keywords[] = {
     {"smtp_8bitmime", FID_8BITMIME, kw_bool, 0, NULL},
     {"delay_warning_time", FID_DELAY_WARN, kw_duration_off, 0, NULL},
     {"max_message_size", FID_MAX_SIZE, kw_size, 0, NULL},
+    /* issue 13: checked by dns.c when a lookup needs it */
+    {"dns_server", FID_DNS_SERVER, kw_value, V_NOBLANK, NULL},
     {"protocol", FID_NONE, kw_protocol, 0, NULL},
     /* msmtp keywords that are harmless to ignore */
     {"tls_min_dh_prime_bits", FID_NONE, kw_unsupported, U_WARN,

@@ -103,6 +103,9 @@ struct account {
 	 * are re-encoded before signing (the message is spooled before we
 	 * see the server's EHLO, so this cannot be learned in time). */
 	int smtp_8bitmime; /* default on */
+	/* "dns_server ADDR[:PORT]" (issue 13): the resolver for the
+	 * doctor's lookups; NULL: the system's (/etc/resolv.conf). */
+	char *dns_server;
 };
 
 struct config {

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "dkim.h"
 #include "dkim_tool.h"
+#include "doctor.h"
 #include "log.h"
 #include "message.h"
 #include "installdirs.h"
@@ -137,6 +138,8 @@ run_mode(const struct opts *o, struct err *e)
 		return dkim_tool_keygen(o, e);
 	case MODE_DKIM_VERIFY:
 		return dkim_tool_verify(o, e);
+	case MODE_CHECK_DOMAIN: /* 0 clean, 1 errors found (issue 13) */
+		return doctor_check_domain(o, stdout, e);
 	default:
 		break;
 	}
@@ -205,7 +208,7 @@ main(int argc, char **argv)
 	r = run_mode(&o, &e);
 	opts_free(&o);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
-		if (r == 0)
+		if (r >= 0)
 			err_set(&e, ERR_IO,
 			    "write error on standard output: %s",
 			    strerror(errno));
@@ -213,6 +216,8 @@ main(int argc, char **argv)
 	}
 	if (r == 0)
 		return EX_OK;
+	if (r == 1) /* --check-domain: a finding is an error */
+		return 1;
 	log_error("%s", e.text);
 	return err_exit_code(e.kind);
 }

@@ -60,6 +60,14 @@ hard_error() {
 	exit 99
 }
 
+# at_cleanup CMD: run CMD (with eval) when the test ends, after the
+# processes it started are gone.
+CLEANUPS=
+at_cleanup() {
+	CLEANUPS="$CLEANUPS
+$*"
+}
+
 e2e_cleanup() {
 	_rc=$?
 	trap - EXIT HUP INT TERM
@@ -75,6 +83,7 @@ e2e_cleanup() {
 		kill -KILL "$_pid" 2>/dev/null
 		wait "$_pid" 2>/dev/null
 	done
+	[ -n "$CLEANUPS" ] && eval "$CLEANUPS"
 	if [ "$_rc" -eq 0 ] && [ "$FAILS" -gt 0 ]; then
 		_rc=1
 	elif [ "$_rc" -eq 0 ] && [ "$SKIPS" -gt 0 ]; then

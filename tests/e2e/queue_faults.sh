@@ -58,7 +58,6 @@ submit_case() {
 	fresh_queue
 	start_server --name "$1" --tls starttls --user u --password p \
 	    --stall 4 --fault "$2:$3#1"
-	echo "$pid" >"$T/$1.pid"
 	fault_config
 	sample_message "$1" >"$T/msg"
 	run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
@@ -76,8 +75,7 @@ run_case() {
 	queued) assert_eq "$(spool_count "$1" "$spool")" 1 "$1: delivered" ;;
 	*) assert_eq "$(spool_count "$1" "$spool")" 0 "$1: failed, sent" ;;
 	esac
-	pid=$(cat "$T/${3:-$1}.pid")
-	stop_server
+	stop_server "${3:-$1}"
 }
 
 # group ACTION STAGE=EXPECT...
@@ -133,7 +131,6 @@ handshake_submit() {
 	after_submit "$name" queued "$SPOOL"
 	stop_server
 	start_server --name "$name-ok" --tls starttls --user u --password p
-	echo "$pid" >"$T/$name-ok.pid"
 	fault_config
 }
 

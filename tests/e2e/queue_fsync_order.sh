@@ -27,7 +27,7 @@ traced() {
 	sample_message "$TEST_NAME" >"$T/msg"
 	Q_BEFORE=$(queue_entries)
 	strace -f -y -qq -s 256 -o "$_tf" \
-	    -e trace=openat,write,fsync,fdatasync,rename,renameat,renameat2 \
+	    -e trace=openat,write,pwrite64,writev,copy_file_range,sendfile,splice,fsync,fdatasync,rename,renameat,renameat2 \
 	    "$POSTSEAL" "$@" <"$T/msg" >"$T/postseal.out" 2>"$T/postseal.err"
 	RC=$?
 	OUT=$T/postseal.out
@@ -61,18 +61,18 @@ if not m:
 i = m.group(1)
 tmpd = q + "/tmp/" + i
 steps = [
-    ("msg written", r"^\d+ write\(\d+<" + tmpd + r"/msg>"),
-    ("msg synced", r"^\d+ f(data)?sync\(\d+<" + tmpd + r"/msg>\) = 0"),
-    ("env written", r"^\d+ write\(\d+<" + tmpd + r"/env>"),
-    ("env synced", r"^\d+ f(data)?sync\(\d+<" + tmpd + r"/env>\) = 0"),
-    ("tmp/ID synced", r"^\d+ fsync\(\d+<" + tmpd + r">\) = 0"),
-    ("renamed to active/", r"^\d+ renameat2?\(\d+<" + q + r"/tmp>, \"" + i +
+    ("msg written", r"^\d+\s+(write|pwrite64|writev|copy_file_range|sendfile|splice)\(.*<" + tmpd + r"/msg>"),
+    ("msg synced", r"^\d+\s+f(data)?sync\(\d+<" + tmpd + r"/msg>\) = 0"),
+    ("env written", r"^\d+\s+(write|pwrite64|writev|copy_file_range|sendfile|splice)\(.*<" + tmpd + r"/env>"),
+    ("env synced", r"^\d+\s+f(data)?sync\(\d+<" + tmpd + r"/env>\) = 0"),
+    ("tmp/ID synced", r"^\d+\s+fsync\(\d+<" + tmpd + r">\) = 0"),
+    ("renamed to active/", r"^\d+\s+renameat2?\(\d+<" + q + r"/tmp>, \"" + i +
      r"\", \d+<" + q + r"/active>, \"" + i + r"\".*= 0"),
-    ("active/ synced", r"^\d+ fsync\(\d+<" + q + r"/active>\) = 0"),
+    ("active/ synced", r"^\d+\s+fsync\(\d+<" + q + r"/active>\) = 0"),
 ]
 if want_stderr:
     steps.append(("\"queued\" on stderr",
-                  r"^\d+ write\(2<[^>]*>, \"[^\"]*[Qq]ueued"))
+                  r"^\d+\s+write\(2<[^>]*>, \"[^\"]*[Qq]ueued"))
 at = 0
 for name, pat in steps:
     # the last write of a file counts, syncs must follow it
@@ -91,7 +91,7 @@ for name, pat in steps:
             n = k
     at = n + 1
 # Nothing written to msg or env after they were synced.
-late = find(r"^\d+ write\(\d+<" + tmpd + r"/(msg|env)>", at)
+late = find(r"^\d+\s+(write|pwrite64|writev|copy_file_range|sendfile|splice)\(.*<" + tmpd + r"/(msg|env)>", at)
 if late is not None:
     print("written after the rename: line %d" % (late + 1))
 EOF
@@ -129,12 +129,12 @@ if len(ids) != 2:
     sys.exit()
 for i in ids:
     d = q + "/active/" + i
-    steps = [("env.new written", r"^\d+ write\(\d+<" + d + r"/env\.new>"),
-             ("env.new synced", r"^\d+ f(data)?sync\(\d+<" + d +
+    steps = [("env.new written", r"^\d+\s+(write|pwrite64|writev|copy_file_range|sendfile|splice)\(.*<" + d + r"/env\.new>"),
+             ("env.new synced", r"^\d+\s+f(data)?sync\(\d+<" + d +
               r"/env\.new>\) = 0"),
-             ("renamed over env", r"^\d+ renameat2?\(\d+<" + d +
+             ("renamed over env", r"^\d+\s+renameat2?\(\d+<" + d +
               r">, \"env\.new\", \d+<" + d + r">, \"env\".*= 0"),
-             ("entry synced", r"^\d+ fsync\(\d+<" + d + r">\) = 0")]
+             ("entry synced", r"^\d+\s+fsync\(\d+<" + d + r">\) = 0")]
     at = 0
     for name, pat in steps:
         r = re.compile(pat)
@@ -144,7 +144,7 @@ for i in ids:
             print("%s: %s missing or out of order" % (i, name))
             sys.exit()
         at = n + 1
-    if any(re.search(r"write\(\d+<" + d + r"/env>", l) for l in lines):
+    if any(re.search(r"(write|pwrite64|writev|copy_file_range|sendfile|splice)\(.*<" + d + r"/env>", l) for l in lines):
         print("%s: env written in place" % i)
 EOF
 )

@@ -424,6 +424,13 @@ assert_no_grep_fixed() {
 	fi
 }
 
+# assert_reply_code CODE FILE [WHAT]: FILE shows the server's reply code
+# CODE as a reply code ("535 " or "535-" not inside a longer number), not
+# merely the digits somewhere (a port, a size, a time).
+assert_reply_code() {
+	assert_grep "(^|[^0-9])$1[ -]" "$2" "${3:-$(basename "$2") (reply $1)}"
+}
+
 # assert_file_count DIR GLOB N [WHAT] (DIR must exist)
 assert_file_count() {
 	ok

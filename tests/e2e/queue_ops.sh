@@ -86,7 +86,7 @@ config </dev/null
 sample_message backoff >"$T/msg"
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_queued "4xx at MAIL"
-assert_grep_i '451' "$ERR" "4xx: the reply in the queued line"
+assert_reply_code 451 "$ERR" "4xx: the reply in the queued line"
 id=$(q_ids active)
 run_postseal -C "$CFG" -q
 assert_exit 0 "-q before the retry is due"
@@ -109,7 +109,7 @@ printf 'To: rcpt@example.org\nSubject: refused\nX-Mark: original\n\nBody.\n' \
     >"$T/msg"
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_failed "5xx at RCPT" 67
-assert_grep '550' "$ERR" "5xx: the server's reply"
+assert_reply_code 550 "$ERR" "5xx: the server's reply"
 assert_eq "$(notice_count)" 0 "5xx, submitter waiting: no notice"
 run_postseal -C "$CFG" --queue-drop "$(q_ids failed)"
 assert_exit 0 "--queue-drop of a failed entry"

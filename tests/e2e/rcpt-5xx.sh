@@ -20,7 +20,7 @@ for pl in no-pipelining pipelining; do
 	    good2@example.org <"$T/msg"
 	assert_exit 67 "one recipient refused ($pl)"
 	assert_grep_fixed 'bad@example.org' "$ERR" "stderr names the refused recipient ($pl)"
-	assert_grep '550' "$ERR" "stderr (reply code, $pl)"
+	assert_reply_code 550 "$ERR" "stderr (reply code, $pl)"
 	assert_no_grep 'good[12]@example\.org.*(refused|rejected|550)' "$ERR" "stderr (accepted recipients reported as refused, $pl)"
 	assert_nothing_delivered
 	# DATA may have been pipelined, but no message line may follow it.

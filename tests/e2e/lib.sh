@@ -247,6 +247,8 @@ stop_server() {
 	kill -KILL "$_spid" 2>/dev/null
 	wait "$_spid" 2>/dev/null
 	rm -f "$T/$_sname.pid"
+	# Not again at cleanup: by then the pid may belong to someone else.
+	PIDS=$(printf ' %s ' $PIDS | sed "s/ $_spid / /")
 	return 0
 }
 

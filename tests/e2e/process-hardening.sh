@@ -130,6 +130,7 @@ if [ -n "$AS" ]; then
 	assert_eq "$(ptrace_seize "$ctl")" ok "control: ptrace from uid $RUID"
 	kill "$ctl"
 	wait "$ctl" 2>/dev/null
+	PIDS=$(printf ' %s ' $PIDS | sed "s/ $ctl / /")
 	assert_eq "$(owner "$ps_pid")" 0 "postseal: /proc/PID owner (not dumpable)"
 	assert_eq "$(ptrace_seize "$ps_pid")" EPERM "postseal: ptrace from uid $RUID"
 else

@@ -1,8 +1,9 @@
 #!/bin/sh
 # tests/ci.sh -- the whole test suite, as CI runs it (.ci/run):
 #   1. the format check (clang-format, .clang-format);
-#   2. gcc with -Werror: make check, then make distcheck, then the Debian
-#      package in a Debian 12 chroot (tests/deb/run);
+#   2. gcc with -Werror: make check, the mutants (tests/mutants/run), then
+#      make distcheck, then the Debian package in a Debian 12 chroot
+#      (tests/deb/run);
 #   3. clang with AddressSanitizer + UndefinedBehaviorSanitizer: make check;
 #   4. every libFuzzer harness for FUZZ_SECONDS (default 60) each.
 # As root it first installs what the suite needs (tests/deps.sh) and then
@@ -86,6 +87,22 @@ say "format check"
 
 say "gcc -Werror: make check"
 run_check "$top/_build/gcc" --enable-werror CC=gcc
+
+# ---- mutants: every promise's tests can fail (tests/mutants/run) ----
+# One small mutant per promise, applied to a scratch copy, rebuilt
+# incrementally; only the covering tests run.  A mutant that survives, no
+# longer applies, or does not build fails CI.  Without root some covering
+# tests skip (ptrace, namespaces), so their mutants survive: reported only.
+say "mutants"
+if MUTANTS_DIR="$top/_build/mutants" MUTANTS_JOBS="$jobs" \
+	sh "$src/tests/mutants/run"; then
+	total_pass=$((total_pass + 1))
+elif [ "$strict" = 1 ]; then
+	die "tests/mutants/run: a mutant survived, is stale or does not build"
+else
+	say "mutants: some survived (not root: their covering tests skip)"
+	total_skip=$((total_skip + 1))
+fi
 
 say "gcc: make distcheck"
 (cd "$top/_build/gcc" && make -s -j"$jobs" distcheck \

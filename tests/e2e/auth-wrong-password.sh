@@ -10,7 +10,7 @@ for mech in plain login; do
 	sample_message >"$T/msg"
 	run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 	assert_exit 77 "wrong password ($mech)"
-	assert_grep '535' "$ERR" "stderr (server reply, $mech)"
+	assert_reply_code 535 "$ERR" "stderr (server reply, $mech)"
 	assert_grep_i 'auth' "$ERR" "stderr (says authentication, $mech)"
 	assert_nothing_delivered
 	assert_no_command MAIL

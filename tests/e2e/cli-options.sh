@@ -20,6 +20,6 @@ run_postseal -C "$CFG" -oi -oem -odi -bm -em -U -L tag -- rcpt@example.org <"$T/
 assert_exit 0 "ignored sendmail options"
 assert_no_grep '.' "$OUT" "stdout (nothing printed)"
 assert_file_count "$SPOOL" '*.eml' 2 "server spool"
-[ -f "$SPOOL/2.json" ] &&
-    assert_eq "$(json_get "$SPOOL/2.json" rcpt_tos)" '["rcpt@example.org"]' "recipients after --"
+assert_delivered 2
+assert_eq "$(json_get "$SPOOL/2.json" rcpt_tos)" '["rcpt@example.org"]' "recipients after --"
 e2e_done

@@ -12,21 +12,22 @@ sample_message >"$T/msg"
 
 run_postseal -C "$CFG" -N success,failure -R hdrs a@example.org b@example.org <"$T/msg"
 assert_exit 0 "-N success,failure -R hdrs"
-if [ -f "$SPOOL/1.json" ]; then
-	assert_grep '"RET=HDRS"' "$SPOOL/1.json" "MAIL parameters"
-	assert_eq "$(grep -c 'NOTIFY=SUCCESS,FAILURE' "$RECORD")" 2 "NOTIFY= on each RCPT"
-fi
+assert_delivered 1
+assert_grep '"RET=HDRS"' "$SPOOL/1.json" "MAIL parameters"
+assert_eq "$(grep -c 'NOTIFY=SUCCESS,FAILURE' "$RECORD")" 2 "NOTIFY= on each RCPT"
 
 run_postseal -C "$CFG" -N never -R full a@example.org <"$T/msg"
 assert_exit 0 "-N never -R full"
-[ -f "$SPOOL/2.json" ] && {
+assert_delivered 2
+{
 	assert_grep '"RET=FULL"' "$SPOOL/2.json" "MAIL parameters (-R full)"
 	assert_grep '"NOTIFY=NEVER"' "$SPOOL/2.json" "RCPT parameters (-N never)"
 }
 
 run_postseal -C "$CFG" a@example.org <"$T/msg"
 assert_exit 0 "no DSN options"
-[ -f "$SPOOL/3.json" ] && {
+assert_delivered 3
+{
 	assert_no_grep 'RET=|NOTIFY=|ENVID=' "$SPOOL/3.json" "no DSN parameters"
 }
 
@@ -34,7 +35,8 @@ assert_exit 0 "no DSN options"
     write_config
 run_postseal -C "$CFG" a@example.org <"$T/msg"
 assert_exit 0 "dsn_notify/dsn_return in the config"
-[ -f "$SPOOL/4.json" ] && {
+assert_delivered 4
+{
 	assert_grep '"RET=HDRS"' "$SPOOL/4.json" "MAIL parameters (config)"
 	assert_grep '"NOTIFY=DELAY"' "$SPOOL/4.json" "RCPT parameters (config)"
 }

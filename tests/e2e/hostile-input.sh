@@ -84,7 +84,11 @@ MB=1024
 if grep -q __asan_init "$POSTSEAL" 2>/dev/null; then
 	MB=64 # sanitizers: same path, smaller input, no RSS bound
 fi
-command -v /usr/bin/time >/dev/null || skip "/usr/bin/time (package time) is missing"
+if ! command -v /usr/bin/time >/dev/null; then
+	# Not "skip": that would turn the failures above into a SKIP.
+	partial_skip "1 GiB line: /usr/bin/time (package time) is missing"
+	e2e_done
+fi
 {
 	printf 'Subject: big\n\n'
 	head -c $((MB * 1024 * 1024)) /dev/zero | tr '\000' 'a'

@@ -10,7 +10,7 @@ base_config starttls u p | write_config
 sample_message >"$T/msg"
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 69 "550 at MAIL"
-assert_grep '550' "$ERR" "stderr (reply code)"
+assert_reply_code 550 "$ERR" "stderr (reply code)"
 assert_grep_fixed 'Sender refused by policy' "$ERR" "stderr (reply text)"
 assert_nothing_delivered
 assert_no_command RCPT DATA

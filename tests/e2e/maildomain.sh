@@ -11,13 +11,13 @@ start_server --tls starttls --user u --password p
 sample_message >"$T/msg"
 run_postseal -C "$CFG" root other@example.org <"$T/msg"
 assert_exit 0 "argv root"
-[ -f "$SPOOL/1.json" ] &&
-    assert_eq "$(json_get "$SPOOL/1.json" rcpt_tos)" '["root@example.net", "other@example.org"]' "argv recipients"
+assert_delivered 1
+assert_eq "$(json_get "$SPOOL/1.json" rcpt_tos)" '["root@example.net", "other@example.org"]' "argv recipients"
 
 printf 'To: root\nCc: postmaster\nSubject: t\n\nx\n' >"$T/msg2"
 run_postseal -C "$CFG" -t <"$T/msg2"
 assert_exit 0 "-t root"
-[ -f "$SPOOL/2.json" ] &&
-    assert_eq "$(json_get "$SPOOL/2.json" rcpt_tos)" '["root@example.net", "postmaster@example.net"]' "-t recipients"
+assert_delivered 2
+assert_eq "$(json_get "$SPOOL/2.json" rcpt_tos)" '["root@example.net", "postmaster@example.net"]' "-t recipients"
 assert_no_grep 'RCPT TO:<root>' "$RECORD" "record (unqualified RCPT)"
 e2e_done

@@ -5,13 +5,18 @@
 #   ca.pem ca.key                 the test CA (trust anchor for the tests)
 #   server.pem server.key         localhost, 127.0.0.1, ::1; signed by ca
 #   wrongname.pem wrongname.key   only "wrong.example"; signed by ca
+#   dnsonly.pem dnsonly.key       only the DNS name "localhost"; signed by ca
+#   iponly.pem iponly.key         only the IP 127.0.0.1 (CN "ip only"); ca
 #   expired.pem expired.key       localhost; valid 2001-01-01..2002-01-01
 #   notyet.pem notyet.key         localhost; valid from 2090-01-01
 #   selfsigned.pem selfsigned.key localhost; self-signed, not a CA
 #   ca2.pem ca2.key               a second CA that nobody trusts
 #   untrusted.pem untrusted.key   localhost; signed by ca2
 #   client.pem client.key         a client certificate signed by ca
-#   server.sha256                 SHA-256 of server.pem's DER, lowercase hex
+#   NAME.sha256                   for every leaf NAME above (server,
+#                                 wrongname, ...): SHA-256 of its DER,
+#                                 64 lowercase hex digits, as certtool
+#                                 prints it (a tls_fingerprint value)
 # Every leaf .pem holds the leaf only (the CA is not appended).
 # Exit status: 0 made, 77 certtool missing, 99 anything else.
 set -eu
@@ -84,6 +89,8 @@ leaf server localhost ca 'dns_name = "localhost"' \
     'ip_address = "127.0.0.1"' 'ip_address = "::1"' 'expiration_days = 3650'
 leaf wrongname wrong.example ca 'dns_name = "wrong.example"' \
     'expiration_days = 3650'
+leaf dnsonly localhost ca 'dns_name = "localhost"' 'expiration_days = 3650'
+leaf iponly "ip only" ca 'ip_address = "127.0.0.1"' 'expiration_days = 3650'
 leaf expired localhost ca 'dns_name = "localhost"' \
     'ip_address = "127.0.0.1"' \
     'activation_date = "2001-01-01 00:00:00"' \
@@ -104,11 +111,15 @@ ct --generate-certificate --load-privkey client.key \
     --load-ca-certificate ca.pem --load-ca-privkey ca.key \
     --template client.tmpl --outfile client.pem
 
-# Fingerprint of the valid server certificate for tls_fingerprint tests.
-certtool --certificate-info --infile server.pem 2>/dev/null |
-    sed -n '/Fingerprint:/,/sha256:/s/^[[:space:]]*sha256:[[:space:]]*//p' |
-    head -n 1 >server.sha256
-[ -s server.sha256 ] || { echo "mkca.sh: no fingerprint" >&2; exit 99; }
+# Fingerprints of the leaves for the tls_fingerprint tests.
+for name in server wrongname dnsonly iponly expired notyet selfsigned \
+    untrusted; do
+	certtool --certificate-info --infile "$name.pem" 2>/dev/null |
+	    sed -n '/Fingerprint:/,/sha256:/s/^[[:space:]]*sha256:[[:space:]]*//p' |
+	    head -n 1 >"$name.sha256"
+	grep -Eq '^[0-9a-f]{64}$|^([0-9a-f]{2}:){31}[0-9a-f]{2}$' "$name.sha256" ||
+	    { echo "mkca.sh: no fingerprint for $name" >&2; exit 99; }
+done
 
 chmod 600 ./*.key
 rm -f ./*.tmpl ct.err

@@ -29,11 +29,11 @@ assert_exit 0 "user example, default account"
 run_postseal -C "$CFG" -a freemail2 rcpt@example.org <"$T/msg"
 assert_exit 0 "user example, -a freemail2"
 assert_file_count "$SPOOL" '*.eml' 2 "user example spool"
-[ -f "$SPOOL/1.json" ] && {
+{
 	assert_eq "$(json_get "$SPOOL/1.json" mail_from)" joe_smith@freemail.example "default account sender"
 	assert_eq "$(json_get "$SPOOL/1.json" auth_user)" joe.smith "default account user"
 }
-[ -f "$SPOOL/2.json" ] && {
+{
 	assert_eq "$(json_get "$SPOOL/2.json" mail_from)" joey@freemail.example "freemail2 sender"
 	assert_eq "$(json_get "$SPOOL/2.json" auth_user)" joe.smith "freemail2 inherits user"
 }
@@ -51,7 +51,8 @@ printf 'From: Someone Else <else@example.org>\nTo: rcpt@example.org\nSubject: sy
 run_postseal -C "$CFG" -f other@example.org rcpt@example.org <"$T/msg2"
 assert_exit 0 "system example"
 assert_file_count "$SPOOL" '*.eml' 1 "system example spool"
-[ -f "$SPOOL/1.json" ] && {
+assert_delivered 1
+{
 	assert_eq "$(json_get "$SPOOL/1.json" mail_from)" "$me@oursite.example" "%U sender, -f overridden"
 	assert_header "$SPOOL/1.eml" From "$me@oursite\\.example"
 }

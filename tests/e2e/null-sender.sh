@@ -22,11 +22,8 @@ for form in $forms; do
 	sample_message "null $n" >"$T/msg"
 	run_postseal -C "$CFG" "$@" rcpt@example.org <"$T/msg"
 	assert_exit 0 "postseal $form"
-	if [ -f "$SPOOL/$n.json" ]; then
-		assert_eq "$(json_get "$SPOOL/$n.json" mail_from_raw)" "<>" "MAIL FROM for $form"
-		assert_header "$SPOOL/$n.eml" From '@'
-	else
-		fail "nothing received for $form"
-	fi
+	assert_delivered "$n" "received for $form"
+	assert_eq "$(json_get "$SPOOL/$n.json" mail_from_raw)" "<>" "MAIL FROM for $form"
+	assert_header "$SPOOL/$n.eml" From '@'
 done
 e2e_done

@@ -13,7 +13,8 @@ sample_message >"$T/msg"
     sed '/^auth off$/d' | write_config
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 0 "passwordeval cat"
-[ -f "$SPOOL/1.json" ] && assert_eq "$(json_get "$SPOOL/1.json" auth_user)" u "authenticated user"
+assert_delivered 1
+assert_eq "$(json_get "$SPOOL/1.json" auth_user)" u "authenticated user"
 assert_no_secret u 'Eval-Pw-42 x' "$ERR" "$OUT"
 
 { base_config starttls; echo 'auth on'; echo 'user u'; echo 'passwordeval exit 3'; } |

@@ -60,12 +60,7 @@ fresh_queue() {
 	chmod 700 "$QUEUE"
 }
 
-# stop_server: stop the server started last (its pid is $pid).
-stop_server() {
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
-}
+# stop_server [NAME] is in lib.sh: it stops a server by its recorded pid.
 
 # assert_queued WHAT: exit 0, "queued" on stderr, one entry in active/.
 assert_queued() {

@@ -18,11 +18,18 @@ start_server --tls starttls --user u --password p
 	printf 'queue_backoff 1s 1s\n'
 } | write_config
 
+# tmp_entries: entries being stored in tmp/ (not del-ID, being removed).
+tmp_entries() {
+	find "$QUEUE/tmp" -mindepth 1 -maxdepth 1 -type d ! -name 'del-*' \
+	    2>/dev/null | wc -l
+}
 : >"$T/accepted"
+: >"$T/outcomes"
 i=0
 for d in $(random_delays 200 0.25 42); do
 	subj=crash-$i
 	sample_message "$subj" >"$T/msg"
+	tmp_before=$(tmp_entries)
 	case $((i % 4)) in
 	0) mode=-odq ;;
 	3) mode=run ;;
@@ -47,9 +54,34 @@ for d in $(random_delays 200 0.25 42); do
 	if [ "$mode" != run ] && [ "$rc" = 0 ]; then
 		echo "$subj" >>"$T/accepted"
 	fi
+	# What the kill hit: 137 = killed while running (else it had ended);
+	# "tmp": a new entry was left in tmp/ (killed between its mkdir and
+	# the rename to active/).
+	where=done
+	[ "$rc" = 137 ] && where=killed
+	[ "$where" = killed ] && [ "$(tmp_entries)" -gt "$tmp_before" ] &&
+	    where=killed-tmp
+	echo "$mode $where" >>"$T/outcomes"
 	i=$((i + 1))
 done
 e2e_log "$(wc -l <"$T/accepted") of 200 submissions exited 0 before the kill"
+# The kills must have landed mid-operation, not only after the fact: a
+# test whose every kill came too late (or too early) proves nothing.
+killed=$(grep -c ' killed' "$T/outcomes")
+killed_run=$(grep -c '^run killed' "$T/outcomes")
+in_tmp=$(grep -c ' killed-tmp' "$T/outcomes")
+finished=$(grep -c ' done$' "$T/outcomes")
+e2e_log "kills: $killed while running ($killed_run in queue runs," \
+    "$in_tmp with an entry in tmp/), $finished after the process ended"
+ok
+[ "$killed" -ge 40 ] ||
+    fail "only $killed of 200 kills landed while postseal ran (want >= 40)"
+ok
+[ "$killed_run" -ge 10 ] ||
+    fail "only $killed_run of 50 queue runs were killed mid-run (want >= 10)"
+ok
+[ "$finished" -ge 10 ] ||
+    fail "only $finished of 200 runs finished before the kill (want >= 10)"
 
 # Every entry left behind parses and is whole.
 run_postseal -C "$CFG" -bp --json

@@ -20,7 +20,8 @@ start_server --name scram --tls starttls --user u --password "$pw" \
 { base_config starttls u "$pw"; echo 'auth scram-sha-256'; } | write_config
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 0 "auth scram-sha-256"
-[ -f "$SPOOL/1.json" ] && {
+assert_delivered 1
+{
 	assert_eq "$(json_get "$SPOOL/1.json" auth_mech)" SCRAM-SHA-256 "mechanism"
 	# The server offers no -PLUS, so "y" (could bind) or "n" is right.
 	assert_grep '"auth_gs2": "[ny],,"' "$SPOOL/1.json" "GS2 header"
@@ -34,12 +35,14 @@ assert_no_secret u "$pw" "$ERR" "$OUT"
 for tlsv in 1.3 1.2; do
 	start_server --name plus-$tlsv --tls starttls --user u --password "$pw" \
 	    --mechs PLAIN,LOGIN,SCRAM-SHA-256,SCRAM-SHA-256-PLUS --tls-max $tlsv
+	k=0
 	for auth in on scram-sha-256-plus; do
 		{ base_config starttls u "$pw"; echo "auth $auth"; } | write_config
 		run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 		assert_exit 0 "auth $auth, TLS $tlsv"
-		last=$(ls "$SPOOL"/*.json 2>/dev/null | sort -n | tail -n 1)
-		[ -n "$last" ] || continue
+		k=$((k + 1))
+		assert_delivered "$k" "auth $auth, TLS $tlsv: delivered"
+		last=$SPOOL/$k.json
 		assert_eq "$(json_get "$last" tls_version)" "TLSv$tlsv" "TLS version"
 		assert_eq "$(json_get "$last" auth_mech)" SCRAM-SHA-256-PLUS "mechanism (auth $auth, TLS $tlsv)"
 		cb=$(json_get "$last" auth_cb)

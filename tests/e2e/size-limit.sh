@@ -22,7 +22,7 @@ assert_exit 69 "message over SIZE"
 # MAIL, or it declares SIZE= on MAIL and gets the server's 552.
 if grep -q '^1 tls MAIL FROM:' "$RECORD"; then
 	assert_grep '^1 tls MAIL FROM:<sender@example\.org>.* SIZE=[0-9]+' "$RECORD" "record (SIZE= on MAIL)"
-	assert_grep '552' "$ERR" "stderr (reply code)"
+	assert_reply_code 552 "$ERR" "stderr (reply code)"
 else
 	assert_grep_i 'size|limit|exceed|large' "$ERR" "stderr (says the message is too big)"
 	assert_grep '2000' "$ERR" "stderr (names the server's limit)"

@@ -21,6 +21,19 @@ Output files (all optional):
                   for (pipelining not offered, or talking before the
                   greeting) are followed by "SESSION ! sync-error".
   --log F         both directions with session numbers, for debugging
+  --events F      what the server saw happen, one "SESSION EVENT [VALUE]"
+                  line each: "greeting-sent" (once the greeting is
+                  written), "sni NAME" (the server name in the ClientHello,
+                  "-" when none), "tls-done VERSION" (the server side of a
+                  handshake completed), "auth-ir B64" and "auth-line TEXT"
+                  (the exact AUTH initial response and each later line the
+                  client sent during AUTH, escaped as in the record)
+
+Command synchronisation: a line that arrives while the server still owes a
+reply (before the greeting has been written, or, without PIPELINING, before
+the reply to the previous command has been written) is a sync error,
+whatever the TCP segmentation.  --greeting-delay S holds the greeting back
+S seconds so that a client that talks first is caught.
 
 SCRAM-SHA-256-PLUS verifies tls-unique (TLS 1.2), tls-exporter (RFC 9266,
 TLS 1.2 and 1.3; through ctypes, see tls_exporter()) and
@@ -188,6 +201,8 @@ class State:
         self.record = open(args.record, "a", buffering=1) \
             if args.record else None
         self.logf = open(args.log, "a", buffering=1) if args.log else None
+        self.eventf = open(args.events, "a", buffering=1) \
+            if args.events else None
 
     def take_fault(self, stage, addr=None, sid=0):
         for f in self.faults:
@@ -207,6 +222,11 @@ class State:
         if self.record:
             self.record.write("%d %s\n" % (sid, text))
 
+    def event(self, sid, name, value=None):
+        if self.eventf:
+            self.eventf.write("%d %s%s\n" % (sid, name, "" if value is None
+                                             else " " + value))
+
     def logline(self, sid, direction, text):
         if self.logf:
             self.logf.write("%.3f %d %s %s\n" % (time.time(), sid,
@@ -222,13 +242,16 @@ class LineRecorder:
         self.buf = b""
 
     def feed(self, data, tls):
+        """Record the complete lines in data; return them (raw)."""
         self.buf += data
         tag = "tls" if tls else "plain"
+        done = []
         while True:
             i = self.buf.find(b"\n")
             if i < 0:
                 break
             line, self.buf = self.buf[:i + 1], self.buf[i + 1:]
+            done.append(line)
             if line.endswith(b"\r\n"):
                 line = line[:-2]
             else:
@@ -237,6 +260,7 @@ class LineRecorder:
             self.state.logline(self.sid, "C:", escape(line))
         if len(self.buf) > 65536:  # a client that never ends its line
             self.flush(tls)
+        return done
 
     def flush(self, tls):
         if self.buf:
@@ -271,6 +295,9 @@ class Session(SMTP):
         self.st = state
         self.implicit_tls = implicit_tls
         self._greeted = False
+        self._owed = True  # a reply (the greeting) is not yet written
+        self._auth_active = False
+        self._tls_noted = False
         self._fault_next = None
         self._in_data = False
         self._auth_mech = None
@@ -293,7 +320,7 @@ class Session(SMTP):
 
     # ---- plumbing ----
 
-    def connection_made(self, transport):
+    def connection_made(self, transport):  # noqa: D102
         # Replies go out at once: with Nagle, a pipelined client waits for
         # the delayed ACK (~40 ms) before each later reply arrives.
         sock = transport.get_extra_info("socket")
@@ -303,6 +330,8 @@ class Session(SMTP):
             except OSError:
                 pass
         super().connection_made(transport)
+        if self.implicit_tls:
+            self.note_tls(self.sslobj(), True)
 
     @property
     def tls_up(self):
@@ -314,16 +343,33 @@ class Session(SMTP):
         return self.transport.get_extra_info("ssl_object")
 
     def data_received(self, data):
+        # A line is out of sync when it arrives while we still owe a reply:
+        # the greeting always (RFC 5321 3.1), any reply without PIPELINING.
         sync = False
-        if not self._greeted:
-            sync = True  # talking before the greeting (RFC 5321 3.1)
-        elif not self.st.args.pipelining and not self._in_data:
-            i = data.find(b"\n")
-            sync = 0 <= i < len(data) - 1
-        self._recorder.feed(data, self.tls_up)
+        for line in self._recorder.feed(data, self.tls_up):
+            if self._auth_active:
+                self.st.event(self.sid, "auth-line",
+                              escape(line.rstrip(b"\r\n")))
+            if self._in_data:
+                continue
+            if self._owed and (not self._greeted or
+                               not self.st.args.pipelining):
+                sync = True
+            self._owed = True
         if sync:
             self.st.rec(self.sid, "! sync-error")
         super().data_received(data)
+
+    def note_tls(self, sslobj, done):
+        """Record the SNI of a handshake (once), and whether the server
+        side of it completed."""
+        if self._tls_noted or sslobj is None:
+            return
+        self._tls_noted = True
+        self.st.event(self.sid, "sni", getattr(sslobj, "sni_seen", None)
+                      or "-")
+        if done:
+            self.st.event(self.sid, "tls-done", sslobj.version() or "?")
 
     def connection_lost(self, error):
         self._recorder.flush(self.tls_up)
@@ -335,6 +381,7 @@ class Session(SMTP):
         if self.transport is None or self.transport.is_closing():
             return
         self._writer.write(data)
+        self._owed = False
         try:
             await self._writer.drain()
         except ConnectionError:
@@ -344,9 +391,12 @@ class Session(SMTP):
         if isinstance(status, str):
             status = status.encode("utf-8")
         if not self._greeted:
-            self._greeted = True
+            if self.st.args.greeting_delay:
+                await asyncio.sleep(self.st.args.greeting_delay)
             f = self.st.take_fault("greeting", sid=self.sid)
             await self.reply("greeting", f, [status])
+            self._greeted = True
+            self.st.event(self.sid, "greeting-sent")
             return
         if self._fault_next is not None:
             stage, f = self._fault_next
@@ -426,6 +476,7 @@ class Session(SMTP):
         if a.mechs and (self.tls_up or a.auth_plaintext) and a.user:
             caps.append("AUTH " + " ".join(a.mechs))
         caps += a.ehlo_extra
+        caps += a.ehlo_tls_extra if self.tls_up else a.ehlo_plain_extra
         lines = ["250-" + c for c in caps[:-1]] + ["250 " + caps[-1]]
         self._set_rset_state()
         self.session.extended_smtp = True
@@ -453,7 +504,14 @@ class Session(SMTP):
                 "starttls:reply=220 ok\\r\\n250 injected\\r\\n"))
         elif f is not None:
             self._fault_next = ("starttls", f)
-        await super().smtp_STARTTLS(arg)
+        try:
+            await super().smtp_STARTTLS(arg)
+        except BaseException:
+            # The SSLObject of asyncio's SSLProtocol, after a failure.
+            self.note_tls(getattr(self._tls_protocol, "_sslobj", None),
+                          False)
+            raise
+        self.note_tls(self.sslobj(), True)
 
     async def smtp_AUTH(self, arg):
         if self.session.host_name and self.session.extended_smtp:
@@ -470,7 +528,14 @@ class Session(SMTP):
                 return
         self._auth_mech = (arg or "").split(" ")[0].upper()
         self._scram_info = None
-        await super().smtp_AUTH(arg)
+        words = (arg or "").split()
+        if len(words) > 1:
+            self.st.event(self.sid, "auth-ir", escape(words[1].encode()))
+        self._auth_active = True
+        try:
+            await super().smtp_AUTH(arg)
+        finally:
+            self._auth_active = False
 
     def _path(self, arg, keyword):
         """Split "FROM:<a@b> PARAMS" into (address, raw path, params)."""
@@ -595,10 +660,12 @@ class Session(SMTP):
         if self.envelope.mail_from is None or not self.envelope.rcpt_tos:
             await self.push("503 5.5.1 Need MAIL and RCPT first")
             return
+        # Data lines may follow the 354 at once: not a sync error.
+        self._in_data = True
         if not await self.stage("data", ["354 End data with <CR><LF>.<CR>"
                                          "<LF>"]):
+            self._in_data = False
             return
-        self._in_data = True
         try:
             body = await self._read_data()
         finally:
@@ -1009,6 +1076,12 @@ def parse_args(argv):
     p.add_argument("--no-pipelining", dest="pipelining",
                    action="store_false")
     p.add_argument("--ehlo-extra", action="append", default=[])
+    p.add_argument("--ehlo-plain-extra", action="append", default=[],
+                   help="a capability offered only before TLS")
+    p.add_argument("--ehlo-tls-extra", action="append", default=[],
+                   help="a capability offered only over TLS")
+    p.add_argument("--greeting-delay", type=float, default=0.0)
+    p.add_argument("--events")
     p.add_argument("--reject-rcpt", action="append", default=[])
     p.add_argument("--rcpt-limit", type=int, default=0,
                    help="answer 452 4.5.3 to RCPTs beyond N per transaction")
@@ -1047,6 +1120,12 @@ def make_ctx(a):
         return None
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)
+
+    def note_sni(sslobj, name, _ctx):
+        sslobj.sni_seen = name  # read back by Session.note_tls()
+        return None
+
+    ctx.sni_callback = note_sni
     if a.tls_max == "1.2":
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     if a.client_ca:

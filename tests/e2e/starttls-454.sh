@@ -11,7 +11,7 @@ base_config starttls u 'Pw-454-x' | write_config
 sample_message >"$T/msg"
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_tempfail_or_queued
-assert_grep '454' "$ERR" "stderr (server reply)"
+assert_reply_code 454 "$ERR" "stderr (server reply)"
 assert_nothing_delivered
 assert_no_command AUTH MAIL RCPT DATA
 assert_no_secret u 'Pw-454-x' "$ERR" "$OUT"

@@ -952,8 +952,17 @@ static int
 child_flight(int fd, const char *want)
 {
 	ssize_t r;
+	int waited;
 
-	usleep(200000);
+	/* Wait (up to 10 s, for loaded machines) for as much as is wanted,
+	 * then 100 ms more for anything the client should not have sent. */
+	for (waited = 0; clen < strlen(want) && waited < 1000; waited++) {
+		usleep(10000);
+		while ((r = recv(fd, cbuf + clen, sizeof(cbuf) - clen,
+			    MSG_DONTWAIT)) > 0)
+			clen += (size_t)r;
+	}
+	usleep(100000);
 	while (
 	    (r = recv(fd, cbuf + clen, sizeof(cbuf) - clen, MSG_DONTWAIT)) > 0)
 		clen += (size_t)r;

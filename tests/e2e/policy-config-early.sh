@@ -38,7 +38,7 @@ tls_case() {
 	done
 }
 tls_case "tls_certcheck off, no fingerprint" "tls_certcheck off" \
-    "127.0.0.1: tls_certcheck off requires tls_fingerprint"
+    "localhost: tls_certcheck off requires tls_fingerprint"
 tls_case "trust file without certificates" "tls_trust_file $T/empty.pem" \
     "no trusted CA certificates in $T/empty.pem"
 tls_case "bad tls_priorities" "tls_priorities NO-SUCH-PRIORITY" \

@@ -606,6 +606,28 @@ opt_dns_record(struct cli *cl, const char *name, const char *val, struct err *e)
 	return 0;
 }
 
+/* --oauth2-login and its flags (issue 11). */
+static int
+opt_oauth2(struct cli *cl, const char *name, const char *val, struct err *e)
+{
+	struct opts *o = cl->o;
+	int how = strcmp(name, "--device") == 0	   ? 1
+		  : strcmp(name, "--browser") == 0 ? 2
+						   : 0;
+
+	(void)val;
+	if (strcmp(name, "--oauth2-login") == 0)
+		return set_mode(cl, MODE_OAUTH2, name, e);
+	if (strcmp(name, "--no-browser") == 0) {
+		o->oauth2_no_browser = 1;
+		return 0;
+	}
+	if (o->oauth2_how != 0 && o->oauth2_how != how)
+		return usage(e, "--device cannot be combined with --browser");
+	o->oauth2_how = how;
+	return 0;
+}
+
 static const struct longopt longopts[] = {
     {"version", ARG_NONE, opt_version},
     {"help", ARG_NONE, opt_help},
@@ -624,6 +646,10 @@ static const struct longopt longopts[] = {
     {"dkim-headers", ARG_REQ, opt_sign},
     {"dkim-verify", ARG_NONE, opt_dkim_mode},
     {"dns-record", ARG_REQ, opt_dns_record},
+    {"oauth2-login", ARG_NONE, opt_oauth2},
+    {"device", ARG_NONE, opt_oauth2},
+    {"browser", ARG_NONE, opt_oauth2},
+    {"no-browser", ARG_NONE, opt_oauth2},
 };
 
 /* "--name", "--name=value" or "--name value". */
@@ -678,6 +704,10 @@ check_combination(struct cli *cl, struct err *e)
 				"--dkim-verify");
 	if (o->json && o->mode != MODE_QUEUE_LIST)
 		return usage(e, "--json goes with -bp (mailq)");
+	if ((o->oauth2_how != 0 || o->oauth2_no_browser) &&
+	    o->mode != MODE_OAUTH2)
+		return usage(e, "--device, --browser and --no-browser go with "
+				"--oauth2-login");
 	if (o->mode == MODE_SEND && o->nrcpts == 0 && !o->read_recipients)
 		return usage(e, "no recipients given (use -t to read them "
 				"from the message)");
@@ -742,6 +772,8 @@ cli_usage(FILE *fp)
 	      "       postseal --dkim-sign [--dkim-time T] [--dkim-headers "
 	      "h1:h2]\n"
 	      "       postseal --dkim-verify [--dns-record NAME=FILE]...\n"
+	      "       postseal --oauth2-login [-a ACCOUNT] [--device | "
+	      "--browser] [--no-browser]\n"
 	      "  -f ADDR, -r ADDR  envelope sender ('' or '<>': null sender)\n"
 	      "  -F NAME           full name for a From header we add\n"
 	      "  -t                read recipients from the message headers\n"

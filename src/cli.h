@@ -22,6 +22,7 @@ enum mode {
 	MODE_DKIM_KEYGEN, /* --dkim-keygen */
 	MODE_DKIM_SIGN,	  /* --dkim-sign */
 	MODE_DKIM_VERIFY, /* --dkim-verify */
+	MODE_OAUTH2,	  /* --oauth2-login (issue 11) */
 };
 
 enum deliver_mode {
@@ -63,6 +64,10 @@ struct opts {
 	const char *dkim_headers;  /* --dkim-headers h1:h2 */
 	const char **dns_records;  /* --dns-record NAME=FILE, owned array */
 	size_t ndns_records;
+
+	/* --oauth2-login: 0 auto, 1 --device, 2 --browser; --no-browser. */
+	int oauth2_how;
+	int oauth2_no_browser;
 
 	/* Storage behind sender (the brackets of -f <a@b> removed); owned. */
 	char *owned_sender;

@@ -1059,6 +1059,11 @@ oauth2_token(const struct account *a, const char *rejected, char **out,
 	*out = NULL;
 	if (o2_init(&o, a, e) == -1 || state_read(&o, &st, e) == -1)
 		goto done;
+	if (!state_usable(&st, rejected) && !o.client_credentials &&
+	    st.refresh == NULL) {
+		grant(&o, &st, e); /* fills e: log in first */
+		goto done;
+	}
 	if (!state_usable(&st, rejected)) {
 		state_clear(&st);
 		/* Another process may refresh now: wait for it, re-read. */
@@ -1495,12 +1500,27 @@ login_browser(const struct o2 *o, int no_browser, FILE *out,
 	return ret;
 }
 
+/* The state file's directory, made private if missing (one level). */
+static void
+make_parent(const char *file)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	str_copy(dir, file, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		(void)mkdir(dir, 0700);
+	}
+}
+
 static int
 login_store(const struct o2 *o, struct oauth2_reply *r, struct err *e)
 {
 	struct state st = {0};
 	int lockfd = -1, ret = -1;
 
+	make_parent(o->state);
 	if (r->refresh_token == NULL)
 		return err_set(e, ERR_AUTH,
 		    "account %s: the provider returned "

@@ -102,7 +102,8 @@ oauth2_config() {
 		printf 'oauth2_provider custom\noauth2_flow %s\n' "$_flow"
 		printf 'oauth2_client_id %s\n' "$O2_CLIENT"
 		printf 'oauth2_token_endpoint %s/token\n' "$O2URL"
-		printf 'oauth2_device_endpoint %s/device\n' "$O2URL"
+		[ -n "${O2_NO_DEVICE:-}" ] ||
+		    printf 'oauth2_device_endpoint %s/device\n' "$O2URL"
 		printf 'oauth2_authorization_endpoint %s/authorize\n' "$O2URL"
 		printf 'oauth2_scope smtp offline_access\n'
 		printf 'oauth2_trust_file %s\n' "$CA/ca.pem"
@@ -132,4 +133,29 @@ assert_no_tokens() {
 # delivered N WHAT: the SMTP server's spool holds N messages.
 delivered() {
 	assert_file_count "$SPOOL" '*.eml' "$1" "${2:-delivered}"
+}
+
+# start_login ARGS...: postseal --oauth2-login ARGS in the background,
+# stdout to $T/login.out; waits for N (default 1) lines: LOGIN_LINES.
+start_login() {
+	: >"$T/login.out"
+	timeout -k 5 60 "$POSTSEAL" -C "$CFG" --oauth2-login "$@" \
+	    >"$T/login.out" 2>"$T/login.err" &
+	LOGIN_PID=$!
+	track_pid "$LOGIN_PID"
+	_n=0
+	while [ "$(wc -l <"$T/login.out")" -lt "${LOGIN_LINES:-1}" ]; do
+		kill -0 "$LOGIN_PID" 2>/dev/null || break
+		_n=$((_n + 1))
+		[ $_n -gt 200 ] && break
+		sleep 0.05
+	done
+}
+
+# wait_login: its exit status in RC, its stderr in $ERR.
+wait_login() {
+	wait "$LOGIN_PID"
+	RC=$?
+	ERR=$T/login.err
+	sed 's/^/  login stderr: /' "$ERR"
 }

@@ -46,6 +46,7 @@ run_postseal -C "$CFG" -v rcpt@example.org <"$T/msg"
 assert_exit 0 "after expiry"
 delivered 3 "after expiry"
 assert_eq "$(o2_stat refresh_token)" 2 "refreshed after expiry"
+assert_no_grep_fixed "token refused" "$ERR" "expired token not offered"
 assert_eq "$(state_get refresh_token)" "$(o2_stat newest_refresh)" \
     "second rotation stored"
 ok

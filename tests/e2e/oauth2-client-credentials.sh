@@ -60,6 +60,15 @@ cat "$ERR" >>"$T/verbose.err"
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 0 "cached again"
 
+# The contrib examples are valid configurations (-bp reads the config and
+# contacts no provider).
+for ex in "$top_srcdir"/contrib/examples/oauth2-*.conf; do
+	cp "$ex" "$T/example.conf"
+	chmod 600 "$T/example.conf"
+	run_postseal -C "$T/example.conf" -bp
+	assert_exit 0 "$(basename "$ex") parses"
+done
+
 assert_no_tokens "$T/verbose.err" "$ERR" "$OUT" "$T/child.env" \
     "$T/parent.argv"
 e2e_done

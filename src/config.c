@@ -187,6 +187,7 @@ enum fid {
 	FID_OAUTH2_FLOW,
 	FID_OAUTH2_TRUST_FILE,
 	FID_OAUTH2_STATE_FILE,
+	FID_OAUTH2_SA_FILE,
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -261,6 +262,7 @@ static const struct field fields[FID_COUNT] = {
     [FID_OAUTH2_FLOW] = FLD(F_STR, oauth2_flow),
     [FID_OAUTH2_TRUST_FILE] = FLD(F_STR, oauth2_trust_file),
     [FID_OAUTH2_STATE_FILE] = FLD(F_STR, oauth2_state_file),
+    [FID_OAUTH2_SA_FILE] = FLD(F_STR, oauth2_service_account_file),
 };
 
 _Static_assert(FID_COUNT <= 64, "the set masks are 64 bits");
@@ -1275,7 +1277,7 @@ kw_unsupported(struct ctx *cx, struct layer *l, const struct keyword *k,
 
 static const char *const oauth2_choices[][4] = {
     {"microsoft", "gmail", "custom", NULL},
-    {"refresh_token", "client_credentials", NULL, NULL},
+    {"refresh_token", "client_credentials", "jwt_bearer", NULL},
 };
 
 /* arg: the row of oauth2_choices the value must be one of. */
@@ -1398,6 +1400,7 @@ static const struct keyword keywords[] = {
     {"oauth2_flow", FID_OAUTH2_FLOW, kw_oauth2_choice, 1, NULL},
     {"oauth2_trust_file", FID_OAUTH2_TRUST_FILE, kw_trust_file, V_FILE, NULL},
     {"oauth2_state_file", FID_OAUTH2_STATE_FILE, kw_value, V_FILE, NULL},
+    {"oauth2_service_account_file", FID_OAUTH2_SA_FILE, kw_value, V_FILE, NULL},
     /* msmtp keywords that are harmless to ignore */
     {"tls_min_dh_prime_bits", FID_NONE, kw_unsupported, U_WARN,
 	"GnuTLS's defaults apply"},

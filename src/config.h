@@ -113,9 +113,10 @@ struct account {
 	char *oauth2_device_endpoint;
 	char *oauth2_authorization_endpoint;
 	char *oauth2_scope;
-	char *oauth2_flow; /* refresh_token (default), client_credentials */
+	char *oauth2_flow; /* refresh_token, client_credentials, jwt_bearer */
 	char *oauth2_trust_file; /* NULL: the system trust store */
 	char *oauth2_state_file; /* NULL: the default in the state dir */
+	char *oauth2_service_account_file; /* jwt_bearer: Google's JSON key */
 };
 
 struct config {

@@ -4,10 +4,12 @@
  * Purpose: give deliver.c an access token for an account with oauth2_*
  * settings, and give --oauth2-login the interactive grants that obtain the
  * first refresh token.  Grants: refresh_token and client_credentials with
- * a client secret (RFC 6749 6, 4.4), the device authorization grant (RFC
- * 8628) and the authorization-code grant with PKCE S256 and a loopback
- * redirect (RFC 7636, RFC 8252 7.3).  Client authentication is
- * client_secret_post (RFC 6749 2.3.1), which Microsoft and Google accept.
+ * a client secret (RFC 6749 6, 4.4), the JWT bearer grant with a Google
+ * service account's key (RFC 7523 2.1, RS256 signed with GnuTLS), the
+ * device authorization grant (RFC 8628) and the authorization-code grant
+ * with PKCE S256 and a loopback redirect (RFC 7636, RFC 8252 7.3).  Client
+ * authentication is client_secret_post (RFC 6749 2.3.1), which Microsoft
+ * and Google accept.
  *
  * Libraries (STYLE.md: one library behind one file):
  *   - HTTPS is libcurl, Debian's GnuTLS build (libcurl4-gnutls-dev): the
@@ -32,7 +34,7 @@
  * taking it, so two processes never use the same refresh token twice and
  * a rotated refresh token is never lost.
  *
- * Non-goals: private_key_jwt and jwt_bearer (service accounts), token
+ * Non-goals (for now): private_key_jwt client assertions, token
  * revocation, refreshing ahead of need, proxies beyond libcurl's
  * environment handling.
  *
@@ -69,6 +71,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <json.h>
 #include <sodium.h>
 
@@ -101,6 +105,7 @@ struct o2 {
 	char lock[PATH_MAX];
 	int gmail;
 	int client_credentials;
+	int jwt_bearer;
 	unsigned timeout;
 	char *secret; /* client secret or NULL; wiped */
 };
@@ -224,7 +229,8 @@ o2_init(struct o2 *o, const struct account *a, struct err *e)
 	o->a = a;
 	o->timeout = a->timeout ? a->timeout : 60;
 	o->client_credentials = strcmp(flow, "client_credentials") == 0;
-	if (a->oauth2_client_id == NULL)
+	o->jwt_bearer = strcmp(flow, "jwt_bearer") == 0;
+	if (a->oauth2_client_id == NULL && !o->jwt_bearer)
 		return err_set(e, ERR_CONFIG,
 		    "account %s: oauth2_client_id "
 		    "is not set",
@@ -723,7 +729,8 @@ provider_err(const struct o2 *o, const char *url, const struct oauth2_reply *r,
 		    r->error_desc[0] ? ")" : "");
 	else
 		snprintf(why, sizeof(why), "HTTP status %ld", status);
-	if (strcmp(r->error, "invalid_grant") == 0 && !o->client_credentials)
+	if (strcmp(r->error, "invalid_grant") == 0 && !o->client_credentials &&
+	    !o->jwt_bearer)
 		return err_set(e, ERR_AUTH,
 		    "account %s: token endpoint: %s; "
 		    "run postseal --oauth2-login -a %s again",
@@ -1011,38 +1018,231 @@ state_apply(const struct o2 *o, struct state *s, struct oauth2_reply *r,
 	return 0;
 }
 
-/* ---- unattended grants ---- */
+/* ---- jwt_bearer: a Google service account (RFC 7523 2.1, 3) ---- */
+
+#define O2_JWT_LIFETIME 3600 /* Google's maximum */
+
+struct sa {
+	char email[256];
+	char *key; /* PEM; wiped */
+};
+
+/* Goes into the claims unescaped. */
+static int
+json_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == '"' || *s == '\\' ||
+		    *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static const char *
+sa_parse(const char *p, size_t n, struct sa *sa)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	const char *why = NULL, *v;
+	size_t len = 0;
+	int bad = 0;
+
+	if ((tok = json_tokener_new_ex(4)) == NULL)
+		fatal_oom();
+	o = json_tokener_parse_ex(tok, p, (int)n);
+	if (o == NULL || !json_object_is_type(o, json_type_object) ||
+	    memchr(p, '\0', n) != NULL) {
+		why = "malformed JSON";
+	} else if ((v = member_str(o, "client_email", &len, &bad)) == NULL ||
+		   len >= sizeof(sa->email) || memchr(v, '\0', len) ||
+		   !json_safe(v)) {
+		why = "no usable client_email";
+	} else {
+		memcpy(sa->email, v, len + 1);
+		v = member_str(o, "private_key", &len, &bad);
+		if (v == NULL || len == 0 || memchr(v, '\0', len) != NULL)
+			why = "no private_key";
+		else
+			sa->key = xstrndup(v, len);
+		member_wipe(o, "private_key");
+	}
+	json_object_put(o);
+	json_tokener_free(tok);
+	return why;
+}
 
 static int
-grant(const struct o2 *o, struct state *s, struct err *e)
+sa_read(const struct o2 *o, struct sa *sa, struct err *e)
 {
-	struct oauth2_reply r;
-	struct buf f;
-	int ret = -1;
+	const char *file = o->a->oauth2_service_account_file, *why;
+	struct buf b;
+	int fd, r;
 
-	buf_init(&f, O2_FORM_MAX);
-	if (o->client_credentials) {
-		ret = form_add(&f, "grant_type", "client_credentials");
-	} else if (s->refresh == NULL) {
-		buf_wipe(&f);
+	memset(sa, 0, sizeof(*sa));
+	if (file == NULL)
+		return err_set(e, ERR_CONFIG,
+		    "account %s: oauth2_flow "
+		    "jwt_bearer needs oauth2_service_account_file",
+		    o->a->name);
+	if (open_private(file, "a private key", &fd, e) == -1)
+		return e->kind == ERR_NOINPUT ? err_set(e, ERR_CONFIG, "%s: %s",
+						    file, strerror(ENOENT))
+					      : -1;
+	buf_init(&b, O2_STATE_MAX);
+	r = read_small_file(fd, file, O2_STATE_MAX, &b, e);
+	close(fd);
+	if (r == 0 && (why = sa_parse(b.data ? b.data : "", b.len, sa)))
+		r = err_set(e, ERR_CONFIG, "%s: %s", file, why);
+	buf_wipe(&b);
+	return r;
+}
+
+static int
+b64url_add(struct buf *b, const void *p, size_t n)
+{
+	size_t len = sodium_base64_ENCODED_LEN(n,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *t = xcalloc(1, len);
+	int r;
+
+	sodium_bin2base64(t, len, p, n,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	r = buf_addstr(b, t);
+	free(t);
+	return r;
+}
+
+/* Append "." and the RS256 signature of the bytes of jwt so far. */
+static int
+jwt_sign(const char *pem, struct buf *jwt, struct err *e)
+{
+	gnutls_privkey_t k = NULL;
+	gnutls_datum_t d = {(unsigned char *)(uintptr_t)pem,
+	    (unsigned)strlen(pem)};
+	gnutls_datum_t data = {(unsigned char *)jwt->data, (unsigned)jwt->len};
+	gnutls_datum_t sig = {NULL, 0};
+	int r;
+
+	if ((r = gnutls_privkey_init(&k)) >= 0 &&
+	    (r = gnutls_privkey_import_x509_raw(k, &d, GNUTLS_X509_FMT_PEM,
+		 NULL, 0)) >= 0 &&
+	    gnutls_privkey_get_pk_algorithm(k, NULL) != GNUTLS_PK_RSA)
+		r = GNUTLS_E_UNKNOWN_PK_ALGORITHM;
+	if (r >= 0)
+		r = gnutls_privkey_sign_data(k, GNUTLS_DIG_SHA256, 0, &data,
+		    &sig);
+	gnutls_privkey_deinit(k);
+	if (r < 0)
+		return err_set(e, ERR_CONFIG, "%s: private_key: %s",
+		    "oauth2_service_account_file", gnutls_strerror(r));
+	r = buf_addch(jwt, '.') | b64url_add(jwt, sig.data, sig.size);
+	gnutls_free(sig.data);
+	return r == 0 ? 0 : err_set(e, ERR_SOFTWARE, "assertion too long");
+}
+
+/* The signed assertion: iss = the service account, sub = the user whose
+ * mail is sent (domain-wide delegation), aud = the token endpoint. */
+static int
+jwt_build(const struct o2 *o, const struct sa *sa, struct buf *jwt,
+    struct err *e)
+{
+	static const char hdr[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\"}";
+	const char *user = o->a->user;
+	long long now = (long long)time(NULL);
+	struct buf c;
+	int r;
+
+	if (!json_safe(o->scope) || !json_safe(o->token_ep) ||
+	    (user != NULL && !json_safe(user)))
+		return err_set(e, ERR_CONFIG,
+		    "account %s: user, scope or "
+		    "token endpoint unusable in a JWT",
+		    o->a->name);
+	buf_init(&c, O2_FORM_MAX);
+	r = buf_printf(&c,
+	    "{\"iss\":\"%s\",\"scope\":\"%s\",\"aud\":\"%s\","
+	    "\"iat\":%lld,\"exp\":%lld%s%s%s}",
+	    sa->email, o->scope, o->token_ep, now, now + O2_JWT_LIFETIME,
+	    user ? ",\"sub\":\"" : "", user ? user : "", user ? "\"" : "");
+	r |= b64url_add(jwt, hdr, sizeof(hdr) - 1) | buf_addch(jwt, '.') |
+	     b64url_add(jwt, c.data, c.len);
+	buf_reset(&c);
+	if (r != 0)
+		return err_set(e, ERR_CONFIG, "assertion too long");
+	return jwt_sign(sa->key, jwt, e);
+}
+
+static int
+jwt_form(const struct o2 *o, struct buf *f, struct err *e)
+{
+	struct sa sa;
+	struct buf jwt;
+	int r = -1;
+
+	if (sa_read(o, &sa, e) == -1)
+		return -1;
+	buf_init(&jwt, O2_FORM_MAX / 2);
+	if (jwt_build(o, &sa, &jwt, e) == 0) {
+		r = form_add(f, "grant_type",
+			"urn:ietf:params:oauth:grant-type:jwt-bearer") |
+		    form_add(f, "assertion", jwt.data);
+		if (r != 0)
+			r = err_set(e, ERR_CONFIG, "token request too large");
+	}
+	buf_wipe(&jwt);
+	str_wipe_free(sa.key);
+	return r;
+}
+
+/* ---- unattended grants ---- */
+
+/* The grant's own form fields. */
+static int
+grant_form(const struct o2 *o, const struct state *s, struct buf *f,
+    struct err *e)
+{
+	int r;
+
+	if (o->jwt_bearer)
+		return jwt_form(o, f, e);
+	if (o->client_credentials)
+		r = form_add(f, "grant_type", "client_credentials");
+	else if (s->refresh == NULL)
 		return err_set(e, ERR_AUTH,
 		    "account %s: no refresh token in "
 		    "%s; run postseal --oauth2-login -a %s",
 		    o->a->name, o->state, o->a->name);
-	} else {
-		ret = form_add(&f, "grant_type", "refresh_token") |
-		      form_add(&f, "refresh_token", s->refresh);
-	}
-	if ((ret | form_client(&f, o) |
-		form_add(&f, "scope", o->scope[0] ? o->scope : NULL)) != 0) {
-		buf_wipe(&f);
+	else
+		r = form_add(f, "grant_type", "refresh_token") |
+		    form_add(f, "refresh_token", s->refresh);
+	if ((r | form_client(f, o)) != 0)
 		return err_set(e, ERR_CONFIG, "token request too large");
+	return 0;
+}
+
+static int
+grant(const struct o2 *o, struct state *s, struct err *e)
+{
+	static const char *const names[] = {"refresh_token",
+	    "client_credentials", "jwt_bearer"};
+	struct oauth2_reply r;
+	struct buf f;
+	int ret = -1;
+
+	memset(&r, 0, sizeof(r));
+	buf_init(&f, O2_FORM_MAX);
+	if (grant_form(o, s, &f, e) == -1)
+		goto out;
+	if (form_add(&f, "scope", o->scope[0] ? o->scope : NULL) != 0) {
+		err_set(e, ERR_CONFIG, "token request too large");
+		goto out;
 	}
 	log_debug("oauth2: account %s: %s grant", o->a->name,
-	    o->client_credentials ? "client_credentials" : "refresh_token");
+	    names[o->jwt_bearer ? 2 : o->client_credentials]);
 	ret = token_request(o, o->token_ep, &f, &r, e);
 	if (ret == 0)
 		ret = state_apply(o, s, &r, e);
+out:
 	oauth2_reply_free(&r);
 	buf_wipe(&f);
 	return ret;
@@ -1060,7 +1260,7 @@ oauth2_token(const struct account *a, const char *rejected, char **out,
 	if (o2_init(&o, a, e) == -1 || state_read(&o, &st, e) == -1)
 		goto done;
 	if (!state_usable(&st, rejected) && !o.client_credentials &&
-	    st.refresh == NULL) {
+	    !o.jwt_bearer && st.refresh == NULL) {
 		grant(&o, &st, e); /* fills e: log in first */
 		goto done;
 	}
@@ -1551,11 +1751,10 @@ oauth2_login(const struct account *a, enum oauth2_login_how how, int no_browser,
 	memset(&r, 0, sizeof(r));
 	if (o2_init(&o, a, e) == -1 || o2_secret(&o, e) == -1)
 		goto done;
-	if (o.client_credentials) {
+	if (o.client_credentials || o.jwt_bearer) {
 		err_set(e, ERR_USAGE,
-		    "account %s: oauth2_flow "
-		    "client_credentials needs no login",
-		    a->name);
+		    "account %s: oauth2_flow %s needs no login", a->name,
+		    a->oauth2_flow);
 		goto done;
 	}
 	if (how == OAUTH2_LOGIN_AUTO)

@@ -56,6 +56,7 @@ cat "$ERR" >>"$T/verbose.err"
 # The server refuses a token that looked valid: one fresh token, one
 # more AUTH, sent.
 o2_ctl /test/lifetime seconds=3600
+sleep 4 # the 3 s token expires: the next one lives an hour
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 0 "refresh for a long token"
 n=$(o2_stat refresh_token)

@@ -31,6 +31,8 @@ import json
 import os
 import secrets
 import ssl
+import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -226,12 +228,55 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 out = st.issue(refresh=False)
                 self.send(200, out)
+        elif g == "urn:ietf:params:oauth:grant-type:jwt-bearer":
+            self.jwt_bearer(f)
         elif g == "authorization_code":
             self.auth_code(f)
         elif g == "urn:ietf:params:oauth:grant-type:device_code":
             self.device_token(f)
         else:
             self.error("unsupported_grant_type", str(g))
+
+    def jwt_bearer(self, f):
+        """RFC 7523 2.1: an RS256 assertion from the service account,
+        verified with openssl against --sa-pubkey."""
+        st = self.server.st
+        a = st.args
+        parts = f.get("assertion", "").split(".")
+        if len(parts) != 3 or not a.sa_pubkey:
+            return self.error("invalid_grant", "malformed assertion")
+        def dec(x):
+            return base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
+        try:
+            hdr, claims = json.loads(dec(parts[0])), json.loads(dec(parts[1]))
+            sig = dec(parts[2])
+        except ValueError:
+            return self.error("invalid_grant", "malformed assertion")
+        with tempfile.NamedTemporaryFile() as d, \
+                tempfile.NamedTemporaryFile() as sf:
+            d.write((parts[0] + "." + parts[1]).encode())
+            d.flush()
+            sf.write(sig)
+            sf.flush()
+            ok = subprocess.run(["openssl", "dgst", "-sha256", "-verify",
+                                 a.sa_pubkey, "-signature", sf.name, d.name],
+                                capture_output=True).returncode == 0
+        now = time.time()
+        aud = "https://127.0.0.1:%d/token" % self.server.server_address[1]
+        why = None
+        if not ok or hdr.get("alg") != "RS256":
+            why = "Invalid JWT Signature."
+        elif claims.get("iss") != a.sa_email or claims.get("aud") != aud:
+            why = "Invalid issuer or audience"
+        elif claims.get("sub") != a.sa_sub:
+            why = "Invalid sub"
+        elif not (claims.get("iat", 0) <= now + 60 <
+                  claims.get("exp", 0) + 60 <= now + 3720):
+            why = "Invalid iat/exp"
+        if why:
+            return self.error("invalid_grant", why)
+        st.last_jwt_scope = claims.get("scope")
+        self.send(200, st.issue(refresh=False))
 
     def auth_code(self, f):
         st = self.server.st
@@ -397,6 +442,9 @@ def main():
     p.add_argument("--slow", type=float, default=30.0)
     p.add_argument("--slow-refresh", type=float, default=0.0)
     p.add_argument("--fault", default="none")
+    p.add_argument("--sa-pubkey", help="service account public key (PEM)")
+    p.add_argument("--sa-email", default="mailer@project.iam.example")
+    p.add_argument("--sa-sub", default="alice@example.org")
     p.add_argument("--refresh-token", help="a valid refresh token to "
                    "start with")
     p.add_argument("--parent-pid", type=int, default=0)

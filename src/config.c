@@ -188,6 +188,8 @@ enum fid {
 	FID_OAUTH2_TRUST_FILE,
 	FID_OAUTH2_STATE_FILE,
 	FID_OAUTH2_SA_FILE,
+	FID_OAUTH2_CLIENT_KEY,
+	FID_OAUTH2_CLIENT_CERT,
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -263,6 +265,8 @@ static const struct field fields[FID_COUNT] = {
     [FID_OAUTH2_TRUST_FILE] = FLD(F_STR, oauth2_trust_file),
     [FID_OAUTH2_STATE_FILE] = FLD(F_STR, oauth2_state_file),
     [FID_OAUTH2_SA_FILE] = FLD(F_STR, oauth2_service_account_file),
+    [FID_OAUTH2_CLIENT_KEY] = FLD(F_STR, oauth2_client_key),
+    [FID_OAUTH2_CLIENT_CERT] = FLD(F_STR, oauth2_client_cert),
 };
 
 _Static_assert(FID_COUNT <= 64, "the set masks are 64 bits");
@@ -1401,6 +1405,8 @@ static const struct keyword keywords[] = {
     {"oauth2_trust_file", FID_OAUTH2_TRUST_FILE, kw_trust_file, V_FILE, NULL},
     {"oauth2_state_file", FID_OAUTH2_STATE_FILE, kw_value, V_FILE, NULL},
     {"oauth2_service_account_file", FID_OAUTH2_SA_FILE, kw_value, V_FILE, NULL},
+    {"oauth2_client_key", FID_OAUTH2_CLIENT_KEY, kw_value, V_FILE, NULL},
+    {"oauth2_client_cert", FID_OAUTH2_CLIENT_CERT, kw_value, V_FILE, NULL},
     /* msmtp keywords that are harmless to ignore */
     {"tls_min_dh_prime_bits", FID_NONE, kw_unsupported, U_WARN,
 	"GnuTLS's defaults apply"},

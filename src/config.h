@@ -117,6 +117,8 @@ struct account {
 	char *oauth2_trust_file; /* NULL: the system trust store */
 	char *oauth2_state_file; /* NULL: the default in the state dir */
 	char *oauth2_service_account_file; /* jwt_bearer: Google's JSON key */
+	char *oauth2_client_key;	   /* private_key_jwt (RFC 7523 2.2) */
+	char *oauth2_client_cert;	   /* its certificate (x5t) */
 };
 
 struct config {

@@ -9,7 +9,8 @@
  * device authorization grant (RFC 8628) and the authorization-code grant
  * with PKCE S256 and a loopback redirect (RFC 7636, RFC 8252 7.3).  Client
  * authentication is client_secret_post (RFC 6749 2.3.1), which Microsoft
- * and Google accept.
+ * and Google accept, or a private_key_jwt client assertion (RFC 7523 2.2)
+ * signed with the key of a certificate registered with the provider.
  *
  * Libraries (STYLE.md: one library behind one file):
  *   - HTTPS is libcurl, Debian's GnuTLS build (libcurl4-gnutls-dev): the
@@ -34,7 +35,7 @@
  * taking it, so two processes never use the same refresh token twice and
  * a rotated refresh token is never lost.
  *
- * Non-goals (for now): private_key_jwt client assertions, token
+ * Non-goals (for now): token
  * revocation, refreshing ahead of need, proxies beyond libcurl's
  * environment handling.
  *
@@ -73,6 +74,7 @@
 #include <curl/curl.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <json.h>
 #include <sodium.h>
 
@@ -272,7 +274,8 @@ o2_load_secret(struct o2 *o, struct err *e)
 {
 	if (o->secret == NULL && o2_secret(o, e) == -1)
 		return -1;
-	if (o->client_credentials && o->secret == NULL)
+	if (o->client_credentials && o->secret == NULL &&
+	    o->a->oauth2_client_key == NULL)
 		return err_set(e, ERR_CONFIG,
 		    "account %s: oauth2_flow "
 		    "client_credentials needs oauth2_client_secret_file or "
@@ -698,12 +701,21 @@ form_add(struct buf *b, const char *key, const char *value)
 	return pct_encode(b, value);
 }
 
-/* client_id and, when there is one, client_secret (RFC 6749 2.3.1). */
+static int client_assertion(const struct o2 *o, struct buf *f, struct err *e);
+
+/* client_id and, when there is one, client_secret (RFC 6749 2.3.1) or a
+ * signed client assertion (private_key_jwt, RFC 7523 2.2).  Adds nothing
+ * and fills e on failure. */
 static int
-form_client(struct buf *b, const struct o2 *o)
+form_client(struct buf *b, const struct o2 *o, struct err *e)
 {
-	return form_add(b, "client_id", o->a->oauth2_client_id) |
-	       form_add(b, "client_secret", o->secret);
+	if (form_add(b, "client_id", o->a->oauth2_client_id) != 0)
+		return err_set(e, ERR_CONFIG, "token request too large");
+	if (o->a->oauth2_client_key != NULL)
+		return client_assertion(o, b, e);
+	if (form_add(b, "client_secret", o->secret) != 0)
+		return err_set(e, ERR_CONFIG, "token request too large");
+	return 0;
 }
 
 /* ---- one token request: POST, parse, classify ---- */
@@ -1097,6 +1109,13 @@ sa_read(const struct o2 *o, struct sa *sa, struct err *e)
 	return r;
 }
 
+static void
+b64url(const unsigned char *in, size_t n, char *out, size_t size)
+{
+	sodium_bin2base64(out, size, in, n,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
 static int
 b64url_add(struct buf *b, const void *p, size_t n)
 {
@@ -1194,6 +1213,125 @@ jwt_form(const struct o2 *o, struct buf *f, struct err *e)
 	return r;
 }
 
+/* ---- private_key_jwt: a client certificate's key (RFC 7523 2.2, 3) ---- */
+
+static int
+read_pem(const char *file, const char *what, int private, struct buf *b,
+    struct err *e)
+{
+	int fd, r;
+
+	buf_init(b, O2_STATE_MAX);
+	if (private) {
+		if (open_private(file, what, &fd, e) == -1)
+			return -1;
+	} else if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		return err_set(e, ERR_CONFIG, "%s: %s", file, strerror(errno));
+	}
+	r = read_small_file(fd, file, O2_STATE_MAX, b, e);
+	close(fd);
+	if (r == 0 && (b->len == 0 || memchr(b->data, '\0', b->len)))
+		r = err_set(e, ERR_CONFIG, "%s: not a PEM file", file);
+	return r;
+}
+
+/* x5t: the base64url SHA-1 thumbprint of the certificate, which Microsoft
+ * uses to find the credential (RFC 7515 4.1.7). */
+static int
+cert_x5t(const char *file, char *out, size_t size, struct err *e)
+{
+	unsigned char fp[20];
+	size_t fplen = sizeof(fp);
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t d;
+	struct buf b;
+	int r;
+
+	if (read_pem(file, "a certificate", 0, &b, e) == -1) {
+		buf_reset(&b);
+		return -1;
+	}
+	d.data = (unsigned char *)b.data;
+	d.size = (unsigned)b.len;
+	if ((r = gnutls_x509_crt_init(&crt)) >= 0 &&
+	    (r = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM)) >= 0)
+		r = gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA1, fp,
+		    &fplen);
+	gnutls_x509_crt_deinit(crt);
+	buf_reset(&b);
+	if (r < 0 || fplen != sizeof(fp))
+		return err_set(e, ERR_CONFIG, "%s: %s", file,
+		    r < 0 ? gnutls_strerror(r) : "bad fingerprint");
+	b64url(fp, fplen, out, size);
+	return 0;
+}
+
+static int
+assertion_build(const struct o2 *o, const char *x5t, const char *key,
+    struct buf *jwt, struct err *e)
+{
+	const char *id = o->a->oauth2_client_id;
+	long long now = (long long)time(NULL);
+	unsigned char rnd[16];
+	char jti[32];
+	struct buf h, c;
+	int r;
+
+	if (id == NULL || !json_safe(id) || !json_safe(o->token_ep))
+		return err_set(e, ERR_CONFIG,
+		    "account %s: oauth2_client_id "
+		    "unusable in a JWT",
+		    o->a->name);
+	randombytes_buf(rnd, sizeof(rnd));
+	b64url(rnd, sizeof(rnd), jti, sizeof(jti));
+	buf_init(&h, 256);
+	buf_init(&c, O2_FORM_MAX);
+	r = buf_printf(&h, "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"x5t\":\"%s\"}",
+	    x5t);
+	r |= buf_printf(&c,
+	    "{\"aud\":\"%s\",\"iss\":\"%s\",\"sub\":\"%s\","
+	    "\"jti\":\"%s\",\"nbf\":%lld,\"iat\":%lld,\"exp\":%lld}",
+	    o->token_ep, id, id, jti, now, now, now + 600);
+	r |= b64url_add(jwt, h.data, h.len) | buf_addch(jwt, '.') |
+	     b64url_add(jwt, c.data, c.len);
+	buf_reset(&h);
+	buf_reset(&c);
+	if (r != 0)
+		return err_set(e, ERR_CONFIG, "assertion too long");
+	return jwt_sign(key, jwt, e);
+}
+
+static int
+client_assertion(const struct o2 *o, struct buf *f, struct err *e)
+{
+	char x5t[64];
+	struct buf key, jwt;
+	int r = -1;
+
+	if (o->a->oauth2_client_cert == NULL) {
+		err_set(e, ERR_CONFIG,
+		    "account %s: oauth2_client_key needs "
+		    "oauth2_client_cert",
+		    o->a->name);
+		return -1;
+	}
+	if (cert_x5t(o->a->oauth2_client_cert, x5t, sizeof(x5t), e) == -1)
+		return -1;
+	buf_init(&jwt, O2_FORM_MAX / 2);
+	if (read_pem(o->a->oauth2_client_key, "a private key", 1, &key, e) ==
+		0 &&
+	    assertion_build(o, x5t, key.data, &jwt, e) == 0)
+		r = form_add(f, "client_assertion_type",
+			"urn:ietf:params:oauth:client-assertion-type:"
+			"jwt-bearer") |
+		    form_add(f, "client_assertion", jwt.data);
+	if (r > 0 || (r < 0 && e->kind == ERR_NONE))
+		r = err_set(e, ERR_CONFIG, "token request too large");
+	buf_wipe(&key);
+	buf_wipe(&jwt);
+	return r;
+}
+
 /* ---- unattended grants ---- */
 
 /* The grant's own form fields. */
@@ -1215,9 +1353,9 @@ grant_form(const struct o2 *o, const struct state *s, struct buf *f,
 	else
 		r = form_add(f, "grant_type", "refresh_token") |
 		    form_add(f, "refresh_token", s->refresh);
-	if ((r | form_client(f, o)) != 0)
+	if (r != 0)
 		return err_set(e, ERR_CONFIG, "token request too large");
-	return 0;
+	return form_client(f, o, e);
 }
 
 static int
@@ -1296,10 +1434,11 @@ device_start(const struct o2 *o, struct oauth2_reply *dr, struct err *e)
 	int r;
 
 	buf_init(&f, O2_FORM_MAX);
-	if ((form_client(&f, o) |
-		form_add(&f, "scope", o->scope[0] ? o->scope : NULL)) != 0) {
+	if (form_client(&f, o, e) == -1 ||
+	    form_add(&f, "scope", o->scope[0] ? o->scope : NULL) != 0) {
 		buf_wipe(&f);
-		return err_set(e, ERR_CONFIG, "device request too large");
+		return err_set(e, e->kind ? e->kind : ERR_CONFIG, "%s",
+		    e->kind ? e->text : "device request too large");
 	}
 	r = token_request(o, o->device_ep, &f, dr, e);
 	buf_wipe(&f);
@@ -1327,10 +1466,13 @@ device_poll(const struct o2 *o, const struct oauth2_reply *dr,
 	buf_init(&f, O2_FORM_MAX);
 	if ((form_add(&f, "grant_type",
 		 "urn:ietf:params:oauth:grant-type:device_code") |
-		form_add(&f, "device_code", dr->device_code) |
-		form_client(&f, o)) != 0) {
+		form_add(&f, "device_code", dr->device_code)) != 0)
+		err_set(e, ERR_CONFIG, "token request too large");
+	else if (form_client(&f, o, e) == 0)
+		ret = 0;
+	if (ret == -1) {
 		buf_wipe(&f);
-		return err_set(e, ERR_CONFIG, "token request too large");
+		return -1;
 	}
 	while (time(NULL) + interval <= end) {
 		sleep((unsigned)interval);
@@ -1403,13 +1545,6 @@ loopback_listen(int *fdp, unsigned *portp, struct err *e)
 	*fdp = fd;
 	*portp = ntohs(sin.sin_port);
 	return 0;
-}
-
-static void
-b64url(const unsigned char *in, size_t n, char *out, size_t size)
-{
-	sodium_bin2base64(out, size, in, n,
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
 struct pkce {
@@ -1651,10 +1786,13 @@ code_exchange(const struct o2 *o, const struct pkce *p, const char *code,
 	if ((form_add(&f, "grant_type", "authorization_code") |
 		form_add(&f, "code", code) |
 		form_add(&f, "redirect_uri", p->redirect) |
-		form_add(&f, "code_verifier", p->verifier) |
-		form_client(&f, o)) != 0) {
+		form_add(&f, "code_verifier", p->verifier)) != 0) {
 		buf_wipe(&f);
 		return err_set(e, ERR_CONFIG, "token request too large");
+	}
+	if (form_client(&f, o, e) == -1) {
+		buf_wipe(&f);
+		return -1;
 	}
 	ret = token_request(o, o->token_ep, &f, r, e);
 	buf_wipe(&f);

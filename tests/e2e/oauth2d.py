@@ -54,6 +54,7 @@ class State:
         self.fault = args.fault
         self.lifetime = args.lifetime
         self.stats = {}
+        self.jtis = set()
         if args.refresh_token:
             self.refresh.add(args.refresh_token)
             self.newest_refresh = args.refresh_token
@@ -199,6 +200,12 @@ class Handler(BaseHTTPRequestHandler):
         if f.get("client_id") != a.client_id:
             self.error("invalid_client", "unknown client", 401)
             return False
+        if "client_assertion" in f:
+            why = self.check_assertion(f)
+            if why:
+                self.error("invalid_client", why, 401)
+                return False
+            return True
         sec = f.get("client_secret")
         if (need_secret or sec is not None) and sec != a.client_secret:
             self.error("invalid_client", "bad client secret", 401)
@@ -237,21 +244,19 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.error("unsupported_grant_type", str(g))
 
-    def jwt_bearer(self, f):
-        """RFC 7523 2.1: an RS256 assertion from the service account,
-        verified with openssl against --sa-pubkey."""
-        st = self.server.st
-        a = st.args
-        parts = f.get("assertion", "").split(".")
-        if len(parts) != 3 or not a.sa_pubkey:
-            return self.error("invalid_grant", "malformed assertion")
+    def verify_rs256(self, jwt, pubkey):
+        """(header, claims) of an RS256 JWT whose signature pubkey (PEM
+        file) verifies, else None."""
+        parts = jwt.split(".")
+        if len(parts) != 3:
+            return None
         def dec(x):
             return base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))
         try:
             hdr, claims = json.loads(dec(parts[0])), json.loads(dec(parts[1]))
             sig = dec(parts[2])
         except ValueError:
-            return self.error("invalid_grant", "malformed assertion")
+            return None
         with tempfile.NamedTemporaryFile() as d, \
                 tempfile.NamedTemporaryFile() as sf:
             d.write((parts[0] + "." + parts[1]).encode())
@@ -259,8 +264,56 @@ class Handler(BaseHTTPRequestHandler):
             sf.write(sig)
             sf.flush()
             ok = subprocess.run(["openssl", "dgst", "-sha256", "-verify",
-                                 a.sa_pubkey, "-signature", sf.name, d.name],
+                                 pubkey, "-signature", sf.name, d.name],
                                 capture_output=True).returncode == 0
+        return (hdr, claims) if ok and hdr.get("alg") == "RS256" else None
+
+    def check_assertion(self, f):
+        """private_key_jwt (RFC 7523 2.2, 3), as Microsoft checks it."""
+        st = self.server.st
+        a = st.args
+        if f.get("client_assertion_type") != \
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return "bad client_assertion_type"
+        if not a.client_cert:
+            return "no certificate registered"
+        pub = subprocess.run(["openssl", "x509", "-in", a.client_cert,
+                              "-pubkey", "-noout"], capture_output=True)
+        der = subprocess.run(["openssl", "x509", "-in", a.client_cert,
+                              "-outform", "DER"], capture_output=True).stdout
+        with tempfile.NamedTemporaryFile() as pf:
+            pf.write(pub.stdout)
+            pf.flush()
+            v = self.verify_rs256(f["client_assertion"], pf.name)
+        if v is None:
+            return "AADSTS700027: signature verification failed"
+        hdr, c = v
+        now = time.time()
+        aud = "https://127.0.0.1:%d/token" % self.server.server_address[1]
+        if hdr.get("x5t") != b64url(hashlib.sha1(der).digest()):
+            return "AADSTS700027: unknown certificate thumbprint"
+        if c.get("iss") != a.client_id or c.get("sub") != a.client_id or \
+                c.get("aud") != aud:
+            return "bad iss, sub or aud"
+        if not c.get("exp", 0) > now or c.get("exp") - now > 3600 or \
+                c.get("nbf", now) > now + 60:
+            return "bad exp or nbf"
+        if c.get("jti") in st.jtis or not c.get("jti"):
+            return "AADSTS700024: assertion replayed"
+        st.jtis.add(c.get("jti"))
+        st.count("client_assertion")
+        return None
+
+    def jwt_bearer(self, f):
+        """RFC 7523 2.1: an RS256 assertion from the service account,
+        verified with openssl against --sa-pubkey."""
+        st = self.server.st
+        a = st.args
+        if not a.sa_pubkey:
+            return self.error("invalid_grant", "no service account")
+        v = self.verify_rs256(f.get("assertion", ""), a.sa_pubkey)
+        ok = v is not None
+        hdr, claims = v if ok else ({}, {})
         now = time.time()
         aud = "https://127.0.0.1:%d/token" % self.server.server_address[1]
         why = None
@@ -442,6 +495,8 @@ def main():
     p.add_argument("--slow", type=float, default=30.0)
     p.add_argument("--slow-refresh", type=float, default=0.0)
     p.add_argument("--fault", default="none")
+    p.add_argument("--client-cert", help="private_key_jwt: the client's "
+                   "registered certificate (PEM)")
     p.add_argument("--sa-pubkey", help="service account public key (PEM)")
     p.add_argument("--sa-email", default="mailer@project.iam.example")
     p.add_argument("--sa-sub", default="alice@example.org")

@@ -35,9 +35,9 @@
  * taking it, so two processes never use the same refresh token twice and
  * a rotated refresh token is never lost.
  *
- * Non-goals (for now): token
- * revocation, refreshing ahead of need, proxies beyond libcurl's
- * environment handling.
+ * Non-goals (for now): token revocation, refreshing ahead of need,
+ * proxies beyond libcurl's environment handling, HTTP client
+ * authentication (client_secret_basic).
  *
  * Invariants: tokens and client secrets never reach the log, -v output or
  * an error text; our copies are wiped with sodium_memzero() before they

@@ -848,8 +848,12 @@ state_read(const struct o2 *o, struct state *s, struct err *e)
 	int fd, r;
 
 	memset(s, 0, sizeof(*s));
-	if (open_private(o->state, "OAuth2 tokens", &fd, e) == -1)
-		return e->kind == ERR_NOINPUT ? 0 : -1;
+	if (open_private(o->state, "OAuth2 tokens", &fd, e) == -1) {
+		if (e->kind != ERR_NOINPUT)
+			return -1;
+		memset(e, 0, sizeof(*e)); /* no file yet: an empty state */
+		return 0;
+	}
 	buf_init(&b, O2_STATE_MAX);
 	r = read_small_file(fd, o->state, O2_STATE_MAX, &b, e);
 	close(fd);
@@ -1320,13 +1324,14 @@ client_assertion(const struct o2 *o, struct buf *f, struct err *e)
 	buf_init(&jwt, O2_FORM_MAX / 2);
 	if (read_pem(o->a->oauth2_client_key, "a private key", 1, &key, e) ==
 		0 &&
-	    assertion_build(o, x5t, key.data, &jwt, e) == 0)
+	    assertion_build(o, x5t, key.data, &jwt, e) == 0) {
 		r = form_add(f, "client_assertion_type",
 			"urn:ietf:params:oauth:client-assertion-type:"
 			"jwt-bearer") |
 		    form_add(f, "client_assertion", jwt.data);
-	if (r > 0 || (r < 0 && e->kind == ERR_NONE))
-		r = err_set(e, ERR_CONFIG, "token request too large");
+		if (r != 0)
+			r = err_set(e, ERR_CONFIG, "token request too large");
+	}
 	buf_wipe(&key);
 	buf_wipe(&jwt);
 	return r;
@@ -1434,11 +1439,13 @@ device_start(const struct o2 *o, struct oauth2_reply *dr, struct err *e)
 	int r;
 
 	buf_init(&f, O2_FORM_MAX);
-	if (form_client(&f, o, e) == -1 ||
-	    form_add(&f, "scope", o->scope[0] ? o->scope : NULL) != 0) {
+	if (form_client(&f, o, e) == -1) {
 		buf_wipe(&f);
-		return err_set(e, e->kind ? e->kind : ERR_CONFIG, "%s",
-		    e->kind ? e->text : "device request too large");
+		return -1;
+	}
+	if (form_add(&f, "scope", o->scope[0] ? o->scope : NULL) != 0) {
+		buf_wipe(&f);
+		return err_set(e, ERR_CONFIG, "device request too large");
 	}
 	r = token_request(o, o->device_ep, &f, dr, e);
 	buf_wipe(&f);

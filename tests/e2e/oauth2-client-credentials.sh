@@ -60,6 +60,13 @@ cat "$ERR" >>"$T/verbose.err"
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 0 "cached again"
 
+# Endpoints must be https.
+oauth2_config client_credentials "oauth2_token_endpoint http://127.0.0.1:1/token"
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+assert_exit 78 "http endpoint"
+assert_grep_fixed "oauth2_token_endpoint: expected an https:// URL" "$ERR" \
+    "http refused"
+
 # The contrib examples are valid configurations (-bp reads the config and
 # contacts no provider).
 for ex in "$top_srcdir"/contrib/examples/oauth2-*.conf; do

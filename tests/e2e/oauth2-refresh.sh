@@ -82,5 +82,12 @@ assert_grep_fixed "run postseal --oauth2-login -a default again" "$ERR" \
 assert_failed_kept "revoked"
 delivered 5 "nothing more sent"
 
+# A state file others can read is refused.
+chmod 644 "$STATE"
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+assert_exit 78 "state file readable by others"
+assert_grep_fixed "$STATE: holds OAuth2 tokens but is readable by others" \
+    "$ERR" "state file mode rule"
+
 assert_no_tokens "$T/verbose.err" "$ERR" "$OUT" "$T/deliveries.log"
 e2e_done

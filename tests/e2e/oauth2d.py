@@ -216,6 +216,7 @@ class Handler(BaseHTTPRequestHandler):
         st = self.server.st
         g = f.get("grant_type")
         st.count(g)
+        st.stats["last_scope"] = f.get("scope")
         if g == "client_credentials":
             if self.client_ok(f, True):
                 self.send(200, st.issue(refresh=False))
@@ -328,7 +329,7 @@ class Handler(BaseHTTPRequestHandler):
             why = "Invalid iat/exp"
         if why:
             return self.error("invalid_grant", why)
-        st.last_jwt_scope = claims.get("scope")
+        st.stats["last_scope"] = claims.get("scope")
         self.send(200, st.issue(refresh=False))
 
     def auth_code(self, f):

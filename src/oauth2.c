@@ -1337,6 +1337,20 @@ client_assertion(const struct o2 *o, struct buf *f, struct err *e)
 	return r;
 }
 
+/* The state file's directory, made private if missing (one level). */
+static void
+make_parent(const char *file)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	str_copy(dir, file, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		(void)mkdir(dir, 0700);
+	}
+}
+
 /* ---- unattended grants ---- */
 
 /* The grant's own form fields. */
@@ -1410,6 +1424,7 @@ oauth2_token(const struct account *a, const char *rejected, char **out,
 	if (!state_usable(&st, rejected)) {
 		state_clear(&st);
 		/* Another process may refresh now: wait for it, re-read. */
+		make_parent(o.state);
 		if (state_lock(&o, &lockfd, e) == -1 ||
 		    state_read(&o, &st, e) == -1)
 			goto done;
@@ -1843,20 +1858,6 @@ login_browser(const struct o2 *o, int no_browser, FILE *out,
 	sodium_memzero(code, sizeof(code));
 	sodium_memzero(&p, sizeof(p));
 	return ret;
-}
-
-/* The state file's directory, made private if missing (one level). */
-static void
-make_parent(const char *file)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	str_copy(dir, file, sizeof(dir));
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
-		*slash = '\0';
-		(void)mkdir(dir, 0700);
-	}
 }
 
 static int

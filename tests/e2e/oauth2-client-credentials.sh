@@ -15,7 +15,6 @@ printf '%s\n' "$O2_SECRET" >"$T/secret"
 chmod 644 "$T/secret"
 oauth2_config client_credentials "oauth2_client_secret_file $T/secret"
 sample_message app-only >"$T/msg"
-mkdir -p "$T/state"
 
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 78 "secret file readable by others"

@@ -173,6 +173,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.token(f)
             if path == "/device":
                 return self.device(f)
+            if path == "/introspect":
+                return self.introspect(f)
         self.send(404, {"error": "not_found"})
 
     def test_op(self, path, f):
@@ -347,6 +349,16 @@ class Handler(BaseHTTPRequestHandler):
         if f.get("redirect_uri") != redirect:
             return self.error("invalid_grant", "redirect_uri differs")
         self.send(200, st.issue(refresh=True))
+
+    def introspect(self, f):
+        """RFC 7662, for Dovecot's oauth2 passdb."""
+        st = self.server.st
+        st.count("introspect")
+        exp = st.access.get(f.get("token", ""), 0)
+        if exp > time.time():
+            return self.send(200, {"active": True, "username":
+                                   st.args.sa_sub, "exp": int(exp)})
+        self.send(200, {"active": False})
 
     def device(self, f):
         st = self.server.st

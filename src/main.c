@@ -58,6 +58,8 @@ run_serverinfo(const struct opts *o, const struct config *cfg, struct err *e)
 
 	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
 		return -1;
+	if (oauth2_enabled(a) && oauth2_status(a, stdout, e) == -1)
+		return -1;
 	return smtp_serverinfo(a, a->hosts[0], stdout, e);
 }
 

@@ -59,6 +59,14 @@ int oauth2_login(const struct account *a, enum oauth2_login_how how,
     int no_browser, FILE *out, struct err *e);
 
 /*
+ * --serverinfo: the account's OAuth2 setup and token state (flow, token
+ * endpoint, state file, whether a refresh token is stored, how long the
+ * cached access token stays valid) to out, without contacting anything
+ * and without printing a token.
+ */
+int oauth2_status(const struct account *a, FILE *out, struct err *e);
+
+/*
  * ---- Pure part, for the fuzz harness: one token-endpoint (or device
  * endpoint) JSON body.  Secrets in it are wiped by
  * oauth2_reply_free(). ----

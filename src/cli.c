@@ -726,6 +726,28 @@ opt_check(struct cli *cl, const char *name, const char *val, struct err *e)
 	return set_mode(cl, MODE_CHECK_DOMAIN, name, e);
 }
 
+/* --oauth2-login and its flags (issue 11). */
+static int
+opt_oauth2(struct cli *cl, const char *name, const char *val, struct err *e)
+{
+	struct opts *o = cl->o;
+	int how = strcmp(name, "--device") == 0	   ? 1
+		  : strcmp(name, "--browser") == 0 ? 2
+						   : 0;
+
+	(void)val;
+	if (strcmp(name, "--oauth2-login") == 0)
+		return set_mode(cl, MODE_OAUTH2, name, e);
+	if (strcmp(name, "--no-browser") == 0) {
+		o->oauth2_no_browser = 1;
+		return 0;
+	}
+	if (o->oauth2_how != 0 && o->oauth2_how != how)
+		return usage(e, "--device cannot be combined with --browser");
+	o->oauth2_how = how;
+	return 0;
+}
+
 static const struct longopt longopts[] = {
     {"version", ARG_NONE, opt_version},
     {"help", ARG_NONE, opt_help},
@@ -747,6 +769,10 @@ static const struct longopt longopts[] = {
     {"dns-record", ARG_REQ, opt_dns_record},
     {"check-domain", ARG_REQ, opt_check},
     {"ip", ARG_REQ, opt_check},
+    {"oauth2-login", ARG_NONE, opt_oauth2},
+    {"device", ARG_NONE, opt_oauth2},
+    {"browser", ARG_NONE, opt_oauth2},
+    {"no-browser", ARG_NONE, opt_oauth2},
 };
 
 /* "--name", "--name=value" or "--name value". */
@@ -807,6 +833,10 @@ check_combination(struct cli *cl, struct err *e)
 		    "your mail leaves from)");
 	if (o->json && o->mode != MODE_QUEUE_LIST)
 		return usage(e, "--json goes with -bp (mailq)");
+	if ((o->oauth2_how != 0 || o->oauth2_no_browser) &&
+	    o->mode != MODE_OAUTH2)
+		return usage(e, "--device, --browser and --no-browser go with "
+				"--oauth2-login");
 	if (o->mode == MODE_SEND && o->nrcpts == 0 && !o->read_recipients)
 		return usage(e, "no recipients given (use -t to read them "
 				"from the message)");
@@ -877,6 +907,8 @@ cli_usage(FILE *fp)
 	      "       postseal --dkim-verify [--dns-record NAME=FILE]...\n"
 	      "       postseal --check-domain DOMAIN --ip ADDRESS [-f SENDER] "
 	      "[-a ACCOUNT]\n"
+	      "       postseal --oauth2-login [-a ACCT] [--device|--browser] "
+	      "[--no-browser]\n"
 	      "  -f ADDR, -r ADDR  envelope sender ('' or '<>': null sender)\n"
 	      "  -F NAME           full name for a From header we add\n"
 	      "  -t                read recipients from the message headers\n"

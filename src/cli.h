@@ -26,6 +26,7 @@ enum mode {
 	MODE_NEWALIASES,  /* -bi, -I, newaliases: check the aliases file */
 	/* --check-domain D (issue 13) */
 	MODE_CHECK_DOMAIN,
+	MODE_OAUTH2, /* --oauth2-login (issue 11) */
 };
 
 enum deliver_mode {
@@ -79,6 +80,9 @@ struct opts {
 	/* --check-domain DOMAIN --ip ADDR (issue 13). */
 	const char *check_domain;
 	const char *check_ip;
+	/* --oauth2-login: 0 auto, 1 --device, 2 --browser; --no-browser. */
+	int oauth2_how;
+	int oauth2_no_browser;
 
 	/* Storage behind sender (the brackets of -f <a@b> removed); owned. */
 	char *owned_sender;

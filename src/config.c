@@ -186,6 +186,20 @@ enum fid {
 	FID_TIMEOUT_DATA_END,
 	FID_FAILED_MAX_AGE,
 	FID_DNS_SERVER,
+	FID_OAUTH2_PROVIDER,
+	FID_OAUTH2_TENANT,
+	FID_OAUTH2_CLIENT_ID,
+	FID_OAUTH2_SECRET,
+	FID_OAUTH2_TOKEN_EP,
+	FID_OAUTH2_DEVICE_EP,
+	FID_OAUTH2_AUTHZ_EP,
+	FID_OAUTH2_SCOPE,
+	FID_OAUTH2_FLOW,
+	FID_OAUTH2_TRUST_FILE,
+	FID_OAUTH2_STATE_FILE,
+	FID_OAUTH2_SA_FILE,
+	FID_OAUTH2_CLIENT_KEY,
+	FID_OAUTH2_CLIENT_CERT,
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -252,6 +266,21 @@ static const struct field fields[FID_COUNT] = {
     [FID_TIMEOUT_DATA_END] = FLD(F_UINT, timeout_data_end),
     [FID_FAILED_MAX_AGE] = FLD(F_UINT, failed_max_age),
     [FID_DNS_SERVER] = FLD(F_STR, dns_server),
+    [FID_OAUTH2_PROVIDER] = FLD(F_STR, oauth2_provider),
+    [FID_OAUTH2_TENANT] = FLD(F_STR, oauth2_tenant),
+    [FID_OAUTH2_CLIENT_ID] = FLD(F_STR, oauth2_client_id),
+    [FID_OAUTH2_SECRET] =
+	FLD2(F_SECRET, oauth2_client_secret_file, oauth2_client_secret_eval),
+    [FID_OAUTH2_TOKEN_EP] = FLD(F_STR, oauth2_token_endpoint),
+    [FID_OAUTH2_DEVICE_EP] = FLD(F_STR, oauth2_device_endpoint),
+    [FID_OAUTH2_AUTHZ_EP] = FLD(F_STR, oauth2_authorization_endpoint),
+    [FID_OAUTH2_SCOPE] = FLD(F_STR, oauth2_scope),
+    [FID_OAUTH2_FLOW] = FLD(F_STR, oauth2_flow),
+    [FID_OAUTH2_TRUST_FILE] = FLD(F_STR, oauth2_trust_file),
+    [FID_OAUTH2_STATE_FILE] = FLD(F_STR, oauth2_state_file),
+    [FID_OAUTH2_SA_FILE] = FLD(F_STR, oauth2_service_account_file),
+    [FID_OAUTH2_CLIENT_KEY] = FLD(F_STR, oauth2_client_key),
+    [FID_OAUTH2_CLIENT_CERT] = FLD(F_STR, oauth2_client_cert),
 };
 
 _Static_assert(FID_COUNT <= 64, "the set masks are 64 bits");
@@ -1278,6 +1307,64 @@ kw_unsupported(struct ctx *cx, struct layer *l, const struct keyword *k,
 	return 0;
 }
 
+/* ---- OAuth2 keywords (issue 11) ---- */
+
+static const char *const oauth2_choices[][4] = {
+    {"microsoft", "gmail", "custom", NULL},
+    {"refresh_token", "client_credentials", "jwt_bearer", NULL},
+};
+
+/* arg: the row of oauth2_choices the value must be one of. */
+static int
+kw_oauth2_choice(struct ctx *cx, struct layer *l, const struct keyword *k,
+    char *v)
+{
+	const char *const *c = oauth2_choices[k->arg];
+	size_t i;
+
+	if (*v == '\0') {
+		layer_set_str(l, k->fid, NULL);
+		return 0;
+	}
+	for (i = 0; c[i] != NULL; i++)
+		if (strcmp(v, c[i]) == 0) {
+			layer_set_str(l, k->fid, v);
+			return 0;
+		}
+	return perr(cx, "%s: unknown value '%s'", k->name, v);
+}
+
+/* Endpoints are https:// URLs without blanks (RFC 6749 3.1, 3.2). */
+static int
+kw_oauth2_url(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
+{
+	if (*v != '\0' &&
+	    (ascii_ncasecmp(v, "https://", 8) != 0 || v[8] == '\0'))
+		return perr(cx, "%s: expected an https:// URL", k->name);
+	return kw_value(cx, l, k, v);
+}
+
+/* arg 0: oauth2_client_secret_file; 1: ..._eval.  One unsets the other. */
+static int
+kw_oauth2_secret(struct ctx *cx, struct layer *l, const struct keyword *k,
+    char *v)
+{
+	char *exp = NULL;
+
+	if (k->arg == 0 && *v != '\0' && expand_tilde(cx, v, &exp) == -1)
+		return -1;
+	field_free(&l->a, FID_OAUTH2_SECRET);
+	if (*v != '\0') {
+		if (k->arg == 0)
+			l->a.oauth2_client_secret_file = xstrdup(exp ? exp : v);
+		else
+			l->a.oauth2_client_secret_eval = xstrdup(v);
+	}
+	free(exp);
+	l->set |= BIT(FID_OAUTH2_SECRET);
+	return 0;
+}
+
 /* Grouped by topic; looked up linearly. */
 static const struct keyword keywords[] = {
     {"host", FID_HOSTS, kw_host, 0, NULL},
@@ -1336,6 +1423,25 @@ static const struct keyword keywords[] = {
     /* issue 13: checked by dns.c when a lookup needs it */
     {"dns_server", FID_DNS_SERVER, kw_value, V_NOBLANK, NULL},
     {"protocol", FID_NONE, kw_protocol, 0, NULL},
+    /* OAuth2 (issue 11) */
+    {"oauth2_provider", FID_OAUTH2_PROVIDER, kw_oauth2_choice, 0, NULL},
+    {"oauth2_tenant", FID_OAUTH2_TENANT, kw_value, V_NOBLANK, NULL},
+    {"oauth2_client_id", FID_OAUTH2_CLIENT_ID, kw_value, V_NOBLANK, NULL},
+    {"oauth2_client_secret_file", FID_OAUTH2_SECRET, kw_oauth2_secret, 0, NULL},
+    {"oauth2_client_secret_eval", FID_OAUTH2_SECRET, kw_oauth2_secret, 1, NULL},
+    {"oauth2_token_endpoint", FID_OAUTH2_TOKEN_EP, kw_oauth2_url, V_NOBLANK,
+	NULL},
+    {"oauth2_device_endpoint", FID_OAUTH2_DEVICE_EP, kw_oauth2_url, V_NOBLANK,
+	NULL},
+    {"oauth2_authorization_endpoint", FID_OAUTH2_AUTHZ_EP, kw_oauth2_url,
+	V_NOBLANK, NULL},
+    {"oauth2_scope", FID_OAUTH2_SCOPE, kw_value, 0, NULL},
+    {"oauth2_flow", FID_OAUTH2_FLOW, kw_oauth2_choice, 1, NULL},
+    {"oauth2_trust_file", FID_OAUTH2_TRUST_FILE, kw_trust_file, V_FILE, NULL},
+    {"oauth2_state_file", FID_OAUTH2_STATE_FILE, kw_value, V_FILE, NULL},
+    {"oauth2_service_account_file", FID_OAUTH2_SA_FILE, kw_value, V_FILE, NULL},
+    {"oauth2_client_key", FID_OAUTH2_CLIENT_KEY, kw_value, V_FILE, NULL},
+    {"oauth2_client_cert", FID_OAUTH2_CLIENT_CERT, kw_value, V_FILE, NULL},
     /* msmtp keywords that are harmless to ignore */
     {"tls_min_dh_prime_bits", FID_NONE, kw_unsupported, U_WARN,
 	"GnuTLS's defaults apply"},
@@ -2733,7 +2839,8 @@ eval_output(struct eval *ev, const struct account *a, char **out, struct err *e)
 }
 
 static int
-eval_password(const struct account *a, char **out, struct err *e)
+eval_command(const struct account *a, const char *cmd, char **out,
+    struct err *e)
 {
 	struct eval ev;
 	char **argv, *home = home_dir();
@@ -2742,8 +2849,8 @@ eval_password(const struct account *a, char **out, struct err *e)
 	memset(&ev, 0, sizeof(ev));
 	ev.fd[0] = ev.fd[1] = -1;
 	ev.out = xcalloc(1, CONF_EVAL_OUT_MAX);
-	if ((argv = eval_words(a->passwordeval, home)) == NULL)
-		argv = shell_words(a->passwordeval);
+	if ((argv = eval_words(cmd, home)) == NULL)
+		argv = shell_words(cmd);
 	log_debug("account %s: running passwordeval (%s)", a->name, argv[0]);
 	if (eval_spawn(&ev, argv, e) == 0) {
 		eval_collect(&ev);
@@ -2756,6 +2863,23 @@ eval_password(const struct account *a, char **out, struct err *e)
 	words_free(argv);
 	free(home);
 	return r;
+}
+
+static int
+eval_password(const struct account *a, char **out, struct err *e)
+{
+	return eval_command(a, a->passwordeval, out, e);
+}
+
+int
+config_oauth2_secret_eval(const struct account *a, char **out, struct err *e)
+{
+	*out = NULL;
+	if (a->oauth2_client_secret_eval == NULL)
+		return 0;
+	if (eval_command(a, a->oauth2_client_secret_eval, out, e) == -1)
+		return err_prefix(e, "oauth2_client_secret_eval");
+	return 0;
 }
 
 int

@@ -106,6 +106,25 @@ struct account {
 	/* "dns_server ADDR[:PORT]" (issue 13): the resolver for the
 	 * doctor's lookups; NULL: the system's (/etc/resolv.conf). */
 	char *dns_server;
+
+	/* OAuth2 (issue 11): see oauth2.h and postseal.conf(5).  Set when
+	 * oauth2_provider or oauth2_flow is; the token replaces passwordeval.
+	 */
+	char *oauth2_provider; /* "microsoft", "gmail" or "custom" */
+	char *oauth2_tenant;   /* Microsoft; default "organizations" */
+	char *oauth2_client_id;
+	char *oauth2_client_secret_file; /* one setting with ..._eval */
+	char *oauth2_client_secret_eval;
+	char *oauth2_token_endpoint; /* https:// URLs; override the preset */
+	char *oauth2_device_endpoint;
+	char *oauth2_authorization_endpoint;
+	char *oauth2_scope;
+	char *oauth2_flow; /* refresh_token, client_credentials, jwt_bearer */
+	char *oauth2_trust_file; /* NULL: the system trust store */
+	char *oauth2_state_file; /* NULL: the default in the state dir */
+	char *oauth2_service_account_file; /* jwt_bearer: Google's JSON key */
+	char *oauth2_client_key;	   /* private_key_jwt (RFC 7523 2.2) */
+	char *oauth2_client_cert;	   /* its certificate (x5t) */
 };
 
 struct config {
@@ -144,6 +163,15 @@ const struct account *config_find(const struct config *c, const char *name,
  * caller wipes and frees *out with str_wipe_free().
  */
 int config_password(const struct account *a, char **out, struct err *e);
+
+/*
+ * The OAuth2 client secret: oauth2_client_secret_eval's output, run as
+ * passwordeval is (see config_password()); *out = NULL when it is not set
+ * (oauth2_client_secret_file is read by oauth2.c).  The caller wipes and
+ * frees *out with str_wipe_free().
+ */
+int config_oauth2_secret_eval(const struct account *a, char **out,
+    struct err *e);
 
 /* Free everything, wiping secrets.  NULL is fine. */
 void config_free(struct config *c);

@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "deliver.h"
 #include "log.h"
+#include "oauth2.h"
 
 struct deliver_conn {
 	const struct account *account;
@@ -57,22 +58,52 @@ next_host_helps(const struct err *e)
 	return err_is_temporary(e);
 }
 
+/* The secret for AUTH: an OAuth2 access token (issue 11) or the
+ * password/passwordeval.  rejected: the token a server just refused. */
+static int
+get_secret(const struct account *a, const char *rejected, char **out,
+    struct err *e)
+{
+	if (oauth2_enabled(a))
+		return oauth2_token(a, rejected, out, e);
+	return config_password(a, out, e);
+}
+
+/* A server refused a bearer token that looked valid (RFC 7628 3.2.2):
+ * once per connection attempt, obtain a fresh one and try again. */
+static int
+token_refused(const struct account *a, const struct err *e)
+{
+	return oauth2_enabled(a) && e->kind == ERR_AUTH && e->smtp_code >= 500;
+}
+
 /* Open a session on the first host from *hostp on that accepts us. */
 static int
 open_session(const struct account *a, size_t *hostp, struct smtp_session **sp,
     struct err *e)
 {
-	char *password = NULL;
-	int r = -1;
+	char *password = NULL, *fresh = NULL;
+	int r = -1, retried = 0;
 	size_t i;
 
-	if (config_password(a, &password, e) == -1)
+	if (get_secret(a, NULL, &password, e) == -1)
 		return -1;
 	for (i = *hostp; i < a->nhosts; i++) {
 		if (smtp_open(a, a->hosts[i], password, sp, e) == 0) {
 			*hostp = i;
 			r = 0;
 			break;
+		}
+		if (!retried && token_refused(a, e)) {
+			retried = 1;
+			log_debug("%s: token refused; obtaining a new one",
+			    a->hosts[i]);
+			if (get_secret(a, password, &fresh, e) == -1)
+				break;
+			str_wipe_free(password);
+			password = fresh;
+			i--; /* the same host again */
+			continue;
 		}
 		if (!next_host_helps(e))
 			break;

@@ -32,6 +32,7 @@
 #include "doctor.h"
 #include "log.h"
 #include "message.h"
+#include "oauth2.h"
 #include "installdirs.h"
 #include "runq.h"
 #include "server.h"
@@ -59,6 +60,8 @@ run_serverinfo(const struct opts *o, const struct config *cfg, struct err *e)
 	const struct account *a;
 
 	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
+		return -1;
+	if (oauth2_enabled(a) && oauth2_status(a, stdout, e) == -1)
 		return -1;
 	return smtp_serverinfo(a, a->hosts[0], stdout, e);
 }
@@ -118,6 +121,24 @@ run_newaliases(const struct config *cfg, struct err *e)
 }
 
 static int
+run_oauth2_login(const struct opts *o, const struct config *cfg, struct err *e)
+{
+	static const enum oauth2_login_how how[3] = {OAUTH2_LOGIN_AUTO,
+	    OAUTH2_LOGIN_DEVICE, OAUTH2_LOGIN_BROWSER};
+	const struct account *a;
+
+	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
+		return -1;
+	if (!oauth2_enabled(a))
+		return err_set(e, ERR_CONFIG,
+		    "account %s: no oauth2_provider "
+		    "or oauth2_flow set",
+		    a->name);
+	return oauth2_login(a, how[o->oauth2_how], o->oauth2_no_browser, stdout,
+	    e);
+}
+
+static int
 run_mode(const struct opts *o, struct err *e)
 {
 	struct config *cfg = NULL;
@@ -156,6 +177,9 @@ run_mode(const struct opts *o, struct err *e)
 		break;
 	case MODE_SERVERINFO:
 		r = run_serverinfo(o, cfg, e);
+		break;
+	case MODE_OAUTH2:
+		r = run_oauth2_login(o, cfg, e);
 		break;
 	case MODE_QUEUE_RUN:
 		submit_release_held(cfg);

@@ -123,6 +123,22 @@ choose_forced(const struct mech *m, const char *server_mechs, int have_cb,
 	return m->name;
 }
 
+/* An OAuth2 account with "auth on": RFC 7628's mechanism, else Google's
+ * and Microsoft's XOAUTH2 (issue 11). */
+static const char *
+choose_bearer(const char *server_mechs, struct err *e)
+{
+	if (offered(server_mechs, "OAUTHBEARER"))
+		return "OAUTHBEARER";
+	if (offered(server_mechs, "XOAUTH2"))
+		return "XOAUTH2";
+	err_set(e, ERR_AUTH,
+	    "the server offers neither OAUTHBEARER nor "
+	    "XOAUTH2 (it offers: %.120s)",
+	    server_mechs);
+	return NULL;
+}
+
 const char *
 sasl_choose(const char *server_mechs, const char *setting, int tls, int have_cb,
     struct err *e)
@@ -135,6 +151,7 @@ sasl_choose(const char *server_mechs, const char *setting, int tls, int have_cb,
 		return NULL;
 	}
 	if (setting != NULL && ascii_casecmp(setting, "on") != 0 &&
+	    ascii_casecmp(setting, SASL_BEARER) != 0 &&
 	    (m = find_mech(setting)) == NULL) {
 		err_set(e, ERR_CONFIG,
 		    "unsupported authentication mechanism %.40s", setting);
@@ -152,6 +169,8 @@ sasl_choose(const char *server_mechs, const char *setting, int tls, int have_cb,
 	}
 	if (m != NULL)
 		return choose_forced(m, server_mechs, have_cb, e);
+	if (setting != NULL && ascii_casecmp(setting, SASL_BEARER) == 0)
+		return choose_bearer(server_mechs, e);
 	for (i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
 		m = &mechs[i];
 		if (!(m->flags & M_AUTO) || ((m->flags & M_PLUS) && !have_cb))

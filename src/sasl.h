@@ -26,13 +26,15 @@ struct sasl;
  *
  * Automatic choice, strongest first: SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS
  * (only with channel binding), SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN.
- * XOAUTH2 and OAUTHBEARER are used only when forced.  Without TLS every
+ * XOAUTH2 and OAUTHBEARER are used only when forced, or with the setting
+ * SASL_BEARER (OAUTHBEARER if offered, else XOAUTH2).  Without TLS every
  * mechanism is refused (ERR_CONFIG): PLAIN, LOGIN and the bearer tokens
  * reveal the secret and SCRAM would expose the exchange to offline
  * guessing.  An unknown or unsupported mechanism name is ERR_CONFIG; no
  * common mechanism, no AUTH at all, or a forced mechanism the server does
  * not offer is ERR_AUTH.  Returns a static name or NULL (e filled).
  */
+#define SASL_BEARER "bearer" /* setting: OAUTHBEARER, else XOAUTH2 */
 const char *sasl_choose(const char *server_mechs, const char *setting, int tls,
     int have_cb, struct err *e);
 

@@ -880,6 +880,16 @@ auth_exchange(struct smtp_session *s, struct sasl *sa, const char *mech,
 	return auth_result(s, sa, mech, e);
 }
 
+/* An OAuth2 account (issue 11) choosing: a bearer-token mechanism. */
+static const char *
+auth_setting(const struct account *a)
+{
+	if ((a->oauth2_provider != NULL || a->oauth2_flow != NULL) &&
+	    (a->auth == NULL || ascii_casecmp(a->auth, "on") == 0))
+		return SASL_BEARER;
+	return a->auth;
+}
+
 static int
 authenticate(struct smtp_session *s, const char *password, struct err *e)
 {
@@ -894,7 +904,7 @@ authenticate(struct smtp_session *s, const char *password, struct err *e)
 				   &exporter) == 0;
 	mech =
 	    sasl_choose((s->caps.flags & SMTP_CAP_AUTH) ? s->caps.auth : NULL,
-		s->a->auth, t != NULL, have_cb, e);
+		auth_setting(s->a), t != NULL, have_cb, e);
 	if (mech == NULL)
 		r = err_prefix(e, "%s", s->host);
 	else if (sasl_start(mech, s->a->user, password, s->host, s->a->port,

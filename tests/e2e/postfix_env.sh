@@ -58,12 +58,18 @@ pf_wait_spool() {
 	return 1
 }
 
+# DV_MECHS and DV_PASSDB, if set, replace the mechanisms and the passdb
+# block (e.g. Dovecot's oauth2 passdb for the OAuth2 tests).
 pf_start_dovecot() { # USER PASSWORD
 	AUTH_PORT=$(free_port)
 	DV=$T/dovecot
 	mkdir -p "$DV/run" "$DV/state"
 	printf '%s:{PLAIN}%s::::::\n' "$1" "$2" >"$DV/passwd"
 	chmod 644 "$DV/passwd"
+	_passdb=${DV_PASSDB:-"passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $DV/passwd
+}"}
 	cat >"$DV/dovecot.conf" <<CONF
 base_dir = $DV/run
 state_dir = $DV/state
@@ -73,14 +79,11 @@ protocols =
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login scram-sha-256
+auth_mechanisms = ${DV_MECHS:-plain login scram-sha-256}
 auth_verbose = yes
 default_internal_user = dovecot
 default_login_user = dovenull
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $DV/passwd
-}
+$_passdb
 userdb {
   driver = static
   args = uid=nobody gid=nogroup home=/nonexistent

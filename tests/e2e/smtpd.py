@@ -866,7 +866,7 @@ class Session(SMTP):
             ir = await self.challenge_auth(b"")
         m = re.match(pattern, ir, re.S) if isinstance(ir, bytes) else None
         if m and m.group(1).decode() == a.user and \
-                m.group(2).decode() == a.password:
+                self._token_ok(m.group(2).decode()):
             return AuthResult(success=True, handled=False,
                               auth_data=LoginPassword(m.group(1), b""))
         # The error goes out as a challenge; the client answers it with
@@ -875,6 +875,23 @@ class Session(SMTP):
         if await self.challenge_auth(err) != abort:
             return self._scram_fail("501 5.5.2 Bad abort response")
         return self._scram_fail("535 5.7.8 Invalid token")
+
+    def _token_ok(self, token):
+        """--password, or with --token-file (issue 11) a token that
+        oauth2d.py issued and that has not expired."""
+        a = self.st.args
+        if not a.token_file:
+            return token == a.password
+        try:
+            with open(a.token_file) as fp:
+                lines = fp.read().split("\n")
+        except OSError:
+            return False
+        for line in lines:
+            t, _, exp = line.partition(" ")
+            if t == token and exp and float(exp) > time.time():
+                return True
+        return False
 
     def _scram_fail(self, msg):
         return AuthResult(success=False, handled=False, message=msg)
@@ -1059,6 +1076,9 @@ def parse_args(argv):
     p.add_argument("--tls-max", choices=("1.2", "1.3"))
     p.add_argument("--user")
     p.add_argument("--password")
+    p.add_argument("--token-file",
+                   help="bearer tokens: only those listed here and not "
+                   "expired (written by oauth2d.py)")
     p.add_argument("--mechs", default="PLAIN,LOGIN",
                    help="comma list of PLAIN LOGIN SCRAM-SHA-256 "
                         "SCRAM-SHA-256-PLUS (empty: no AUTH)")

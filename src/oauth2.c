@@ -284,6 +284,16 @@ o2_load_secret(struct o2 *o, struct err *e)
 	return 0;
 }
 
+/* The two errors that say so end with "run postseal --oauth2-login -a X"
+ * (and "again" for a revoked token); the ERR_CONFIG one about a broken
+ * state file is a configuration error, not this. */
+int
+oauth2_needs_login(const struct err *e)
+{
+	return e->kind == ERR_AUTH &&
+	       strstr(e->text, "; run postseal --oauth2-login -a ") != NULL;
+}
+
 int
 oauth2_enabled(const struct account *a)
 {

@@ -25,6 +25,14 @@
 int oauth2_enabled(const struct account *a);
 
 /*
+ * Nonzero if e is the permanent failure that only a new --oauth2-login
+ * fixes (no refresh token, or the provider revoked it: invalid_grant).
+ * The message is then kept in failed/ even when the caller waited and was
+ * told, so that --queue-retry can send it after the login (issue 11).
+ */
+int oauth2_needs_login(const struct err *e);
+
+/*
  * An access token for a (caller frees *out with str_wipe_free()).  Uses
  * the cached token while it is valid with a margin (the smaller of 60 s
  * and a tenth of its lifetime), else takes the state file's lock, re-reads

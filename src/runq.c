@@ -54,6 +54,7 @@
 #include "buf.h"
 #include "deliver.h"
 #include "log.h"
+#include "oauth2.h"
 #include "queue.h"
 #include "runq.h"
 #include "smtp.h"
@@ -1970,7 +1971,14 @@ batch_interactive(struct run *r, struct queue *q, struct batch *b,
 			    queue_entry_id(b->qe[i]), b->e[i].text);
 	}
 	if (nfailed == b->n) {
-		batch_drop(b);
+		/* Kept only for a login the user has to redo (issue 11). */
+		if (!oauth2_needs_login(&b->e[0]))
+			batch_drop(b);
+		else
+			log_warn("message kept as %s; after postseal "
+				 "--oauth2-login, send it with postseal "
+				 "--queue-retry %s",
+			    queue_entry_id(b->qe[0]), queue_entry_id(b->qe[0]));
 		*e = b->e[0];
 		return -1;
 	}

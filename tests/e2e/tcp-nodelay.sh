@@ -47,6 +47,8 @@ awk -v fd="$fd" '
 	END { printf "%d %d\n", polls, bad }' "$T/trace.conn" >"$T/polls"
 read -r polls bad <"$T/polls"
 ok
-[ "${polls:-0}" -ge 3 ] || fail "only ${polls:-0} waits for input on fd $fd"
+# (How many reads had to wait depends on timing; the first, for the
+# server's TLS hello, always does.)
+[ "${polls:-0}" -ge 1 ] || fail "no wait for input on fd $fd"
 assert_eq "${bad:-x}" 0 "waits for input without TCP_QUICKACK"
 e2e_done

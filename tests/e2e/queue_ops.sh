@@ -203,7 +203,7 @@ stop_server
 
 # ---- -odb: back at once, delivered by the detached child ----
 cat >"$T/slow.script" <<'SCRIPT'
-sleep 5
+sleep 3
 send 220 slow.example ESMTP
 expect EHLO
 send 250 slow.example
@@ -230,10 +230,11 @@ t0=$(date +%s%N)
 t1=$(date +%s%N)
 assert_eq "$(cat "$T/odb.rc")" 0 "-odb: exit status"
 ok
-# The server holds its greeting back 5 s; a generous bound that still
-# tells "came back at once" from "waited for the server" under load.
-[ $(((t1 - t0) / 1000000)) -lt 4000 ] ||
-	fail "-odb took $(((t1 - t0) / 1000000)) ms (the server waits 5 s)"
+# The server holds its greeting back 3 s (less than the 5 s after which
+# a silent server on a port other than 25/587 is taken for implicit TLS);
+# a bound that still tells "came back at once" from "waited" under load.
+[ $(((t1 - t0) / 1000000)) -lt 2500 ] ||
+	fail "-odb took $(((t1 - t0) / 1000000)) ms (the server waits 3 s)"
 n=0
 while [ $n -lt 300 ] && ! grep -q ' QUIT$' "$RECORD"; do
 	sleep 0.1

@@ -799,7 +799,8 @@ new_failures(const struct queue_entry *qe, size_t nnew, struct failed_list *fl)
 	size_t from = env->nfailed - nnew;
 
 	fl->n = nnew;
-	fl->rcpts = env->failed + from;
+	/* No failed list at all when nothing failed (no offset on NULL). */
+	fl->rcpts = env->failed != NULL ? env->failed + from : NULL;
 	fl->why = env->failed_why != NULL ? env->failed_why + from : NULL;
 }
 

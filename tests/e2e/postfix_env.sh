@@ -136,7 +136,7 @@ smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = inet:127.0.0.1:$AUTH_PORT
 smtpd_relay_restrictions = permit_sasl_authenticated, reject
-smtpd_recipient_restrictions = reject_non_fqdn_recipient, check_recipient_access inline:{ refused@example.org=REJECT }, permit
+smtpd_recipient_restrictions = reject_non_fqdn_recipient, check_recipient_access inline:{ refused@example.org=REJECT, refused2@example.org=REJECT }, permit
 smtpd_client_restrictions =
 smtpd_helo_restrictions =
 smtpd_sender_restrictions =

@@ -628,6 +628,48 @@ static enum outcome attempt(struct run *r, struct queue *q,
     struct queue_entry *qe, const struct account *a, struct err *e);
 
 /*
+ * Build the report n (the headers of the message it is about read from
+ * fd) and queue it from the null sender to the original sender through
+ * account a.  Returns the new entry, locked, or NULL (the reason logged,
+ * naming the report as what) when it is too large or cannot be stored.
+ */
+static struct queue_entry *
+notice_queue(struct run *r, struct queue *q, const struct account *a,
+    const struct notice *n, int fd, const char *what)
+{
+	const struct queue_envelope *orig = n->orig;
+	struct queue_envelope tmpl;
+	struct queue_entry *qe = NULL;
+	const char *rcpt[1];
+	struct buf b;
+	struct err e;
+
+	buf_init(&b, NOTICE_MAX);
+	if (notice_head(&b, n) == -1 || notice_text(&b, n) == -1 ||
+	    notice_dsn(&b, n) == -1 || notice_orig(&b, n, fd) == -1) {
+		run_error(r, "%s: %s too large", orig->id, what);
+		goto out;
+	}
+	memset(&tmpl, 0, sizeof(tmpl));
+	rcpt[0] = orig->from;
+	tmpl.account = a->name;
+	tmpl.from = "";
+	tmpl.rcpts = rcpt;
+	tmpl.nrcpts = 1;
+	tmpl.msgid = n->msgid;
+	tmpl.smtputf8 = has_8bit(orig->from, strlen(orig->from));
+	tmpl.body_8bit = has_8bit(b.data, b.len);
+	if (queue_store(q, &tmpl, write_buf, &b, &qe, &e) == -1) {
+		run_error(r, "%s: cannot queue a %s: %s", orig->id, what,
+		    e.text);
+		qe = NULL;
+	}
+out:
+	buf_reset(&b);
+	return qe;
+}
+
+/*
  * Queue a notice about the recipients fl of the failed entry to its sender
  * and try to send it now through the same account.  Never for the null
  * sender.
@@ -638,44 +680,22 @@ send_notice(struct run *r, struct queue *q, const struct queue_entry *failed,
     const struct failed_list *fl)
 {
 	const struct queue_envelope *orig = queue_entry_env(failed);
-	struct queue_envelope tmpl;
-	struct queue_entry *qe = NULL;
-	const char *rcpt[1];
+	struct queue_entry *qe;
 	struct notice n;
-	struct buf b;
 	struct err e;
 
 	if (orig == NULL || orig->from[0] == '\0' || !a->bounce_notices ||
 	    fl->n == 0)
 		return;
 	notice_init(&n, a, failed, why, status, fl);
-	buf_init(&b, NOTICE_MAX);
-	if (notice_head(&b, &n) == -1 || notice_text(&b, &n) == -1 ||
-	    notice_dsn(&b, &n) == -1 ||
-	    notice_orig(&b, &n, queue_entry_fd(failed)) == -1) {
-		run_error(r, "%s: failure notice too large", orig->id);
-		goto out;
-	}
-	memset(&tmpl, 0, sizeof(tmpl));
-	rcpt[0] = orig->from;
-	tmpl.account = a->name;
-	tmpl.from = "";
-	tmpl.rcpts = rcpt;
-	tmpl.nrcpts = 1;
-	tmpl.msgid = n.msgid;
-	tmpl.smtputf8 = has_8bit(orig->from, strlen(orig->from));
-	tmpl.body_8bit = has_8bit(b.data, b.len);
-	if (queue_store(q, &tmpl, write_buf, &b, &qe, &e) == -1) {
-		run_error(r, "%s: cannot queue a failure notice: %s", orig->id,
-		    e.text);
-		goto out;
-	}
+	qe =
+	    notice_queue(r, q, a, &n, queue_entry_fd(failed), "failure notice");
+	if (qe == NULL)
+		return;
 	log_debug("%s: failure notice to %s queued as %s", orig->id, orig->from,
 	    queue_entry_id(qe));
 	attempt(r, q, qe, a, &e);
-out:
 	queue_release(qe);
-	buf_reset(&b);
 }
 
 /* ---- delay warnings (issue 9) ---- */
@@ -715,13 +735,10 @@ send_delay_warning(struct run *r, struct queue *q, struct queue_entry *qe,
     const struct account *a, const struct err *why)
 {
 	const struct queue_envelope *orig = queue_entry_env(qe);
-	struct queue_envelope tmpl;
-	struct queue_entry *wq = NULL;
+	struct queue_entry *wq;
 	struct failed_list pending;
 	char status[16];
-	const char *rcpt[1];
 	struct notice n;
-	struct buf b;
 	struct err e;
 
 	delay_status(why, status, sizeof(status));
@@ -735,34 +752,14 @@ send_delay_warning(struct run *r, struct queue *q, struct queue_entry *qe,
 	notice_init(&n, a, qe, why, status, &pending);
 	n.action = "delayed";
 	delay_msgid(&n);
-	buf_init(&b, NOTICE_MAX);
-	if (notice_head(&b, &n) == -1 || notice_text(&b, &n) == -1 ||
-	    notice_dsn(&b, &n) == -1 ||
-	    notice_orig(&b, &n, queue_entry_fd(qe)) == -1) {
-		run_error(r, "%s: delay warning too large", orig->id);
-		goto out;
-	}
-	memset(&tmpl, 0, sizeof(tmpl));
-	rcpt[0] = orig->from;
-	tmpl.account = a->name;
-	tmpl.from = "";
-	tmpl.rcpts = rcpt;
-	tmpl.nrcpts = 1;
-	tmpl.msgid = n.msgid;
-	tmpl.smtputf8 = has_8bit(orig->from, strlen(orig->from));
-	tmpl.body_8bit = has_8bit(b.data, b.len);
-	if (queue_store(q, &tmpl, write_buf, &b, &wq, &e) == -1) {
-		run_error(r, "%s: cannot queue a delay warning: %s", orig->id,
-		    e.text);
-		goto out;
-	}
+	wq = notice_queue(r, q, a, &n, queue_entry_fd(qe), "delay warning");
+	if (wq == NULL)
+		return;
 	log_state(a, orig, "delay-warned", why->text);
 	log_set_queue_id(queue_entry_id(wq));
 	attempt(r, q, wq, a, &e);
 	log_set_queue_id(orig->id);
-out:
 	queue_release(wq);
-	buf_reset(&b);
 }
 
 /* After a deferral: warn the sender once the entry is old enough. */

@@ -138,12 +138,10 @@ run_oauth2_login(const struct opts *o, const struct config *cfg, struct err *e)
 	    e);
 }
 
+/* The modes that need no configuration; 1 if o->mode is not one. */
 static int
-run_mode(const struct opts *o, struct err *e)
+run_unconfigured(const struct opts *o, int *r, struct err *e)
 {
-	struct config *cfg = NULL;
-	int r = -1;
-
 	switch (o->mode) {
 	case MODE_VERSION:
 		printf("postseal %s\nTLS: GnuTLS; SASL: GNU SASL; "
@@ -151,19 +149,63 @@ run_mode(const struct opts *o, struct err *e)
 		       "system configuration: %s\nsystem queue: %s\n",
 		    PACKAGE_VERSION, sodium_version_string(),
 		    SYSCONFDIR_POSTSEAL, POSTSEAL_SYSTEM_QUEUE);
+		*r = 0;
 		return 0;
 	case MODE_HELP:
 		cli_usage(stdout);
+		*r = 0;
 		return 0;
 	case MODE_DKIM_KEYGEN:
-		return dkim_tool_keygen(o, e);
+		*r = dkim_tool_keygen(o, e);
+		return 0;
 	case MODE_DKIM_VERIFY:
-		return dkim_tool_verify(o, e);
+		*r = dkim_tool_verify(o, e);
+		return 0;
 	case MODE_CHECK_DOMAIN: /* 0 clean, 1 errors found (issue 13) */
-		return doctor_check_domain(o, stdout, e);
+		*r = doctor_check_domain(o, stdout, e);
+		return 0;
 	default:
-		break;
+		return 1;
 	}
+}
+
+/* The modes that read the configuration cfg. */
+static int
+run_configured(const struct opts *o, const struct config *cfg, struct err *e)
+{
+	switch (o->mode) {
+	case MODE_DKIM_SIGN:
+		return submit_dkim_filter(o, cfg, e);
+	case MODE_SERVERINFO:
+		return run_serverinfo(o, cfg, e);
+	case MODE_OAUTH2:
+		return run_oauth2_login(o, cfg, e);
+	case MODE_QUEUE_RUN:
+		submit_release_held(cfg);
+		return run_queue(o, cfg, e);
+	case MODE_QUEUE_LIST:
+		return runq_list(cfg, o->json, stdout, e);
+	case MODE_QUEUE_DROP:
+		return runq_drop(cfg, o->queue_id, e);
+	case MODE_QUEUE_RETRY:
+		return runq_retry(cfg, o->queue_id, e);
+	case MODE_SMTP:
+		return server_run(o, cfg, STDIN_FILENO, STDOUT_FILENO, e);
+	case MODE_NEWALIASES:
+		return run_newaliases(cfg, e);
+	default:
+		return submit(o, cfg, e);
+	}
+}
+
+static int
+run_mode(const struct opts *o, struct err *e)
+{
+	struct config *cfg = NULL;
+	int r = -1;
+
+	if (run_unconfigured(o, &r, e) == 0)
+		return r;
 	if (config_load(o->config_file, &cfg, e) == -1) {
 		if (o->mode == MODE_SMTP) {
 			server_refuse(STDOUT_FILENO, e);
@@ -171,39 +213,7 @@ run_mode(const struct opts *o, struct err *e)
 		}
 		return config_unusable(o, e);
 	}
-	switch (o->mode) {
-	case MODE_DKIM_SIGN:
-		r = submit_dkim_filter(o, cfg, e);
-		break;
-	case MODE_SERVERINFO:
-		r = run_serverinfo(o, cfg, e);
-		break;
-	case MODE_OAUTH2:
-		r = run_oauth2_login(o, cfg, e);
-		break;
-	case MODE_QUEUE_RUN:
-		submit_release_held(cfg);
-		r = run_queue(o, cfg, e);
-		break;
-	case MODE_QUEUE_LIST:
-		r = runq_list(cfg, o->json, stdout, e);
-		break;
-	case MODE_QUEUE_DROP:
-		r = runq_drop(cfg, o->queue_id, e);
-		break;
-	case MODE_QUEUE_RETRY:
-		r = runq_retry(cfg, o->queue_id, e);
-		break;
-	case MODE_SMTP:
-		r = server_run(o, cfg, STDIN_FILENO, STDOUT_FILENO, e);
-		break;
-	case MODE_NEWALIASES:
-		r = run_newaliases(cfg, e);
-		break;
-	default:
-		r = submit(o, cfg, e);
-		break;
-	}
+	r = run_configured(o, cfg, e);
 	config_free(cfg);
 	return r;
 }

@@ -283,14 +283,37 @@ static const struct field fields[FID_COUNT] = {
     [FID_OAUTH2_CLIENT_CERT] = FLD(F_STR, oauth2_client_cert),
 };
 
-_Static_assert(FID_COUNT <= 64, "the set masks are 64 bits");
+/* A set of fields (which were given a value), one bit per field id. */
+#define FSET_WORDS 2
+struct fset {
+	uint64_t w[FSET_WORDS];
+};
 
-#define BIT(fid) ((uint64_t)1 << (fid))
+_Static_assert(FID_COUNT <= 64 * FSET_WORDS, "widen FSET_WORDS");
+
+static int
+fset_has(const struct fset *s, int fid)
+{
+	return (int)((s->w[fid / 64] >> (fid % 64)) & 1);
+}
+
+static void
+fset_add(struct fset *s, int fid)
+{
+	s->w[fid / 64] |= (uint64_t)1 << (fid % 64);
+}
+
+static void
+fset_union(struct fset *dst, const struct fset *src)
+{
+	for (size_t i = 0; i < FSET_WORDS; i++)
+		dst->w[i] |= src->w[i];
+}
 
 /* Settings of one section, or an account's resolved settings. */
 struct layer {
 	struct account a;
-	uint64_t set; /* BIT(fid) for every field given a value */
+	struct fset set; /* every field given a value */
 };
 
 /* An account as read, before inheritance is resolved. */
@@ -326,7 +349,7 @@ struct ctx {
 	int accounts_file; /* a file from accounts/ */
 	int naccounts;	   /* account lines in this file */
 	long cur;	   /* CUR_NONE, CUR_DEFAULTS or an index in ld->acct */
-	uint64_t section_set; /* fields given in the current section */
+	struct fset section_set; /* fields given in the current section */
 	int perm_checked;
 	struct err *e;
 };
@@ -484,9 +507,9 @@ layer_merge(struct layer *dst, const struct layer *src)
 	int fid;
 
 	for (fid = 0; fid < FID_COUNT; fid++)
-		if (src->set & BIT(fid))
+		if (fset_has(&src->set, fid))
 			field_copy(&dst->a, &src->a, fid);
-	dst->set |= src->set;
+	fset_union(&dst->set, &src->set);
 }
 
 static void
@@ -505,21 +528,21 @@ layer_set_str(struct layer *l, int fid, const char *v)
 {
 	field_free(&l->a, fid);
 	*str_at(&l->a, fields[fid].off) = dup_or_null(v);
-	l->set |= BIT(fid);
+	fset_add(&l->set, fid);
 }
 
 static void
 layer_set_int(struct layer *l, int fid, int v)
 {
 	memcpy((char *)&l->a + fields[fid].off, &v, sizeof(v));
-	l->set |= BIT(fid);
+	fset_add(&l->set, fid);
 }
 
 static void
 layer_set_uint(struct layer *l, int fid, unsigned v)
 {
 	memcpy((char *)&l->a + fields[fid].off, &v, sizeof(v));
-	l->set |= BIT(fid);
+	fset_add(&l->set, fid);
 }
 
 /* ---- value checks ---- */
@@ -794,7 +817,7 @@ kw_sethdr(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 		return perr(cx, "%s expects auto, on or off, not '%s'", k->name,
 		    v);
 	memcpy((char *)&l->a + fields[k->fid].off, &h, sizeof(h));
-	l->set |= BIT(k->fid);
+	fset_add(&l->set, k->fid);
 	return 0;
 }
 
@@ -810,7 +833,7 @@ kw_add_missing(struct ctx *cx, struct layer *l, const struct keyword *k,
 		return perr(cx, "%s expects on or off, not '%s'", k->name, v);
 	h = on ? SETHDR_AUTO : SETHDR_OFF;
 	memcpy((char *)&l->a + fields[k->fid].off, &h, sizeof(h));
-	l->set |= BIT(k->fid);
+	fset_add(&l->set, k->fid);
 	return 0;
 }
 
@@ -825,7 +848,7 @@ kw_host(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 
 	if (*v == '\0')
 		return perr(cx, "%s needs a value", k->name);
-	if (!(cx->section_set & BIT(FID_HOSTS)))
+	if (!(fset_has(&cx->section_set, FID_HOSTS)))
 		hosts_clear(&l->a);
 	for (;;) {
 		if ((comma = strchr(p, ',')) != NULL)
@@ -841,7 +864,7 @@ kw_host(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 			break;
 		p = comma + 1;
 	}
-	l->set |= BIT(FID_HOSTS);
+	fset_add(&l->set, FID_HOSTS);
 	return 0;
 }
 
@@ -951,7 +974,7 @@ kw_secret(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 		else
 			l->a.passwordeval = xstrdup(v);
 	}
-	l->set |= BIT(FID_SECRET);
+	fset_add(&l->set, FID_SECRET);
 	return 0;
 }
 
@@ -1122,7 +1145,7 @@ kw_dkim_key(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 		    "dkim_key: key type must be rsa or ed25519, "
 		    "not '%s'",
 		    w[1]);
-	if (!(cx->section_set & BIT(k->fid)))
+	if (!(fset_has(&cx->section_set, k->fid)))
 		dkim_clear(&l->a);
 	if (l->a.ndkim_keys == CONFIG_MAX_DKIM_KEYS)
 		return perr(cx, "dkim_key: more than %d keys",
@@ -1133,7 +1156,7 @@ kw_dkim_key(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 	ks->selector = xstrdup(w[0]);
 	ks->type = xstrdup(w[1]);
 	ks->file = file;
-	l->set |= BIT(k->fid);
+	fset_add(&l->set, k->fid);
 	return 0;
 }
 
@@ -1203,7 +1226,7 @@ kw_backoff(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 				"with 0 < MIN <= MAX, such as 1m 1h");
 	l->a.queue_backoff_min = lo;
 	l->a.queue_backoff_max = hi;
-	l->set |= BIT(k->fid);
+	fset_add(&l->set, k->fid);
 	return 0;
 }
 
@@ -1259,7 +1282,7 @@ kw_rate(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 	}
 	l->a.rate_limit_count = (unsigned)n;
 	l->a.rate_limit_period = n != 0 ? units[i].secs : 0;
-	l->set |= BIT(k->fid);
+	fset_add(&l->set, k->fid);
 	return 0;
 }
 
@@ -1274,7 +1297,7 @@ kw_size(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 		    "suffixes allowed)",
 		    k->name);
 	l->a.max_message_size = n;
-	l->set |= BIT(k->fid);
+	fset_add(&l->set, k->fid);
 	return 0;
 }
 
@@ -1361,7 +1384,7 @@ kw_oauth2_secret(struct ctx *cx, struct layer *l, const struct keyword *k,
 			l->a.oauth2_client_secret_eval = xstrdup(v);
 	}
 	free(exp);
-	l->set |= BIT(FID_OAUTH2_SECRET);
+	fset_add(&l->set, FID_OAUTH2_SECRET);
 	return 0;
 }
 
@@ -1578,7 +1601,7 @@ section_defaults(struct ctx *cx, const char *val)
 		return perr(cx, "defaults belongs in the main configuration "
 				"file, not in accounts/");
 	cx->cur = CUR_DEFAULTS;
-	cx->section_set = 0;
+	memset(&cx->section_set, 0, sizeof(cx->section_set));
 	return 0;
 }
 
@@ -1655,7 +1678,7 @@ section_account(struct ctx *cx, char *val)
 		return -1;
 	cx->cur = (long)(ld->nacct - 1);
 	cx->naccounts++;
-	cx->section_set = 0;
+	memset(&cx->section_set, 0, sizeof(cx->section_set));
 	return 0;
 }
 
@@ -1731,7 +1754,7 @@ dispatch(struct ctx *cx, const char *kw, char *val)
 	if (k->fn(cx, l, k, val) == -1)
 		return -1;
 	if (k->fid != FID_NONE)
-		cx->section_set |= BIT(k->fid);
+		fset_add(&cx->section_set, k->fid);
 	return 0;
 }
 
@@ -2296,18 +2319,18 @@ toolong:
 }
 
 static void
-fill_defaults(struct account *a, uint64_t set, char **fqdn)
+fill_defaults(struct account *a, const struct fset *set, char **fqdn)
 {
-	if (!(set & BIT(FID_TLS)))
+	if (!(fset_has(set, FID_TLS)))
 		a->tls = 1;
-	if (!(set & BIT(FID_CERTCHECK)))
+	if (!(fset_has(set, FID_CERTCHECK)))
 		a->tls_certcheck = 1;
 	/* An msmtprc's "port 587" with "tls on" means STARTTLS. */
-	if (!(set & BIT(FID_STARTTLS)))
-		a->tls_starttls = (set & BIT(FID_PORT)) && a->port != 465;
+	if (!(fset_has(set, FID_STARTTLS)))
+		a->tls_starttls = (fset_has(set, FID_PORT)) && a->port != 465;
 	if (!a->tls)
 		a->tls_starttls = 0;
-	if (!(set & BIT(FID_PORT)))
+	if (!(fset_has(set, FID_PORT)))
 		a->port = !a->tls ? 25 : a->tls_starttls ? 587 : 465;
 	if (a->timeout == 0)
 		a->timeout = DEFAULT_TIMEOUT;
@@ -2318,31 +2341,31 @@ fill_defaults(struct account *a, uint64_t set, char **fqdn)
 			*fqdn = machine_fqdn();
 		a->domain = xstrdup(*fqdn);
 	}
-	if (!(set & BIT(FID_REMOVE_BCC)))
+	if (!(fset_has(set, FID_REMOVE_BCC)))
 		a->remove_bcc_headers = 1;
-	if (!(set & BIT(FID_BOUNCE)))
+	if (!(fset_has(set, FID_BOUNCE)))
 		a->bounce_notices = 1;
-	if (!(set & BIT(FID_ALLOW_FROM)))
+	if (!(fset_has(set, FID_ALLOW_FROM)))
 		a->allow_from_override = 1;
-	if (!(set & BIT(FID_8BITMIME)))
+	if (!(fset_has(set, FID_8BITMIME)))
 		a->smtp_8bitmime = 1;
 	if (a->dkim_canon == NULL)
 		a->dkim_canon = xstrdup("relaxed/relaxed");
-	if (!(set & BIT(FID_BACKOFF))) {
+	if (!(fset_has(set, FID_BACKOFF))) {
 		a->queue_backoff_min = DEFAULT_BACKOFF_MIN;
 		a->queue_backoff_max = DEFAULT_BACKOFF_MAX;
 	}
-	if (!(set & BIT(FID_MAX_AGE)))
+	if (!(fset_has(set, FID_MAX_AGE)))
 		a->queue_max_age = DEFAULT_MAX_AGE;
 	/* As every MTA: a line per state change to syslog (mail), unless
 	 * the configuration says "syslog off" (issue 9). */
-	if (!(set & BIT(FID_SYSLOG)))
+	if (!(fset_has(set, FID_SYSLOG)))
 		a->syslog = xstrdup("LOG_MAIL");
-	if (!(set & BIT(FID_DELAY_WARN)))
+	if (!(fset_has(set, FID_DELAY_WARN)))
 		a->delay_warning_time = DEFAULT_DELAY_WARN;
-	if (!(set & BIT(FID_FAILED_MAX_AGE)))
+	if (!(fset_has(set, FID_FAILED_MAX_AGE)))
 		a->failed_max_age = DEFAULT_FAILED_MAX_AGE;
-	if (!(set & BIT(FID_TIMEOUT_DATA_END)))
+	if (!(fset_has(set, FID_TIMEOUT_DATA_END)))
 		a->timeout_data_end = DEFAULT_TIMEOUT_DATA_END;
 }
 
@@ -2404,7 +2427,7 @@ finish(struct loader *ld, struct err *e)
 		a->name = xstrdup(p->name);
 		a->file = p->file;
 		a->line = p->line;
-		fill_defaults(a, p->res.set, &fqdn);
+		fill_defaults(a, &p->res.set, &fqdn);
 		r = expand_from(a, &fqdn, e);
 		if (r == 0)
 			r = check_account(a, e);

@@ -59,12 +59,21 @@ pf_wait_spool() {
 }
 
 # DV_MECHS and DV_PASSDB, if set, replace the mechanisms and the passdb
-# block (e.g. Dovecot's oauth2 passdb for the OAuth2 tests).
+# block (e.g. Dovecot's oauth2 passdb for the OAuth2 tests).  DV_SCHEME=
+# SCRAM-SHA-256 stores the password as SCRAM credentials (a fixed salt,
+# as a real server keeps it) instead of in plain text (from which Dovecot
+# derives SCRAM with a new salt on every authentication).
 pf_start_dovecot() { # USER PASSWORD
 	AUTH_PORT=$(free_port)
 	DV=$T/dovecot
 	mkdir -p "$DV/run" "$DV/state"
-	printf '%s:{PLAIN}%s::::::\n' "$1" "$2" >"$DV/passwd"
+	if [ -n "${DV_SCHEME:-}" ]; then
+		_pw=$(doveadm pw -s "$DV_SCHEME" -p "$2") ||
+		    hard_error "doveadm pw -s $DV_SCHEME failed"
+		printf '%s:%s::::::\n' "$1" "$_pw" >"$DV/passwd"
+	else
+		printf '%s:{PLAIN}%s::::::\n' "$1" "$2" >"$DV/passwd"
+	fi
 	chmod 644 "$DV/passwd"
 	_passdb=${DV_PASSDB:-"passdb {
   driver = passwd-file

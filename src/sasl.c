@@ -75,8 +75,9 @@ struct sasl {
 	int complete;
 	const char *refused; /* why the SCRAM parameters were refused */
 	/* The SaltedPassword cache (see salted_cached()). */
-	char cache[4096];	/* its file, "" without a state directory */
-	unsigned char salted[32]; /* computed, written once the server proves it */
+	char cache[4096]; /* its file, "" without a state directory */
+	/* Computed here, written once the server proves it knows it. */
+	unsigned char salted[32];
 	size_t saltedlen;
 	unsigned char key[32]; /* SHA-256 of the fields that name the file */
 	int from_cache;

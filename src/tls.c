@@ -11,7 +11,7 @@
  *
  * Non-goals: waiting.  Every function here returns WANT_READ/WANT_WRITE
  * on a non-blocking socket; net.c owns the deadline and the poll().
- * No session resumption, no renegotiation.
+ * No renegotiation.  Sessions are resumed across runs (ticket_load()).
  *
  * Invariants: tls_handshake() returns TLS_IO_DONE only for a verified
  * peer and a protocol >= TLS 1.2.  Writes go through sendmsg() with
@@ -37,6 +37,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "log.h"
 #include "state.h"
 #include "tls.h"
 
@@ -49,13 +50,19 @@
 #define TRUST_INDEX_ID 7	    /* uint64 fields of the bundle's stat */
 #define TRUST_ANCHORS_MAX 64	    /* CAs added for one peer chain */
 #define TRUST_INDEX_MIN 16384	    /* smaller files: parsing beats the index */
+#define TICKET_MAX (64u << 10)	    /* bytes of a cached session */
+#define TICKET_MAX_AGE (24 * 3600)  /* seconds a cached session is offered */
 
 struct tls {
 	gnutls_session_t session;
 	gnutls_certificate_credentials_t cred;
 	unsigned char *idx; /* trust index records, or NULL: store loaded */
 	size_t idxlen;
-	unsigned vstatus; /* GnuTLS's verification status of the peer */
+	unsigned vstatus;	/* GnuTLS's verification status of the peer */
+	char ticket[4096];	/* the session cache file, "" for none */
+	unsigned char *offered; /* its contents, as offered in this handshake */
+	size_t offeredlen;
+	int resumed;
 	int fd;
 	int have_session;
 	int certcheck;
@@ -541,6 +548,151 @@ check_params(struct tls *t, const struct tls_params *p, struct err *e)
 	return 0;
 }
 
+/*
+ * Session resumption across runs.  After a successful handshake the
+ * session (a TLS 1.3 ticket, or TLS 1.2 session data) is kept in the state
+ * directory's tls/ (0600, state.c), in a file named by the SHA-256 of
+ * everything the verification depended on: the peer's address and port,
+ * the name checked and sent as SNI (tls_host_override included),
+ * tls_certcheck, the trust file and the stat of the file behind it, the
+ * pinned fingerprint, the client certificate and key (names and stat)
+ * and the priority string.  Any change of these names another file, so
+ * the next handshake is a full one.  The next run offers it (at most
+ * TICKET_MAX_AGE after the verified handshake it came from) and removes
+ * it, so that concurrent runs do not offer it together, then saves the one
+ * the server sends on that connection.  Postfix sends no new ticket on a
+ * resumed session; the offered one is then put back, with its first time
+ * (RFC 8446 appendix C.4 advises against reuse for unlinkability, which a
+ * client that logs in with the same account on every connection does not
+ * have anyway).  A resumed handshake has no
+ * certificate to verify: the server proves that it holds the resumption
+ * secret of a session this client verified under the same settings (see
+ * SECURITY.md N7).  A server that declines the ticket gets a full
+ * handshake, verified by verify_peer() as always.  Callgrind: the chain
+ * verification (two ECDSA verifications) is ~4 M instructions.
+ */
+static void
+hash_field(crypto_hash_sha256_state *h, const char *v)
+{
+	if (v == NULL)
+		v = "";
+	crypto_hash_sha256_update(h, (const unsigned char *)v, strlen(v) + 1);
+}
+
+static void
+hash_file_id(crypto_hash_sha256_state *h, const char *file)
+{
+	unsigned char id[TRUST_INDEX_ID * 8];
+
+	memset(id, 0, sizeof(id));
+	if (file != NULL)
+		(void)bundle_id(file, id);
+	crypto_hash_sha256_update(h, id, sizeof(id));
+}
+
+static void
+ticket_path(struct tls *t, const struct tls_params *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	crypto_hash_sha256_state h;
+	unsigned char d[32];
+	char hex[65];
+	const char *trust = p->trust_file;
+
+	t->ticket[0] = '\0';
+	memset(&ss, 0, sizeof(ss));
+	if (t->fd < 0 || getpeername(t->fd, (struct sockaddr *)&ss, &sl) == -1)
+		return;
+	if (trust == NULL || strcmp(trust, "system") == 0) {
+#ifdef SYSTEM_TRUST_FILE
+		trust = SYSTEM_TRUST_FILE;
+#else
+		trust = NULL;
+#endif
+	}
+	crypto_hash_sha256_init(&h);
+	hash_field(&h, "postseal tls session 1");
+	crypto_hash_sha256_update(&h, (const unsigned char *)&ss, sl);
+	hash_field(&h, t->host);
+	hash_field(&h, t->certcheck ? "certcheck" : "pin only");
+	hash_field(&h, p->trust_file ? p->trust_file : "system");
+	hash_file_id(&h, t->certcheck ? trust : NULL);
+	hash_field(&h, p->fingerprint);
+	hash_field(&h, p->cert_file);
+	hash_file_id(&h, p->cert_file);
+	hash_field(&h, p->key_file);
+	hash_file_id(&h, p->key_file);
+	hash_field(&h, p->priorities);
+	crypto_hash_sha256_final(&h, d);
+	state_hex(d, sizeof(d), hex);
+	if (state_path("tls", hex, t->ticket, sizeof(t->ticket)) == -1)
+		t->ticket[0] = '\0';
+}
+
+/* Offer the cached session, if any, once. */
+static void
+ticket_load(struct tls *t)
+{
+	unsigned char *d;
+	size_t n;
+	uint64_t saved, now = (uint64_t)time(NULL);
+	gnutls_datum_t data;
+
+	if (t->ticket[0] == '\0' ||
+	    state_read(t->ticket, TICKET_MAX, &d, &n) == -1)
+		return;
+	state_remove(t->ticket);
+	if (n > 8) {
+		saved = get_be(d, 8);
+		data.data = d + 8;
+		data.size = (unsigned)(n - 8);
+		if (saved <= now && now - saved <= TICKET_MAX_AGE &&
+		    gnutls_session_set_data(t->session, data.data, data.size) ==
+			0) {
+			t->offered = d;
+			t->offeredlen = n;
+			return;
+		}
+	}
+	state_free(d, n);
+}
+
+/* After a verified or resumed session: keep what resumes it. */
+static void
+ticket_save(struct tls *t)
+{
+	gnutls_datum_t d = {NULL, 0};
+	struct buf b;
+
+	if (t->ticket[0] == '\0' || t->info[0] == '\0')
+		return;
+	/* In TLS 1.3 the data resumes only once a ticket has arrived. */
+	if (gnutls_protocol_get_version(t->session) == GNUTLS_TLS1_3 &&
+	    !(gnutls_session_get_flags(t->session) &
+		GNUTLS_SFLAGS_SESSION_TICKET)) {
+		if (t->resumed && t->offered != NULL)
+			(void)state_write(t->ticket, t->offered, t->offeredlen);
+		return;
+	}
+	if (gnutls_session_get_data2(t->session, &d) < 0 || d.size == 0 ||
+	    d.size > TICKET_MAX - 8) {
+		gnutls_free(d.data);
+		return;
+	}
+	buf_init(&b, TICKET_MAX);
+	if (buf_add(&b, "\0\0\0\0\0\0\0\0", 8) == 0 &&
+	    buf_add(&b, d.data, d.size) == 0) {
+		put_be((unsigned char *)b.data, (uint64_t)time(NULL), 8);
+		(void)state_write(t->ticket, b.data, b.len);
+	}
+	if (b.data != NULL)
+		sodium_memzero(b.data, b.len);
+	buf_reset(&b);
+	sodium_memzero(d.data, d.size);
+	gnutls_free(d.data);
+}
+
 int
 tls_new(int fd, const struct tls_params *p, struct tls **out, struct err *e)
 {
@@ -550,6 +702,8 @@ tls_new(int fd, const struct tls_params *p, struct tls **out, struct err *e)
 	if (check_params(t, p, e) == -1 || load_credentials(t, p, e) == -1 ||
 	    setup_session(t, p, e) == -1)
 		goto fail;
+	ticket_path(t, p);
+	ticket_load(t);
 	*out = t;
 	return 0;
 fail:
@@ -617,6 +771,9 @@ post_handshake(struct tls *t, struct err *e)
 		}
 	}
 	set_info(t);
+	t->resumed = gnutls_session_is_resumed(t->session) != 0;
+	if (t->resumed)
+		log_debug("TLS: session resumed");
 	return TLS_IO_DONE;
 }
 
@@ -858,6 +1015,7 @@ tls_free(struct tls *t)
 	if (t == NULL)
 		return;
 	if (t->have_session) {
+		ticket_save(t);
 		/* Best effort, never waits: the socket is non-blocking. */
 		if (t->info[0] != '\0')
 			gnutls_bye(t->session, GNUTLS_SHUT_WR);
@@ -866,6 +1024,7 @@ tls_free(struct tls *t)
 	if (t->cred != NULL)
 		gnutls_certificate_free_credentials(t->cred);
 	state_free(t->idx, t->idxlen);
+	state_free(t->offered, t->offeredlen);
 	sodium_memzero(t, sizeof(*t));
 	free(t);
 }

@@ -13,7 +13,10 @@ A "flight" is a maximal run of client-to-server bytes with no server bytes
 between them: the client's turns to talk.  When a connection ends, one JSON
 line is appended to REPORT_FILE:
     {"client_flights": N, "server_flights": M,
-     "client_bytes": B, "server_bytes": C, "seconds": S}
+     "client_bytes": B, "server_bytes": C, "client_records": R,
+     "seconds": S}
+client_records counts the TLS records the client sent, parsing its bytes
+as TLS from the first one (so meaningful for implicit TLS, port 465).
 A run of chunks counts as one flight even if TCP delivered it in several
 segments, because a flight ends only when the other side has spoken.
 Loopback only: both addresses are 127.0.0.1.  Stops on SIGTERM.
@@ -33,12 +36,33 @@ class Conn:
         self.flights = {"c": 0, "s": 0}
         self.bytes = {"c": 0, "s": 0}
         self.start = time.monotonic()
+        self.records = 0
+        self.head = b""  # the part of a record header seen so far
+        self.body = 0  # bytes of the current record still to come
 
-    def saw(self, direction, n):
+    def saw(self, direction, data):
         if self.last != direction:
             self.flights[direction] += 1
             self.last = direction
-        self.bytes[direction] += n
+        self.bytes[direction] += len(data)
+        if direction == "c":
+            self.count_records(data)
+
+    def count_records(self, data):
+        i = 0
+        while i < len(data):
+            if self.body > 0:
+                take = min(self.body, len(data) - i)
+                self.body -= take
+                i += take
+                continue
+            take = min(5 - len(self.head), len(data) - i)
+            self.head += data[i:i + take]
+            i += take
+            if len(self.head) == 5:
+                self.records += 1
+                self.body = int.from_bytes(self.head[3:5], "big")
+                self.head = b""
 
 
 async def pump(reader, writer, conn, direction, delay):
@@ -66,7 +90,7 @@ async def pump(reader, writer, conn, direction, delay):
             data = await reader.read(CHUNK)
             if not data:
                 break
-            conn.saw(direction, len(data))
+            conn.saw(direction, data)
             await queue.put((time.monotonic() + delay, data))
     except OSError:
         pass
@@ -93,6 +117,7 @@ async def handle(creader, cwriter, upstream, delay, report):
             "server_flights": conn.flights["s"],
             "client_bytes": conn.bytes["c"],
             "server_bytes": conn.bytes["s"],
+            "client_records": conn.records,
             "seconds": round(time.monotonic() - conn.start, 4)}
     with open(report, "a") as f:
         f.write(json.dumps(line) + "\n")

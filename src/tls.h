@@ -7,7 +7,9 @@
  * deadline and calls again.  Verification is part of the handshake: when
  * tls_handshake() returns TLS_IO_DONE the peer is authenticated (trusted
  * chain and host name, and/or the pinned SHA-256 fingerprint) and the
- * protocol is TLS 1.2 or newer.
+ * protocol is TLS 1.2 or newer.  A session this client verified under the
+ * same settings may be resumed (kept in the state directory, state.c):
+ * see tls.c, ticket_path(), and SECURITY.md N7.
  */
 #ifndef POSTSEAL_TLS_H
 #define POSTSEAL_TLS_H
@@ -41,7 +43,9 @@ enum tls_io {
  * Prepare a client session on fd (borrowed; not closed by tls_free()).
  * Checks the parameters: tls_certcheck off without a fingerprint, a bad
  * fingerprint, a certificate without key and the like are ERR_CONFIG; a
- * trust or key file that cannot be loaded is ERR_CONFIG too.  The minimum
+ * trust or key file that cannot be loaded is ERR_CONFIG too.  With a
+ * connected fd, a cached session for these parameters and this peer is
+ * offered.  The minimum
  * protocol is TLS 1.2: our default priority string is
  * "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", and a user's string gets
  * ":-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1" appended.  On success *out is
@@ -97,7 +101,10 @@ const char *tls_info(const struct tls *t);
  */
 void tls_print(const struct tls *t, FILE *out);
 
-/* Send close_notify if possible without waiting, then free.  NULL is ok. */
+/*
+ * Keep the session for resumption if the handshake succeeded, send
+ * close_notify if possible without waiting, then free.  NULL is ok.
+ */
 void tls_free(struct tls *t);
 
 /*

@@ -56,7 +56,13 @@
  * fsync the entry: a crash leaves the old or the new envelope.  Fail and
  * requeue: one rename between areas.  Removal: one rename to tmp/del-ID,
  * then unlink, not fsync()ed: a crash right after it may resend
- * (at-least-once, like a connection lost after the final dot).
+ * (at-least-once, like a connection lost after the final dot).  Recording
+ * that every recipient was sent (queue_set_rcpts(), retire()) is that
+ * removal's rename with the area fsync()ed, instead of a synced new
+ * envelope: a crash before the fsync returns resends, after it does not,
+ * as with the envelope, at one sync instead of two.  Syncs per message
+ * that is stored and then delivered by a queue run: four to store, one
+ * when it is delivered.
  *
  * Locking: flock(LOCK_EX|LOCK_NB) on msg, whose inode never changes.  After
  * taking it we check that the entry is still where we found it; only the
@@ -130,10 +136,11 @@ struct queue_entry {
 	enum queue_area area;
 	char id[QUEUE_ID_LEN + 1];
 	int dirfd;
-	int msgfd;  /* holds the lock */
-	int in_tmp; /* a store not yet committed */
-	int loaded; /* env is valid */
-	int gone;   /* removed by us */
+	int msgfd;   /* holds the lock */
+	int in_tmp;  /* a store not yet committed */
+	int loaded;  /* env is valid */
+	int gone;    /* removed by us */
+	int retired; /* delivered: durably out of its area, in tmp/del-ID */
 	struct queue_envelope env;
 };
 
@@ -1370,6 +1377,11 @@ queue_remove(struct queue_entry *qe, struct err *e)
 		return err_set(e, ERR_SOFTWARE, "queue entry %s not held",
 		    qe->id);
 	snprintf(del, sizeof(del), "del-%s", qe->id);
+	if (qe->retired) { /* queue_set_rcpts() moved it already */
+		qe->gone = 1;
+		remove_tree(q->tmpfd, del);
+		return 0;
+	}
 	if (renameat(q->areafd[qe->area], qe->id, q->tmpfd, del) == -1)
 		return sys_err(e, q, "remove %s/%s", area_names[qe->area],
 		    qe->id);
@@ -1563,6 +1575,35 @@ lists_to(struct rcpt_lists *l, struct queue_envelope *env)
 	env->failed_why = l->fwhy;
 }
 
+/*
+ * Every recipient is sent: what makes that durable is the entry leaving
+ * its area, not a new envelope.  The envelope is replaced unsynced (memory
+ * follows disk, for the caller's logs), the entry renamed to tmp/del-ID
+ * and the area's directory fsync()ed: one sync instead of the two of a
+ * synced envelope (env.new and the entry directory), with the same
+ * promise (a crash before the fsync returns leaves the old entry in
+ * active/, resent; after it, nothing is resent; tmp/ is swept).
+ * queue_remove() then only tidies.
+ */
+static int
+retire(struct queue_entry *qe, const struct queue_envelope *env, struct err *e)
+{
+	struct queue *q = qe->q;
+	char del[QUEUE_ID_LEN + 8];
+
+	if (env_replace(qe, env, 0, e) == -1)
+		return -1;
+	snprintf(del, sizeof(del), "del-%s", qe->id);
+	if (renameat(q->areafd[qe->area], qe->id, q->tmpfd, del) == -1)
+		return sys_err(e, q, "remove %s/%s", area_names[qe->area],
+		    qe->id);
+	qe->retired = 1;
+	HOOK("retire-renamed");
+	if (fsync(q->areafd[qe->area]) == -1)
+		return sys_err(e, q, "fsync %s/", area_names[qe->area]);
+	return 0;
+}
+
 int
 queue_set_rcpts(struct queue_entry *qe, const enum queue_rcpt_state *state,
     const char *const *why, struct err *e)
@@ -1594,7 +1635,10 @@ queue_set_rcpts(struct queue_entry *qe, const enum queue_rcpt_state *state,
 	}
 	env.nrcpts = np;
 	lists_to(&l, &env);
-	r = env_replace(qe, &env, 1, e);
+	if (np == 0 && env.nfailed == 0)
+		r = retire(qe, &env, e);
+	else
+		r = env_replace(qe, &env, 1, e);
 	lists_free(&l);
 	return r;
 }

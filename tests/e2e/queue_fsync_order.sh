@@ -6,7 +6,10 @@
 # postseal exit 0 (-odq) or say "queued" (a temporary failure with -odi).
 # Updating an envelope (a deferred retry): env.new written and
 # fdatasync()ed, renamed over env, then the entry directory fsync()ed; env
-# itself is never written in place.
+# itself is never written in place.  Recording a delivery (a queue run that
+# sends both entries): the entry renamed out of active/ to tmp/del-ID,
+# then active/ fsync()ed, and no synced envelope for it (one sync, not
+# two: src/queue.c, retire()).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/queue_common.sh"
 e2e_init
@@ -152,4 +155,39 @@ for i in ids:
 EOF
 )
 [ -z "$_why" ] || fail "envelope update: $_why"
+
+# ---- a queue run that delivers: out of active/, then active/ synced ----
+stop_server
+start_server --tls starttls --user u --password p
+{
+	base_config starttls u p
+	printf 'queue_backoff 1s 1s\n'
+} | write_config
+sleep 1.2
+traced "$T/ok.trace" -C "$CFG" -q
+assert_eq "$(q_count active)" 0 "delivered: entries left in active/"
+assert_delivered 2 "delivered by the queue run"
+ok
+_why=$("$PYTHON" - "$T/ok.trace" "$QUEUE" <<'EOF'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+q = re.escape(sys.argv[2])
+pat = re.compile(r"renameat2?\(\d+<" + q + r"/active>, \"([0-9a-f]{20})\", "
+                 r"\d+<" + q + r"/tmp>, \"del-\1\".*= 0")
+moves = [(k, m.group(1)) for k, l in enumerate(lines)
+         for m in [pat.search(l)] if m]
+if len(moves) != 2:
+    print("%d entries renamed out of active/, expected 2" % len(moves))
+    sys.exit()
+synced = re.compile(r"^\d+\s+fsync\(\d+<" + q + r"/active>\) = 0")
+for k, i in moves:
+    if not any(synced.search(l) for l in lines[k + 1:]):
+        print("%s: active/ not synced after the rename" % i)
+    d = re.compile(r"f(data)?sync\(\d+<" + q + r"/active/" + i +
+                   r"(/env\.new)?>\)")
+    if any(d.search(l) for l in lines):
+        print("%s: the envelope or the entry synced as well" % i)
+EOF
+)
+[ -z "$_why" ] || fail "delivery record: $_why"
 e2e_done

@@ -134,15 +134,40 @@ date_tok(struct cur *c, const char **tok)
 	return (size_t)(c->p - s);
 }
 
+/* Exactly the n bytes at p as a decimal number (no NUL after them). */
 static int
 num(const char *p, size_t n, unsigned long long max, unsigned long long *v)
 {
-	const char *q = p;
+	size_t i;
 
-	if (n == 0 || n > 4 || *p < '0' || *p > '9')
+	if (n == 0 || n > 4)
 		return -1;
-	if (parse_uint(&q, max, v) == -1 || q != p + n)
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		*v = *v * 10 + (unsigned long long)(p[i] - '0');
+	}
+	return *v <= max ? 0 : -1;
+}
+
+/* Digits at *pp before end, at most max; *pp moves past them. */
+static int
+uint_at(const char **pp, const char *end, unsigned long long max,
+    unsigned long long *v)
+{
+	const char *p = *pp;
+
+	*v = 0;
+	while (p < end && *p >= '0' && *p <= '9') {
+		*v = *v * 10 + (unsigned long long)(*p - '0');
+		if (*v > max)
+			return -1;
+		p++;
+	}
+	if (p == *pp)
 		return -1;
+	*pp = p;
 	return 0;
 }
 
@@ -548,7 +573,7 @@ ar_instance(struct cur *c, unsigned *inst)
 	if (!word_is(tok, n, "i") || ar_expect(c, '=') == -1)
 		return "no i= instance";
 	skip_cfws(c);
-	if (parse_uint(&c->p, 50, &v) == -1 || v == 0 ||
+	if (uint_at(&c->p, c->end, 50, &v) == -1 || v == 0 ||
 	    ar_expect(c, ';') == -1)
 		return "bad i= instance";
 	*inst = (unsigned)v;
@@ -638,7 +663,8 @@ tag_one(const char *name, size_t nl, const char *val, size_t vl, int arc,
 	char tmp[24];
 
 	if (word_is(name, nl, "i") && arc) {
-		if (parse_uint(&q, 50, &u) == -1 || q != val + vl || u == 0)
+		if (uint_at(&q, val + vl, 50, &u) == -1 || q != val + vl ||
+		    u == 0)
 			return "bad i= instance (1 to 50)";
 		t->i = (unsigned)u;
 	} else if (word_is(name, nl, "cv")) {

@@ -726,6 +726,16 @@ opt_check(struct cli *cl, const char *name, const char *val, struct err *e)
 	return set_mode(cl, MODE_CHECK_DOMAIN, name, e);
 }
 
+/* --inspect [FILE] and --trusted-hosts LIST (issue 14). */
+static int
+opt_inspect(struct cli *cl, const char *name, const char *val, struct err *e)
+{
+	if (strcmp(name, "--inspect") == 0)
+		return set_mode(cl, MODE_INSPECT, name, e);
+	cl->o->inspect_trusted = val;
+	return 0;
+}
+
 /* --oauth2-login and its flags (issue 11). */
 static int
 opt_oauth2(struct cli *cl, const char *name, const char *val, struct err *e)
@@ -769,6 +779,8 @@ static const struct longopt longopts[] = {
     {"dns-record", ARG_REQ, opt_dns_record},
     {"check-domain", ARG_REQ, opt_check},
     {"ip", ARG_REQ, opt_check},
+    {"inspect", ARG_NONE, opt_inspect},
+    {"trusted-hosts", ARG_REQ, opt_inspect},
     {"oauth2-login", ARG_NONE, opt_oauth2},
     {"device", ARG_NONE, opt_oauth2},
     {"browser", ARG_NONE, opt_oauth2},
@@ -831,8 +843,10 @@ check_combination(struct cli *cl, struct err *e)
 		return usage(e,
 		    "--check-domain needs --ip ADDRESS (the address "
 		    "your mail leaves from)");
-	if (o->json && o->mode != MODE_QUEUE_LIST)
-		return usage(e, "--json goes with -bp (mailq)");
+	if (o->json && o->mode != MODE_QUEUE_LIST && o->mode != MODE_INSPECT)
+		return usage(e, "--json goes with -bp (mailq) or --inspect");
+	if (o->inspect_trusted != NULL && o->mode != MODE_INSPECT)
+		return usage(e, "--trusted-hosts goes with --inspect");
 	if ((o->oauth2_how != 0 || o->oauth2_no_browser) &&
 	    o->mode != MODE_OAUTH2)
 		return usage(e, "--device, --browser and --no-browser go with "
@@ -869,7 +883,10 @@ cli_parse(int argc, char **argv, struct opts *o, struct err *e)
 		r = set_mode(&cl, MODE_NEWALIASES, "newaliases", e);
 	for (i = 1; i < argc && r == 0; i++) {
 		const char *arg = argv[i];
-		if (dashdash || arg[0] != '-')
+		if ((dashdash || arg[0] != '-') && o->mode == MODE_INSPECT &&
+		    o->inspect_file == NULL)
+			o->inspect_file = arg; /* --inspect FILE */
+		else if (dashdash || arg[0] != '-')
 			r = rcpts_from_arg(&cl, arg, e);
 		else if (strcmp(arg, "--") == 0)
 			dashdash = 1;
@@ -907,6 +924,8 @@ cli_usage(FILE *fp)
 	      "       postseal --dkim-verify [--dns-record NAME=FILE]...\n"
 	      "       postseal --check-domain DOMAIN --ip ADDRESS [-f SENDER] "
 	      "[-a ACCOUNT]\n"
+	      "       postseal --inspect [--json] [--trusted-hosts H,H] "
+	      "[FILE]\n"
 	      "       postseal --oauth2-login [-a ACCT] [--device|--browser] "
 	      "[--no-browser]\n"
 	      "  -f ADDR, -r ADDR  envelope sender ('' or '<>': null sender)\n"

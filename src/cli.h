@@ -27,6 +27,8 @@ enum mode {
 	/* --check-domain D (issue 13) */
 	MODE_CHECK_DOMAIN,
 	MODE_OAUTH2, /* --oauth2-login (issue 11) */
+	/* --inspect [FILE] (issue 14) */
+	MODE_INSPECT,
 };
 
 enum deliver_mode {
@@ -49,7 +51,7 @@ struct opts {
 	const char *dsn_return;	 /* -R: "full" or "hdrs" */
 	const char *dsn_envid;	 /* -V */
 	enum deliver_mode deliver;
-	int json; /* --json with -bp */
+	int json; /* --json with -bp or --inspect */
 
 	/* Recipients from argv, comma lists split, blanks trimmed; owned. */
 	char **rcpts;
@@ -80,6 +82,9 @@ struct opts {
 	/* --check-domain DOMAIN --ip ADDR (issue 13). */
 	const char *check_domain;
 	const char *check_ip;
+	/* --inspect [FILE] [--trusted-hosts H1,H2] (issue 14). */
+	const char *inspect_file;
+	const char *inspect_trusted;
 	/* --oauth2-login: 0 auto, 1 --device, 2 --browser; --no-browser. */
 	int oauth2_how;
 	int oauth2_no_browser;

@@ -30,6 +30,7 @@
 #include "dkim.h"
 #include "dkim_tool.h"
 #include "doctor.h"
+#include "inspect.h"
 #include "log.h"
 #include "message.h"
 #include "oauth2.h"
@@ -164,6 +165,9 @@ run_unconfigured(const struct opts *o, int *r, struct err *e)
 	case MODE_CHECK_DOMAIN: /* 0 clean, 1 errors found (issue 13) */
 		*r = doctor_check_domain(o, stdout, e);
 		return 0;
+	case MODE_INSPECT: /* 0 authenticated and aligned, 1 not (issue 14) */
+		*r = inspect_run(o, stdout, e);
+		return 0;
 	default:
 		return 1;
 	}
@@ -250,7 +254,7 @@ main(int argc, char **argv)
 	}
 	if (r == 0)
 		return EX_OK;
-	if (r == 1) /* --check-domain: a finding is an error */
+	if (r == 1) /* --check-domain: a finding is an error; --inspect */
 		return 1;
 	log_error("%s", e.text);
 	return err_exit_code(e.kind);

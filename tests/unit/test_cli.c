@@ -34,6 +34,9 @@ static const char *const mode_names[] = {
     [MODE_DKIM_VERIFY] = "verify",
     [MODE_SMTP] = "smtp",
     [MODE_NEWALIASES] = "newaliases",
+    [MODE_CHECK_DOMAIN] = "check-domain",
+    [MODE_OAUTH2] = "oauth2",
+    [MODE_INSPECT] = "inspect",
 };
 
 static void
@@ -98,6 +101,8 @@ summarise(const struct opts *o, struct buf *b)
 	add(b, "headers", o->dkim_headers);
 	for (i = 0; i < o->ndns_records; i++)
 		add(b, "dns", o->dns_records[i]);
+	add(b, "file", o->inspect_file);
+	add(b, "trusted", o->inspect_trusted);
 	for (i = 0; i < o->nrcpts; i++)
 		add(b, "rcpt", o->rcpts[i]);
 }
@@ -282,6 +287,19 @@ static const struct {
 	"ERR:--dns-record goes with --dkim-verify"},
     {{"sendmail", "--dkim-sign", "--dkim-verify", END},
 	"ERR:--dkim-verify cannot be combined with --dkim-sign"},
+    /* --inspect (issue 14) */
+    {{"sendmail", "--inspect", END}, "mode=[inspect]"},
+    {{"sendmail", "--inspect", "--json", "--trusted-hosts", "a.test,b.test",
+	 "m.eml", END},
+	"mode=[inspect] json file=[m.eml] trusted=[a.test,b.test]"},
+    {{"sendmail", "--inspect", "--", "-m.eml", END},
+	"mode=[inspect] file=[-m.eml]"},
+    {{"sendmail", "--inspect", "a.eml", "b.eml", END},
+	"ERR:--inspect takes no recipients"},
+    {{"sendmail", "--trusted-hosts", "a.test", "-t", END},
+	"ERR:--trusted-hosts goes with --inspect"},
+    {{"sendmail", "--inspect", "--ip", "192.0.2.1", END},
+	"ERR:--ip goes with --check-domain"},
 };
 
 static char **

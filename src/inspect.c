@@ -17,15 +17,18 @@
  *
  * Non-goals: fetching anything (links, remote content, keys other than by
  * DNS), ARC seal cryptography (the chain's structure and cv= are checked;
- * the seals are not yet verified), MIME decoding of the body (links and
- * attachments are not yet scanned), and overruling the receiver: a result
- * computed now that differs from the recorded one is shown as differing.
+ * the seals are not yet verified), rendering the body (mime.c only finds
+ * attachment names, names inside zip archives and HTML links), and
+ * overruling the receiver: a result computed now that differs from the
+ * recorded one is shown as differing.
  *
  * Bounds (hostile input): message.c's header caps (1000 fields, 1 MiB of
  * header, 64 KiB per field), INSPECT_MAX_SIZE for the whole message, and
  * the INSPECT_MAX_* caps of inspect.h; fields beyond a cap are counted and
- * said to be skipped.  DNS: at most INSPECT_MAX_LOOKUPS queries per message
- * (SPF's own limit of 10 DNS terms applies inside), each with the
+ * said to be skipped.  The body: its first INSPECT_MAX_SCAN bytes, with
+ * mime.c's bounds (MIME depth, parts, names, links, zip entries); a scan
+ * that reached one says so.  DNS: at most INSPECT_MAX_LOOKUPS queries per
+ * message (SPF's own limit of 10 DNS terms applies inside), each with the
  * resolver's timeout; past the budget a lookup fails as a temporary error.
  *
  * Output: every string from the message or DNS is made printable before
@@ -54,6 +57,7 @@
 #include "inspect.h"
 #include "log.h"
 #include "message.h"
+#include "mime.h"
 #include "spf.h"
 #include "trace.h"
 
@@ -121,6 +125,7 @@ struct insp {
 	char dmarc_recorded[32], arc_recorded[32];
 	const char *arc_state; /* NULL: no ARC fields */
 	char arc_cv[8];
+	int scanned, scan_limited;
 	struct flag flag[INSPECT_MAX_FLAGS];
 	size_t nflag;
 	const char *verdict, *verdict_key;
@@ -897,6 +902,63 @@ red_flags(struct insp *in)
 			lookalike(in, "DKIM d=", in->sig[i].t.d);
 }
 
+/* Executable, script and macro-enabled types (by name only). */
+static const char *const risky_ext[] = {".exe", ".scr", ".com", ".pif", ".bat",
+    ".cmd", ".js", ".jse", ".vbs", ".vbe", ".wsf", ".wsh", ".hta", ".msi",
+    ".jar", ".ps1", ".lnk", ".iso", ".img", ".reg", ".cpl", ".dll", ".docm",
+    ".dotm", ".xlsm", ".xltm", ".xlam", ".pptm", ".potm", ".ppsm", ".sldm"};
+
+static int
+risky(const char *name)
+{
+	size_t n = strlen(name), k, i;
+
+	for (i = 0; i < sizeof(risky_ext) / sizeof(risky_ext[0]); i++) {
+		k = strlen(risky_ext[i]);
+		if (n > k && ascii_casecmp(name + n - k, risky_ext[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The body, at most INSPECT_MAX_SCAN bytes of it, through mime.c. */
+static void
+scan_body(struct insp *in)
+{
+	unsigned long long size = message_body_size(in->m);
+	size_t n = size > INSPECT_MAX_SCAN ? INSPECT_MAX_SCAN : (size_t)size;
+	char *body = xcalloc(1, n + 1), o1[NAME], o2[NAME];
+	struct mime_scan *ms = xcalloc(1, sizeof(*ms));
+	ssize_t r = n > 0 ? pread(message_body_fd(in->m), body, n, 0) : 0;
+	size_t i;
+
+	if (r >= 0) {
+		mime_scan(message_get(in->m, "Content-Type"),
+		    message_get(in->m, "Content-Transfer-Encoding"), body,
+		    (size_t)r, ms);
+		in->scanned = 1;
+		in->scan_limited = ms->limited || size > n;
+	}
+	for (i = 0; i < ms->nnames; i++)
+		if (risky(ms->names[i].name))
+			add_flag(in, "attachment",
+			    "%s%s%s: an executable, script or macro-enabled "
+			    "file (do not open it)",
+			    ms->names[i].archive[0] ? ms->names[i].archive
+						    : "attachment",
+			    ms->names[i].archive[0] ? " holds " : " ",
+			    ms->names[i].name);
+	for (i = 0; i < ms->nlinks; i++) {
+		org_of(ms->links[i].href_host, o1, sizeof(o1));
+		org_of(ms->links[i].text_host, o2, sizeof(o2));
+		if (ascii_casecmp(o1, o2) != 0)
+			add_flag(in, "link", "a link shows %s but goes to %s",
+			    ms->links[i].text_host, ms->links[i].href_host);
+	}
+	free(ms);
+	free(body);
+}
+
 static int
 spoof_flag(const struct insp *in)
 {
@@ -907,6 +969,7 @@ spoof_flag(const struct insp *in)
 		    strcmp(in->flag[i].kind, "lookalike") == 0 ||
 		    strcmp(in->flag[i].kind, "idn") == 0 ||
 		    strcmp(in->flag[i].kind, "reply-to") == 0 ||
+		    strcmp(in->flag[i].kind, "link") == 0 ||
 		    strcmp(in->flag[i].kind, "hop-order") == 0)
 			return 1;
 	return 0;
@@ -1136,6 +1199,10 @@ text_report(struct out *o, const struct insp *in)
 	out_line(o, 0, "red flags:%s", in->nflag == 0 ? " none" : "");
 	for (i = 0; i < in->nflag; i++)
 		out_line(o, 2, "%s: %s", in->flag[i].kind, in->flag[i].text);
+	if (in->scan_limited)
+		out_line(o, 0,
+		    "body: scanned in part (a MIME limit was reached): "
+		    "links and attachments past it were not checked");
 	out_line(o, 0, "dns: %u of %d lookups used", in->b.used,
 	    INSPECT_MAX_LOOKUPS);
 }
@@ -1306,7 +1373,8 @@ json_report(FILE *fp, const struct insp *in)
 		jkv(fp, "text", in->flag[i].text, 0);
 		fputc('}', fp);
 	}
-	fprintf(fp, "],\"dns_lookups\":%u}\n", in->b.used);
+	fprintf(fp, "],\"body_scan_partial\":%s,\"dns_lookups\":%u}\n",
+	    in->scan_limited ? "true" : "false", in->b.used);
 }
 
 /* ---- the run ---- */
@@ -1373,6 +1441,7 @@ inspect_run(const struct opts *o, FILE *out, struct err *e)
 	check_dmarc(in);
 	check_arc(in);
 	red_flags(in);
+	scan_body(in);
 	verdict(in);
 	ou.colour =
 	    !o->json && isatty(fileno(out)) && getenv("NO_COLOR") == NULL;

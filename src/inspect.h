@@ -13,11 +13,12 @@
 /* Bounds on one inspected message (see inspect.c and postseal(1)). */
 #define INSPECT_MAX_SIZE (64ULL * 1024 * 1024) /* the whole message */
 #define INSPECT_MAX_HOPS 64		       /* Received fields examined */
-#define INSPECT_MAX_AUTHRES 16 /* Authentication-Results fields */
-#define INSPECT_MAX_ARC 16     /* ARC sets */
-#define INSPECT_MAX_DKIM 16    /* DKIM-Signature fields verified */
-#define INSPECT_MAX_LOOKUPS 60 /* DNS queries per message */
-#define INSPECT_MAX_FLAGS 32   /* red flags reported */
+#define INSPECT_MAX_AUTHRES 16		    /* Authentication-Results fields */
+#define INSPECT_MAX_ARC 16		    /* ARC sets */
+#define INSPECT_MAX_DKIM 16		    /* DKIM-Signature fields verified */
+#define INSPECT_MAX_LOOKUPS 60		    /* DNS queries per message */
+#define INSPECT_MAX_FLAGS 32		    /* red flags reported */
+#define INSPECT_MAX_SCAN (8U * 1024 * 1024) /* body bytes MIME-scanned */
 
 /*
  * Read the message in o->inspect_file (NULL or "-": stdin) -- a .eml file

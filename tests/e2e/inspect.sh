@@ -242,6 +242,43 @@ receive hops joe@example.com 'spf=pass smtp.mailfrom=joe@example.com'
 inspect hops
 assert_match "$(flag hops hop-order)" 'Received hop 2 \(by mx\.interop\.test\) is dated [0-9]* s before the hop it came from \(by b\.example\.com\)' "hops: out of order"
 
+# Links and attachments: an HTML link whose text shows another host, a
+# zip holding an executable (found by name in its central directory), a
+# macro-enabled document.
+"$PYTHON" - "$T/mime.msg" <<'PY'
+import io, sys, zipfile
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "Joe <joe@example.com>"
+m["To"] = "Bob <bob@example.org>"
+m["Subject"] = "invoice"
+m["Date"] = "Tue, 1 Dec 2026 10:00:00 +0000"
+m["Message-ID"] = "<invoice@example.com>"
+m.set_content("The invoice is attached.")
+m.add_alternative('<p>Pay at <a href="https://pay.example.net/x">'
+                  'https://www.example.com/pay</a> or <a '
+                  'href="https://example.com/ok">example.com</a></p>',
+                  subtype="html")
+z = io.BytesIO()
+with zipfile.ZipFile(z, "w") as zf:
+    zf.writestr("readme.txt", "hi")
+    zf.writestr("invoice.pdf.exe", "MZ")
+m.add_attachment(z.getvalue(), maintype="application", subtype="zip",
+                 filename="invoice.zip")
+m.add_attachment(b"PK", maintype="application",
+                 subtype="vnd.ms-word.document.macroEnabled.12",
+                 filename="report.docm")
+open(sys.argv[1], "wb").write(bytes(m))
+PY
+send dk mime
+receive mime joe@example.com "$GOOD"
+inspect mime
+assert_match "$(flag mime link)" '^a link shows www\.example\.com but goes to pay\.example\.net$' "mime: the deceptive link, not the honest one"
+assert_match "$(flag mime attachment)" 'invoice\.zip holds invoice\.pdf\.exe: an executable' "mime: an executable inside the zip"
+assert_match "$(flag mime attachment)" 'attachment report\.docm: an executable, script or macro-enabled' "mime: a macro-enabled document"
+assert_no_grep 'readme\.txt' "$T/mime.txt" "mime: harmless names are not flagged"
+assert_eq "$(jq mime 'j["verdict"], j["body_scan_partial"]')" "('authenticated-aligned', False)" "mime: verdict and a complete scan"
+
 # The receiver computed something else than now: DNS changed since.
 receive good joe@example.com 'dkim=fail header.d=example.com; spf=softfail smtp.mailfrom=joe@example.com; dmarc=fail'
 inspect good

@@ -1836,7 +1836,11 @@ struct vctx {
 	void *arg;
 	int have[2]; /* body hashes without l=, per body canon */
 	unsigned char bh[2][DKIM_HASH_LEN];
+	int arc; /* 0 DKIM-Signature, ARC_AMS, ARC_AS (RFC 8617) */
+	unsigned inst;
 };
+
+enum { ARC_AMS = 1, ARC_AS };
 
 static int
 copy_name(const struct tag *t, char *dst, size_t size)
@@ -2043,23 +2047,34 @@ body_check(struct vctx *v, const struct sigp *sp, struct err *why)
 	return 0;
 }
 
+static int digest_check(const struct sigp *sp, const struct pubkey *pk,
+    const unsigned char digest[DKIM_HASH_LEN], struct err *why);
+
 static int
 sig_check(struct vctx *v, size_t idx, const struct sigp *sp,
     const struct pubkey *pk, struct err *why)
 {
 	unsigned char digest[DKIM_HASH_LEN];
-	gnutls_datum_t h, s;
-	int ok;
 
 	if (header_digest(sp->hc, v->f, v->nf, &sp->tl, v->f[idx].p,
 		v->f[idx].len, digest, why) == -1)
 		return -1;
+	return digest_check(sp, pk, digest, why);
+}
+
+static int
+digest_check(const struct sigp *sp, const struct pubkey *pk,
+    const unsigned char digest[DKIM_HASH_LEN], struct err *why)
+{
+	gnutls_datum_t h, s;
+	int ok;
+
 	if (pk->alg == DKIM_ED25519_SHA256) {
 		ok = sp->blen == crypto_sign_ed25519_BYTES &&
 		     crypto_sign_ed25519_verify_detached(sp->b, digest,
 			 DKIM_HASH_LEN, pk->ed) == 0;
 	} else {
-		h.data = digest;
+		h.data = (unsigned char *)(uintptr_t)digest;
 		h.size = DKIM_HASH_LEN;
 		s.data = (unsigned char *)(uintptr_t)sp->b;
 		s.size = (unsigned)sp->blen;
@@ -2072,6 +2087,139 @@ sig_check(struct vctx *v, size_t idx, const struct sigp *sp,
 	return 0;
 }
 
+/* ---- ARC (RFC 8617) with the DKIM code ---- */
+
+static const char *const arc_names[3] = {"ARC-Authentication-Results",
+    "ARC-Message-Signature", "ARC-Seal"};
+
+/* The instance of an ARC field: its i= tag (AAR: the leading "i=N;"). */
+static unsigned
+arc_instance(const struct dkim_field *f, int kind)
+{
+	const char *p = memchr(f->p, ':', f->len), *end = f->p + f->len;
+	struct taglist tl;
+	const struct tag *t;
+	unsigned long long v = 0;
+
+	if (p == NULL)
+		return 0;
+	if (kind == 0) { /* "i" *WSP "=" *WSP 1*DIGIT *WSP ";" */
+		for (p++; p < end && strchr(" \t\r\n", *p) != NULL; p++)
+			;
+		if (end - p < 3 || *p != 'i')
+			return 0;
+		for (p++; p < end && strchr(" \t\r\n=", *p) != NULL; p++)
+			;
+		for (; p < end && *p >= '0' && *p <= '9' && v <= 50; p++)
+			v = v * 10 + (unsigned long long)(*p - '0');
+		return v >= 1 && v <= 50 ? (unsigned)v : 0;
+	}
+	if (taglist_parse(p + 1, f->p + trim_crlf(f->p, f->len), &tl) != NULL ||
+	    (t = tag_get(&tl, "i")) == NULL || tag_uint(t, &v) == -1 || v < 1 ||
+	    v > 50)
+		return 0;
+	return (unsigned)v;
+}
+
+/* The one field of kind (0 AAR, 1 AMS, 2 AS) with instance i, or -1 when
+ * there is none or more than one (RFC 8617 5.1.1: the chain fails). */
+static long
+arc_find(const struct dkim_field *f, size_t nf, int kind, unsigned i)
+{
+	long at = -1;
+	size_t k;
+
+	for (k = 0; k < nf; k++)
+		if (field_is(&f[k], arc_names[kind], strlen(arc_names[kind])) &&
+		    arc_instance(&f[k], kind) == i) {
+			if (at != -1)
+				return -2;
+			at = (long)k;
+		}
+	return at;
+}
+
+/* Tags of an ARC-Message-Signature or ARC-Seal: like a DKIM signature's
+ * but without v= and with i= the instance; a seal has no h=, bh=, c=. */
+static const char *
+arc_required(struct vctx *v, size_t idx, struct sigp *sp)
+{
+	const struct taglist *tl = &sp->tl;
+	const struct dkim_field *f = &v->f[idx];
+	const struct tag *t;
+	const char *why = NULL, *colon = memchr(f->p, ':', f->len);
+	size_t n = 0;
+
+	if (colon == NULL ||
+	    (why = taglist_parse(colon + 1, f->p + trim_crlf(f->p, f->len),
+		 &sp->tl)) != NULL)
+		return why != NULL ? why : "no colon";
+	if ((why = sig_alg(tag_get(tl, "a"), &sp->alg)) != NULL)
+		return why;
+	str_copy(sp->a,
+	    sp->alg == DKIM_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256",
+	    sizeof(sp->a));
+	if (copy_name(tag_get(tl, "d"), sp->d, sizeof(sp->d)) == -1)
+		return "missing or bad d= tag";
+	if (copy_name(tag_get(tl, "s"), sp->s, sizeof(sp->s)) == -1)
+		return "missing or bad s= tag";
+	t = tag_get(tl, "b");
+	if (t == NULL ||
+	    b64_decode(t->val, t->vlen, sp->b, sizeof(sp->b), &sp->blen) ==
+		-1 ||
+	    sp->blen == 0)
+		return "missing or bad b= tag";
+	sp->hc = sp->bc = DKIM_RELAXED;
+	if (v->arc == ARC_AS)
+		return tag_get(tl, "h") != NULL ? "h= in an ARC-Seal" : NULL;
+	if ((why = sig_canon(tag_get(tl, "c"), &sp->hc, &sp->bc)) != NULL)
+		return why;
+	t = tag_get(tl, "bh");
+	if (t == NULL ||
+	    b64_decode(t->val, t->vlen, sp->bh, sizeof(sp->bh), &n) == -1 ||
+	    n != DKIM_HASH_LEN)
+		return "missing or bad bh= tag";
+	if (tag_get(tl, "h") == NULL)
+		return "no h= tag";
+	return NULL;
+}
+
+/* RFC 8617 5.1.1: the seal signs the ARC sets 1..i, each AAR, AMS, AS in
+ * that order (relaxed), its own field last with b= empty and no CRLF. */
+static int
+seal_check(struct vctx *v, size_t idx, const struct sigp *sp,
+    const struct pubkey *pk, struct err *why)
+{
+	unsigned char digest[DKIM_HASH_LEN];
+	gnutls_hash_hd_t h = NULL;
+	struct buf tmp;
+	unsigned k;
+	long at;
+	int kind, rc = 0;
+
+	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+		return err_set(why, ERR_SOFTWARE, "gnutls_hash_init failed");
+	buf_init(&tmp, FIELD_MAX);
+	for (k = 1; k <= v->inst && rc == 0; k++)
+		for (kind = 0; kind < 3 && rc == 0; kind++) {
+			at = arc_find(v->f, v->nf, kind, k);
+			if (at < 0)
+				rc = err_set(why, ERR_DATA,
+				    "ARC set %u: %s missing or doubled", k,
+				    arc_names[kind]);
+			else if (k == v->inst && kind == 2)
+				rc = hash_sig_field(h, DKIM_RELAXED,
+				    v->f[idx].p, v->f[idx].len,
+				    tag_get(&sp->tl, "b"), &tmp, why);
+			else
+				rc = hash_canon(h, DKIM_RELAXED, v->f[at].p,
+				    v->f[at].len, 1, &tmp, why);
+		}
+	gnutls_hash_deinit(h, digest);
+	buf_reset(&tmp);
+	return rc == 0 ? digest_check(sp, pk, digest, why) : -1;
+}
+
 static int
 verify_steps(struct vctx *v, size_t idx, struct sigp *sp, struct err *why)
 {
@@ -2079,19 +2227,21 @@ verify_steps(struct vctx *v, size_t idx, struct sigp *sp, struct err *why)
 	const char *r;
 	int rc;
 
-	r = sig_tags(v->f[idx].p, v->f[idx].len, &sp->tl);
-	if (r == NULL)
-		r = sig_required(sp);
-	if (r == NULL)
+	if (v->arc)
+		r = arc_required(v, idx, sp);
+	else if ((r = sig_tags(v->f[idx].p, v->f[idx].len, &sp->tl)) == NULL &&
+		 (r = sig_required(sp)) == NULL)
 		r = sig_optional(sp, v->now);
 	if (r != NULL)
 		return err_set(why, ERR_DATA, "%s", r);
 	memset(&pk, 0, sizeof(pk));
 	rc = fetch_key(v, sp, &pk, why);
-	if (rc == 0)
+	if (rc == 0 && v->arc != ARC_AS)
 		rc = body_check(v, sp, why);
-	if (rc == 0)
+	if (rc == 0 && v->arc != ARC_AS)
 		rc = sig_check(v, idx, sp, &pk, why);
+	else if (rc == 0)
+		rc = seal_check(v, idx, sp, &pk, why);
 	if (pk.rsa != NULL)
 		gnutls_pubkey_deinit(pk.rsa);
 	return rc;
@@ -2179,5 +2329,38 @@ dkim_verify_message(const struct message *m, long long now,
 	rc = dkim_verify_fields(f, nf, message_body_fd(m), message_body_size(m),
 	    now, lookup, arg, res, nres, e);
 	free(f);
+	return rc;
+}
+
+int
+dkim_verify_arc(const struct message *m, unsigned inst, long long now,
+    dkim_lookup_fn *lookup, void *arg, struct dkim_result *ams,
+    struct dkim_result *seal, struct err *e)
+{
+	struct vctx v;
+	long at;
+	int rc = 0, which;
+	struct dkim_result *res[2] = {ams, seal};
+
+	memset(&v, 0, sizeof(v));
+	v.f = message_fields(m, &v.nf);
+	v.fd = message_body_fd(m);
+	v.size = message_body_size(m);
+	v.now = now >= 0 ? now : (long long)time(NULL);
+	v.lookup = lookup;
+	v.arg = arg;
+	v.inst = inst;
+	for (which = 0; which < 2 && rc == 0; which++) {
+		v.arc = which == 0 ? ARC_AMS : ARC_AS;
+		memset(res[which], 0, sizeof(*res[which]));
+		at = arc_find(v.f, v.nf, which + 1, inst);
+		if (at < 0)
+			snprintf(res[which]->line, sizeof(res[which]->line),
+			    "fail: %s i=%u missing or doubled",
+			    arc_names[which + 1], inst);
+		else
+			rc = verify_one(&v, (size_t)at, res[which], e);
+	}
+	free((void *)(uintptr_t)v.f);
 	return rc;
 }

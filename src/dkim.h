@@ -242,4 +242,16 @@ int dkim_verify_message(const struct message *m, long long now,
     dkim_lookup_fn *lookup, void *arg, struct dkim_result **res, size_t *nres,
     struct err *e);
 
+/*
+ * ARC (RFC 8617 5.2) with the same code: verify instance inst's
+ * ARC-Message-Signature (a DKIM signature without v=, i= the instance)
+ * and ARC-Seal (relaxed, over the ARC sets 1..inst in order, its own b=
+ * empty) of m; one result each in *ams and *seal (lines as above).  A
+ * set with a field missing or doubled fails.  Returns -1 only when the
+ * body cannot be read (ERR_IO).
+ */
+int dkim_verify_arc(const struct message *m, unsigned inst, long long now,
+    dkim_lookup_fn *lookup, void *arg, struct dkim_result *ams,
+    struct dkim_result *seal, struct err *e);
+
 #endif

@@ -7,7 +7,9 @@
  * TLS, time and the delay since the previous hop) with the boundary, the
  * first hop outside the receiving organisation; the identities (envelope,
  * From, Sender, Reply-To, DKIM d=) and their alignment; DKIM, SPF, DMARC
- * and the ARC chain computed now beside what the receiver recorded in its
+ * and the ARC chain (RFC 8617: its structure, cv=, every seal and the latest
+ * message signature, verified with dkim.c) computed now beside what the
+ * receiver recorded in its
  * Authentication-Results; red flags with their evidence; one verdict.
  *
  * The receiving organisation is the one named by the topmost
@@ -16,8 +18,7 @@
  * inside when both its "by" and its reverse name (else its HELO name) are.
  *
  * Non-goals: fetching anything (links, remote content, keys other than by
- * DNS), ARC seal cryptography (the chain's structure and cv= are checked;
- * the seals are not yet verified), rendering the body (mime.c only finds
+ * DNS), rendering the body (mime.c only finds
  * attachment names, names inside zip archives and HTML links), and
  * overruling the receiver: a result computed now that differs from the
  * recorded one is shown as differing.
@@ -124,7 +125,7 @@ struct insp {
 	int dkim_aligned, spf_aligned;
 	char dmarc_recorded[32], arc_recorded[32];
 	const char *arc_state; /* NULL: no ARC fields */
-	char arc_cv[8];
+	char arc_cv[8], arc_why[600];
 	int scanned, scan_limited;
 	struct flag flag[INSPECT_MAX_FLAGS];
 	size_t nflag;
@@ -737,8 +738,44 @@ check_dmarc(struct insp *in)
 		    in->dkim_aligned || in->spf_aligned ? "pass" : "fail";
 }
 
+/* The signatures (RFC 8617 5.2): every seal and the latest message
+ * signature verify, with dkim.c's code. */
+static void
+verify_arc(struct insp *in, unsigned n)
+{
+	struct dkim_result ams, seal;
+	struct err e = {0};
+	unsigned i;
+
+	for (i = n; i >= 1; i--) {
+		if (dkim_verify_arc(in->m, i, -1, dkim_lookup, &in->b, &ams,
+			&seal, &e) == -1) {
+			in->arc_state = "fail";
+			snprintf(in->arc_why, sizeof(in->arc_why), "%s",
+			    e.text);
+			return;
+		}
+		if (i == n && !ams.pass) {
+			in->arc_state = "fail";
+			snprintf(in->arc_why, sizeof(in->arc_why),
+			    "ARC-Message-Signature i=%u: %s", i, ams.line);
+			return;
+		}
+		if (!seal.pass) {
+			in->arc_state = "fail";
+			snprintf(in->arc_why, sizeof(in->arc_why),
+			    "ARC-Seal i=%u: %s", i, seal.line);
+			return;
+		}
+	}
+	in->arc_state = "pass";
+	snprintf(in->arc_why, sizeof(in->arc_why),
+	    "%u seal%s and the latest message signature verify", n,
+	    n == 1 ? "" : "s");
+}
+
 /* ARC (RFC 8617 5.2): instances 1..N, one of each field per instance,
- * cv=none at 1 and cv=pass above; the seals themselves are not verified. */
+ * cv=none at 1 and cv=pass above, then the signatures. */
 static void
 check_arc(struct insp *in)
 {
@@ -775,6 +812,9 @@ check_arc(struct insp *in)
 	if (n == 0 || in->nas + in->nams + in->naar != 3 * (size_t)n)
 		in->arc_state = "broken (a missing, doubled or malformed ARC "
 				"field)";
+	if (strcmp(in->arc_state, "intact") == 0)
+		verify_arc(in, n);
+	sanitize(in->arc_why);
 }
 
 /* ---- red flags ---- */
@@ -1168,10 +1208,9 @@ text_auth(struct out *o, const struct insp *in)
 	if (in->dmarc_done)
 		text_compare(o, in->dmarc_res, in->dmarc_recorded);
 	if (in->arc_state != NULL)
-		out_line(o, 2,
-		    "arc: chain %s, last cv=%s (structure checked, seals not "
-		    "verified)",
-		    in->arc_state, or_dash(in->arc_cv));
+		out_line(o, 2, "arc: chain %s, last cv=%s%s%s", in->arc_state,
+		    or_dash(in->arc_cv), in->arc_why[0] ? ": " : "",
+		    in->arc_why);
 	if (in->arc_state != NULL && in->arc_recorded[0] != '\0')
 		out_line(o, 6, "receiver recorded arc=%s", in->arc_recorded);
 }
@@ -1340,6 +1379,7 @@ json_auth(FILE *fp, const struct insp *in)
 	fputs("},\"arc\":{", fp);
 	jkv(fp, "chain", in->arc_state, 1);
 	jkv(fp, "cv", in->arc_cv, 1);
+	jkv(fp, "detail", in->arc_why, 1);
 	jkv(fp, "recorded", in->arc_recorded, 0);
 	fputs("},", fp);
 }

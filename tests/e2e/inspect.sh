@@ -190,8 +190,17 @@ assert_eq "$(jq other 'j["dkim"][0]["covers"], j["dkim"][0]["weak_key"]')" "({'f
 # 5. Forwarded with ARC by a list at example.net: the chain is intact.
 "$PYTHON" "$SIGN" arc "$T/arc.key" arc example.net mx.interop.test <"$T/good.eml" >"$T/arc.eml"
 inspect arc
-assert_grep_fixed 'arc: chain intact, last cv=none' "$T/arc.txt" "arc: one intact set"
-assert_eq "$(jq arc 'j["arc"]["chain"], j["arc"]["cv"]')" "('intact', 'none')" "arc: json"
+assert_grep_fixed 'arc: chain pass, last cv=none: 1 seal and the latest message' "$T/arc.txt" "arc: dkimpy's seal and message signature verify"
+assert_eq "$(jq arc 'j["arc"]["chain"], j["arc"]["cv"]')" "('pass', 'none')" "arc: json"
+# A second hop of the list: cv=pass over both sets.
+{ printf 'Authentication-Results: fwd2.example.net; arc=pass\r\n'; cat "$T/arc.eml"; } |
+    "$PYTHON" "$SIGN" arc "$T/arc.key" arc example.net fwd2.example.net >"$T/arc2.eml"
+inspect arc2
+assert_eq "$(jq arc2 'j["arc"]["chain"], j["arc"]["cv"], j["arc"]["detail"]')" "('pass', 'pass', '2 seals and the latest message signature verify')" "arc2: two sets verify"
+# Changed after the forwarder sealed it: the message signature fails.
+sed 's/^Subject: good/Subject: changed/' "$T/arc.eml" >"$T/arcmod.eml"
+inspect arcmod
+assert_match "$(jq arcmod 'j["arc"]["chain"], j["arc"]["detail"]')" "^\\('fail', 'ARC-Message-Signature i=1: fail d=example.net s=arc a=rsa-sha256: signature does not verify" "arcmod: the change is found"
 "$PYTHON" - "$T/arc.eml" "$T/arcbroken.eml" <<'PY'
 import re, sys
 d = open(sys.argv[1], "rb").read()

@@ -55,6 +55,7 @@
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns.h"
+#include "idn.h"
 #include "inspect.h"
 #include "log.h"
 #include "message.h"
@@ -854,6 +855,17 @@ edit_distance(const char *a, const char *b)
 	return row[lb] > 3 ? 3 : row[lb];
 }
 
+static int
+known(const char *org)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(well_known) / sizeof(well_known[0]); i++)
+		if (ascii_casecmp(org, well_known[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 lookalike_one(struct insp *in, const char *what, const char *d,
     const char *target)
@@ -873,29 +885,35 @@ static void
 lookalike(struct insp *in, const char *what, const char *d)
 {
 	char org[NAME], rorg[NAME];
+	struct idn_info ii;
+	const char *as = d;
 	size_t i;
-	int ascii = 1, hi = 0;
 
 	if (d[0] == '\0')
 		return;
-	for (i = 0; d[i] != '\0'; i++) {
-		ascii &= (unsigned char)d[i] < 0x80;
-		hi |= (unsigned char)d[i] >= 0x80;
-	}
-	if (strstr(d, "xn--") != NULL)
+	idn_analyse(d, &ii);
+	if (ii.mixed)
+		add_flag(in, "idn",
+		    "%s domain %s mixes scripts (%s) in one label; it reads "
+		    "as %s",
+		    what, d, ii.scripts, ii.skeleton);
+	else if (ii.idn)
 		add_flag(in, "idn",
 		    "%s domain %s is an internationalised (punycode) name: "
 		    "check it is the one you expect",
 		    what, d);
-	if (hi)
-		add_flag(in, "idn",
-		    "%s domain holds non-ASCII letters: mixed scripts can "
-		    "imitate another domain",
-		    what);
-	if (!ascii)
+	if (ii.idn)
+		as = !ii.bad && strchr(ii.skeleton, '?') == NULL ? ii.skeleton
+								 : NULL;
+	if (as == NULL)
 		return;
-	org_of(d, org, sizeof(org));
+	org_of(as, org, sizeof(org));
 	org_of(in->receiver, rorg, sizeof(rorg));
+	if (ii.idn && (ascii_casecmp(org, rorg) == 0 || known(org)))
+		add_flag(in, "lookalike",
+		    "%s domain %s reads as %s: letters of another script "
+		    "imitate it",
+		    what, d, org);
 	lookalike_one(in, what, org, rorg);
 	for (i = 0; i < sizeof(well_known) / sizeof(well_known[0]); i++)
 		lookalike_one(in, what, org, well_known[i]);
@@ -1026,7 +1044,9 @@ verdict(struct insp *in)
 	if (in->dkim_aligned || in->spf_aligned) {
 		in->verdict_key = "authenticated-aligned";
 		in->verdict = "authenticated and aligned";
-	} else if (any) {
+	} else if (any && !spoof_flag(in)) {
+		/* Authenticated for a domain other than From's, without a
+		 * sign of imitation; with one, it is the phishing pattern. */
 		in->verdict_key = "authenticated-not-aligned";
 		in->verdict = "authenticated, not aligned";
 	} else if (spoof_flag(in) ||

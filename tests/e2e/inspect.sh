@@ -236,6 +236,15 @@ inspect puny
 assert_match "$(flag puny idn)" 'From domain xn--exmple-cua\.com is an internationalised \(punycode\) name' "puny: flagged"
 assert_match "$(flag puny return-path)" 'envelope sender joe@example\.com is on example\.com, unrelated to From' "puny: envelope unrelated"
 
+# An IDN homograph: "paypal" with a Cyrillic "a".
+msg "homograph" 'PayPal <service@xn--pypal-4ve.com>' >"$T/homograph.msg"
+send plain homograph
+receive homograph bounce@example.com 'spf=pass smtp.mailfrom=bounce@example.com'
+inspect homograph
+assert_match "$(flag homograph idn)" '^From domain xn--pypal-4ve\.com mixes scripts \(latin\+cyrillic\) in one label; it reads as paypal\.com$' "homograph: mixed scripts"
+assert_match "$(flag homograph lookalike)" 'From domain xn--pypal-4ve\.com reads as paypal\.com: letters of another script imitate it' "homograph: the imitated domain"
+assert_eq "$(jq homograph 'j["verdict"]')" forged-looking "homograph: verdict"
+
 msg "replyto" "" 'Reply-To: collect@example.net' >"$T/replyto.msg"
 send dk replyto
 receive replyto joe@example.com "$GOOD"

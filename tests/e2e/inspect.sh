@@ -297,6 +297,21 @@ assert_match "$(flag mime attachment)" 'attachment report\.docm: an executable, 
 assert_no_grep 'readme\.txt' "$T/mime.txt" "mime: harmless names are not flagged"
 assert_eq "$(jq mime 'j["verdict"], j["body_scan_partial"]')" "('authenticated-aligned', False)" "mime: verdict and a complete scan"
 
+# The receiving organisation delivers internally (imap.example.org, whose
+# Authentication-Results these are): its relay mx.interop.test is outside
+# unless --trusted-hosts names it.
+{
+	printf 'Return-Path: <joe@example.com>\r\n'
+	printf 'Authentication-Results: imap.example.org; spf=pass smtp.mailfrom=joe@example.com\r\n'
+	printf 'Received: from mx.interop.test (mx.interop.test [192.0.2.25])\r\n\tby imap.example.org (Dovecot) with LMTP id 7; Wed, 2 Dec 2099 10:00:00 +0000\r\n'
+	cat "$T/good.sent"
+} >"$T/internal.eml"
+inspect internal
+assert_eq "$(jq internal 'j["boundary"]["hop"], j["boundary"]["ip"]')" "(2, '192.0.2.25')" "internal: without --trusted-hosts the relay is the boundary"
+run_postseal -C "$CFG" --inspect --json --trusted-hosts interop.test,example.net "$T/internal.eml"
+cp "$OUT" "$T/internal.json"
+assert_eq "$(jq internal 'j["boundary"]["hop"], j["boundary"]["ip"], j["spf"]["result"]')" "(1, '127.0.0.1', 'pass')" "internal: --trusted-hosts moves the boundary to the first outside hop"
+
 # The receiver computed something else than now: DNS changed since.
 receive good joe@example.com 'dkim=fail header.d=example.com; spf=softfail smtp.mailfrom=joe@example.com; dmarc=fail'
 inspect good

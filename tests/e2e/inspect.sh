@@ -158,6 +158,14 @@ assert_eq "$(jq good 'j["spf"]["result"], j["dmarc"]["result"], j["dmarc"]["poli
 assert_eq "$(jq good 'j["receiver"], j["identities"]["envelope"]')" "('mx.interop.test', 'joe@example.com')" "good: json receiver, envelope"
 assert_eq "$(jq good 'j["dns_lookups"] <= 60')" True "good: lookups within the budget"
 
+# Colour only on a terminal (script(1) gives it one), and not with NO_COLOR.
+if command -v script >/dev/null 2>&1; then
+	script -qec "\"$POSTSEAL\" -C \"$CFG\" --inspect \"$T/good.eml\"" /dev/null >"$T/tty.out" 2>&1
+	assert_grep "$(printf '\033')\\[32mverdict: authenticated and aligned" "$T/tty.out" "tty: the verdict in green"
+	NO_COLOR=1 script -qec "\"$POSTSEAL\" -C \"$CFG\" --inspect \"$T/good.eml\"" /dev/null >"$T/tty2.out" 2>&1
+	assert_no_grep "$(printf '\033')" "$T/tty2.out" "tty: NO_COLOR is honoured"
+fi
+
 # 2. The body changed after signing: a body-hash failure, and it differs
 # from what the receiver recorded.
 sed 's/the report is attached/the report is NOT attached/' "$T/good.eml" >"$T/body.eml"

@@ -166,6 +166,11 @@ if command -v script >/dev/null 2>&1; then
 	assert_no_grep "$(printf '\033')" "$T/tty2.out" "tty: NO_COLOR is honoured"
 fi
 
+# The same message saved as one mbox message with LF line ends.
+{ printf 'From joe@example.com Tue Dec  1 10:00:00 2026\n'; tr -d '\r' <"$T/good.eml"; } >"$T/mbox.eml"
+inspect mbox
+assert_eq "$(jq mbox 'j["verdict"], [d["result"] for d in j["dkim"]], j["hops"][0]["ip"]')" "('authenticated-aligned', ['pass', 'pass'], '127.0.0.1')" "mbox: From line dropped, LF read as CRLF"
+
 # 2. The body changed after signing: a body-hash failure, and it differs
 # from what the receiver recorded.
 sed 's/the report is attached/the report is NOT attached/' "$T/good.eml" >"$T/body.eml"

@@ -23,12 +23,24 @@ struct conn;
 /* now + seconds on the monotonic clock, in ms. */
 long long net_deadline(unsigned seconds);
 
+/* How to reach a server (the account's settings). */
+struct net_params {
+	unsigned timeout;      /* seconds: each attempt, and the lookups */
+	const char *source_ip; /* numeric local address, or NULL */
+};
+
 /*
- * Resolve host and connect to port, trying each address in turn with
- * timeout seconds each.  Failures are ERR_TEMP (DNS failures included:
- * the mail is kept).  On success *out is set; free with net_close().
+ * Resolve host (AAAA and A side by side) and connect to port by Happy
+ * Eyeballs (RFC 8305): attempts interleaved by family, IPv6 first, a new
+ * one every 250 ms while the earlier ones are pending, the first to
+ * connect wins.  Each attempt has p->timeout seconds.  With source_ip,
+ * only addresses of its family are tried, each from that address.
+ * Failures are ERR_TEMP (DNS failures included: the mail is kept), the
+ * text naming every address tried and why it failed; a source_ip this
+ * host does not have is ERR_CONFIG.  On success *out is set; free with
+ * net_close().
  */
-int net_connect(const char *host, unsigned port, unsigned timeout,
+int net_connect(const char *host, unsigned port, const struct net_params *p,
     struct conn **out, struct err *e);
 
 /*

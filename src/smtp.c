@@ -925,6 +925,7 @@ static int
 session_open(const struct account *a, const char *host, const char *password,
     int info, struct smtp_session **out, struct err *e)
 {
+	struct net_params np = {0};
 	struct smtp_session *s;
 
 	if (check_account(a, host, info, e) == -1)
@@ -937,7 +938,8 @@ session_open(const struct account *a, const char *host, const char *password,
 	    a->timeout_data_end ? a->timeout_data_end : SMTP_DEFAULT_DATA_END;
 	smtp_reply_init(&s->r);
 	buf_init(&s->greeting, SMTP_MAX_REPLY);
-	if (net_connect(host, a->port, s->timeout, &s->c, e) == -1)
+	np.timeout = s->timeout;
+	if (net_connect(host, a->port, &np, &s->c, e) == -1)
 		goto fail;
 	if (a->tls && !a->tls_starttls && start_tls(s, e) == -1)
 		goto fail;

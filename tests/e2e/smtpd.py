@@ -13,7 +13,8 @@ Two modes, one command line:
 Output files (all optional):
   --port-file F   the bound port, written (atomically) once listening
   --spool DIR     N.eml: the DATA bytes exactly as received, un-dot-stuffed;
-                  N.json: the envelope and session facts (see _spool())
+                  N.json: the envelope and session facts (see _spool()),
+                  "peer" the client's address as the server saw it
   --record F      every line the client sent, in order, as
                   "SESSION STATE LINE" (STATE is plain or tls; bytes outside
                   printable ASCII written as \\xNN, a backslash as \\\\).
@@ -735,6 +736,7 @@ class Session(SMTP):
             "rcpt_tos": env.rcpt_tos, "rcpt_options": env.rcpt_options,
             "auth_user": None, "auth_mech": None,
             "size": len(data), "max_line_length": maxline,
+            "peer": self.session.peer[0] if self.session.peer else None,
         }
         facts.update(tls_facts(self.sslobj() if self.tls_up else None))
         if self.session.authenticated:

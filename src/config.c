@@ -88,11 +88,13 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -200,6 +202,7 @@ enum fid {
 	FID_OAUTH2_SA_FILE,
 	FID_OAUTH2_CLIENT_KEY,
 	FID_OAUTH2_CLIENT_CERT,
+	FID_SOURCE_IP, /* issue 16 */
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -281,6 +284,7 @@ static const struct field fields[FID_COUNT] = {
     [FID_OAUTH2_SA_FILE] = FLD(F_STR, oauth2_service_account_file),
     [FID_OAUTH2_CLIENT_KEY] = FLD(F_STR, oauth2_client_key),
     [FID_OAUTH2_CLIENT_CERT] = FLD(F_STR, oauth2_client_cert),
+    [FID_SOURCE_IP] = FLD(F_STR, source_ip),
 };
 
 /* A set of fields (which were given a value), one bit per field id. */
@@ -1367,6 +1371,19 @@ kw_oauth2_url(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 	return kw_value(cx, l, k, v);
 }
 
+/* source_ip: a literal IPv4 or IPv6 address (net.c binds it). */
+static int
+kw_source_ip(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+
+	if (*v != '\0' && inet_pton(AF_INET, v, a) != 1 &&
+	    inet_pton(AF_INET6, v, a) != 1)
+		return perr(cx, "%s: '%s' is not an IPv4 or IPv6 address",
+		    k->name, v);
+	return kw_value(cx, l, k, v);
+}
+
 /* arg 0: oauth2_client_secret_file; 1: ..._eval.  One unsets the other. */
 static int
 kw_oauth2_secret(struct ctx *cx, struct layer *l, const struct keyword *k,
@@ -1395,6 +1412,7 @@ static const struct keyword keywords[] = {
     {"timeout", FID_TIMEOUT, kw_timeout, 0, NULL},
     {"connect_timeout", FID_TIMEOUT, kw_timeout, 0, NULL}, /* msmtp 1.4 */
     {"timeout_data_end", FID_TIMEOUT_DATA_END, kw_timeout, 0, NULL},
+    {"source_ip", FID_SOURCE_IP, kw_source_ip, 0, NULL},
     {"domain", FID_DOMAIN, kw_value, V_DOMAIN, NULL},
     {"from", FID_FROM, kw_value, V_NOBLANK, NULL},
     {"maildomain", FID_MAILDOMAIN, kw_value, V_DOMAIN, NULL},

@@ -36,6 +36,7 @@ struct account {
 	unsigned port;	  /* 0 until resolved: 465, or 587 with STARTTLS */
 	char *domain;	  /* EHLO name; default: the machine's FQDN */
 	unsigned timeout; /* seconds, per read/write; default 60 */
+	char *source_ip;  /* local address to connect from (issue 16) */
 	unsigned timeout_data_end; /* reply to the final dot; default 600 */
 
 	/* Envelope and headers. */

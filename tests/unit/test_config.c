@@ -292,6 +292,7 @@ static const char all_keywords[] =
     "tls_key_file /etc/k.pem\n"
     "tls_priorities NORMAL:-VERS-TLS1.2\n"
     "tls_host_override relay.example\n"
+    "source_ip 2001:db8::25\n"
     "auth scram-sha-256\n"
     "user me@example.org\n"
     "password \"p#ss \\\"w\\\\rd\"\n"
@@ -349,6 +350,7 @@ test_all_keywords(void)
 	CHECK_STR(a->tls_key_file, "/etc/k.pem");
 	CHECK_STR(a->tls_priorities, "NORMAL:-VERS-TLS1.2");
 	CHECK_STR(a->tls_host_override, "relay.example");
+	CHECK_STR(a->source_ip, "2001:db8::25");
 	CHECK_STR(a->auth, "SCRAM-SHA-256");
 	CHECK_STR(a->user, "me@example.org");
 	CHECK_STR(a->password, "p#ss \"w\\rd");
@@ -483,6 +485,9 @@ static const struct {
 	":2: max_message_size"},
     {"account a\nqueue_dir\n", ":2: queue_dir needs a value"},
     {"account a\ntls_nostarttls yes\n", ":2: tls_nostarttls takes no"},
+    {"account a\nsource_ip mail.example\n",
+	":2: source_ip: 'mail.example' is not an IPv4 or IPv6 address"},
+    {"account a\nsource_ip 10.0.0.256\n", ":2: source_ip: '10.0.0.256'"},
     {"defaults\nhost h\n", ": no account defined"},
     {"", ": no account defined"},
 };

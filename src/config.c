@@ -111,6 +111,7 @@
 #include "err.h"
 #include "log.h"
 #include "installdirs.h"
+#include "socks.h"
 
 #define CONF_LINE_MAX (64 * 1024) /* long enough for OAuth tokens */
 #define CONF_MAX_ACCOUNTS 1000	  /* in all files together */
@@ -203,6 +204,7 @@ enum fid {
 	FID_OAUTH2_CLIENT_KEY,
 	FID_OAUTH2_CLIENT_CERT,
 	FID_SOURCE_IP, /* issue 16 */
+	FID_PROXY,
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -285,6 +287,7 @@ static const struct field fields[FID_COUNT] = {
     [FID_OAUTH2_CLIENT_KEY] = FLD(F_STR, oauth2_client_key),
     [FID_OAUTH2_CLIENT_CERT] = FLD(F_STR, oauth2_client_cert),
     [FID_SOURCE_IP] = FLD(F_STR, source_ip),
+    [FID_PROXY] = FLD(F_STR, proxy),
 };
 
 /* A set of fields (which were given a value), one bit per field id. */
@@ -1384,6 +1387,31 @@ kw_source_ip(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 	return kw_value(cx, l, k, v);
 }
 
+/* proxy: a SOCKS5 URL (socks.h).  One with a password is a secret: the
+ * file's permissions are those of a password, and the URL is never
+ * quoted in a message. */
+static int
+kw_proxy(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
+{
+	struct socks_proxy px;
+	const char *why;
+	int secret;
+
+	if (*v == '\0') {
+		layer_set_str(l, k->fid, NULL);
+		return 0;
+	}
+	why = socks_parse_url(v, &px);
+	secret = why == NULL && px.pass[0] != '\0';
+	socks_proxy_wipe(&px);
+	if (why != NULL)
+		return perr(cx, "%s: %s", k->name, why);
+	if (secret && check_secret_perms(cx) == -1)
+		return -1;
+	layer_set_str(l, k->fid, v);
+	return 0;
+}
+
 /* arg 0: oauth2_client_secret_file; 1: ..._eval.  One unsets the other. */
 static int
 kw_oauth2_secret(struct ctx *cx, struct layer *l, const struct keyword *k,
@@ -1413,6 +1441,7 @@ static const struct keyword keywords[] = {
     {"connect_timeout", FID_TIMEOUT, kw_timeout, 0, NULL}, /* msmtp 1.4 */
     {"timeout_data_end", FID_TIMEOUT_DATA_END, kw_timeout, 0, NULL},
     {"source_ip", FID_SOURCE_IP, kw_source_ip, 0, NULL},
+    {"proxy", FID_PROXY, kw_proxy, 0, NULL},
     {"domain", FID_DOMAIN, kw_value, V_DOMAIN, NULL},
     {"from", FID_FROM, kw_value, V_NOBLANK, NULL},
     {"maildomain", FID_MAILDOMAIN, kw_value, V_DOMAIN, NULL},

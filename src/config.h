@@ -37,6 +37,7 @@ struct account {
 	char *domain;	  /* EHLO name; default: the machine's FQDN */
 	unsigned timeout; /* seconds, per read/write; default 60 */
 	char *source_ip;  /* local address to connect from (issue 16) */
+	char *proxy;	  /* socks5[h]:// URL; may hold a password */
 	unsigned timeout_data_end; /* reply to the final dot; default 600 */
 
 	/* Envelope and headers. */

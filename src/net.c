@@ -44,8 +44,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "buf.h"
 #include "net.h"
+#include "socks.h"
 
 #define NET_INBUF 8192
 
@@ -623,12 +626,12 @@ he_source(struct he *h, struct err *e)
 	return 0;
 }
 
-int
-net_connect(const char *host, unsigned port, const struct net_params *p,
-    struct conn **out, struct err *e)
+/* Happy Eyeballs to host: the connected fd, its address in won. */
+static int
+he_connect(const char *host, unsigned port, const struct net_params *p,
+    char *won, size_t wonsz, struct err *e)
 {
 	struct he h;
-	struct conn *c;
 	int want[2] = {1, 1}, fd = -1;
 	size_t i;
 
@@ -654,13 +657,37 @@ net_connect(const char *host, unsigned port, const struct net_params *p,
 		if (h.res[i] != NULL)
 			freeaddrinfo(h.res[i]);
 	lookup_release(h.l);
-	if (fd == -1)
-		return -1;
+	if (fd != -1)
+		str_copy(won, h.won, wonsz);
+	return fd;
+}
+
+static struct conn *
+conn_new(int fd, const char *peer)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
 	nodelay(fd);
-	c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
-	str_copy(c->peer, h.won, sizeof(c->peer));
-	*out = c;
+	str_copy(c->peer, peer, sizeof(c->peer));
+	return c;
+}
+
+static int proxy_connect(const char *host, unsigned port,
+    const struct net_params *p, struct conn **out, struct err *e);
+
+int
+net_connect(const char *host, unsigned port, const struct net_params *p,
+    struct conn **out, struct err *e)
+{
+	char won[INET6_ADDRSTRLEN];
+	int fd;
+
+	if (p->proxy != NULL)
+		return proxy_connect(host, port, p, out, e);
+	if ((fd = he_connect(host, port, p, won, sizeof(won), e)) == -1)
+		return -1;
+	*out = conn_new(fd, won);
 	return 0;
 }
 
@@ -871,6 +898,135 @@ net_write(struct conn *c, const void *p, size_t n, long long deadline,
 			return err_prefix(e, "write");
 	}
 	return 0;
+}
+
+/* ---- through a SOCKS5 proxy (socks.c builds and checks the bytes) ---- */
+
+/* Exactly n bytes from the proxy: what follows its reply is the server's. */
+static int
+read_exact(struct conn *c, unsigned char *p, size_t n, long long deadline,
+    struct err *e)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = recv(c->fd, p, n, 0);
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+			continue;
+		}
+		if (r == 0)
+			return err_set(e, ERR_TEMP, "connection closed");
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return err_set(e, ERR_TEMP, "read: %s",
+			    strerror(errno));
+		if (wait_fd(c->fd, POLLIN, deadline, e) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* A literal address goes to the proxy as one (4 or 16 bytes), a name as
+ * a name: postseal never resolves the smarthost's name itself. */
+static size_t
+literal_addr(const char *host, unsigned char *addr)
+{
+	if (inet_pton(AF_INET, host, addr) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, host, addr) == 1)
+		return 16;
+	return 0;
+}
+
+/* Method selection and, if the proxy asks, RFC 1929 authentication. */
+static int
+socks_login(struct conn *c, const struct socks_proxy *px, long long deadline,
+    struct err *e)
+{
+	unsigned char msg[SOCKS_MAX_MSG], in[2];
+	const char *why;
+	size_t n;
+	int auth, r;
+
+	n = socks_hello(px, msg);
+	if (write_plain(c, (const char *)msg, n, deadline, e) == -1 ||
+	    read_exact(c, in, 2, deadline, e) == -1)
+		return -1;
+	if ((why = socks_hello_reply(px, in, &auth)) != NULL)
+		return err_set(e, in[0] == 5 ? ERR_CONFIG : ERR_PROTOCOL, "%s",
+		    why);
+	if (!auth)
+		return 0;
+	n = socks_auth(px, msg);
+	r = write_plain(c, (const char *)msg, n, deadline, e);
+	sodium_memzero(msg, sizeof(msg));
+	if (r == -1 || read_exact(c, in, 2, deadline, e) == -1)
+		return -1;
+	if ((why = socks_auth_reply(in)) != NULL)
+		return err_set(e, in[0] == 1 ? ERR_AUTH : ERR_PROTOCOL, "%s",
+		    why);
+	return 0;
+}
+
+/* CONNECT to host:port and read the reply, exactly. */
+static int
+socks_request(struct conn *c, const char *host, unsigned port,
+    long long deadline, struct err *e)
+{
+	unsigned char msg[SOCKS_MAX_MSG], addr[16];
+	size_t n, alen;
+	const char *why;
+
+	alen = literal_addr(host, addr);
+	if ((n = socks_connect(host, addr, alen, port, msg)) == 0)
+		return err_set(e, ERR_CONFIG, "host name too long for SOCKS");
+	if (write_plain(c, (const char *)msg, n, deadline, e) == -1 ||
+	    read_exact(c, msg, 5, deadline, e) == -1)
+		return -1;
+	if ((n = socks_connect_reply(msg, &why)) == 0)
+		return err_set(e,
+		    msg[0] == 5 && msg[2] == 0 ? ERR_TEMP : ERR_PROTOCOL, "%s",
+		    why);
+	return read_exact(c, msg + 5, n - 5, deadline, e);
+}
+
+static int
+proxy_connect(const char *host, unsigned port, const struct net_params *p,
+    struct conn **out, struct err *e)
+{
+	struct socks_proxy px;
+	struct net_params direct = *p;
+	struct conn *c = NULL;
+	char won[INET6_ADDRSTRLEN], peer[64];
+	const char *why;
+	long long deadline = net_deadline(p->timeout);
+	int fd, r = -1;
+
+	if ((why = socks_parse_url(p->proxy, &px)) != NULL)
+		return err_set(e, ERR_CONFIG, "proxy: %s", why);
+	direct.proxy = NULL;
+	if ((fd = he_connect(px.host, px.port, &direct, won, sizeof(won), e)) ==
+	    -1) {
+		err_prefix(e, "proxy");
+		goto out;
+	}
+	(void)snprintf(peer, sizeof(peer), "proxy %s", won);
+	c = conn_new(fd, peer);
+	if (socks_login(c, &px, deadline, e) == -1 ||
+	    socks_request(c, host, port, deadline, e) == -1) {
+		err_prefix(e, "proxy %s port %u to %s port %u", px.host,
+		    px.port, host, port);
+		net_close(c);
+		goto out;
+	}
+	*out = c;
+	r = 0;
+out:
+	socks_proxy_wipe(&px);
+	return r;
 }
 
 void

@@ -27,6 +27,7 @@ long long net_deadline(unsigned seconds);
 struct net_params {
 	unsigned timeout;      /* seconds: each attempt, and the lookups */
 	const char *source_ip; /* numeric local address, or NULL */
+	const char *proxy;     /* socks5:// or socks5h:// URL, or NULL */
 };
 
 /*
@@ -37,8 +38,15 @@ struct net_params {
  * only addresses of its family are tried, each from that address.
  * Failures are ERR_TEMP (DNS failures included: the mail is kept), the
  * text naming every address tried and why it failed; a source_ip this
- * host does not have is ERR_CONFIG.  On success *out is set; free with
- * net_close().
+ * host does not have is ERR_CONFIG.
+ *
+ * With p->proxy (see socks.h), the connection goes to the proxy instead
+ * (Happy Eyeballs and source_ip apply to it) and then through it to
+ * host:port; net_peer() says "proxy ADDR".  A refusal by the proxy is
+ * ERR_TEMP, refused credentials ERR_AUTH, a bad URL ERR_CONFIG, a reply
+ * that is not SOCKS5 ERR_PROTOCOL; no error holds the proxy's password.
+ *
+ * On success *out is set; free with net_close().
  */
 int net_connect(const char *host, unsigned port, const struct net_params *p,
     struct conn **out, struct err *e);

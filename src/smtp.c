@@ -940,6 +940,7 @@ session_open(const struct account *a, const char *host, const char *password,
 	buf_init(&s->greeting, SMTP_MAX_REPLY);
 	np.timeout = s->timeout;
 	np.source_ip = a->source_ip;
+	np.proxy = a->proxy;
 	if (net_connect(host, a->port, &np, &s->c, e) == -1)
 		goto fail;
 	if (a->tls && !a->tls_starttls && start_tls(s, e) == -1)

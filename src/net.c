@@ -993,6 +993,45 @@ socks_request(struct conn *c, const char *host, unsigned port,
 	return read_exact(c, msg + 5, n - 5, deadline, e);
 }
 
+/* An HTTP proxy's CONNECT (RFC 9110 9.3.6); the reply header is read a
+ * byte at a time, since what follows its blank line is the server's. */
+static int
+http_connect(struct conn *c, const struct socks_proxy *px, const char *host,
+    unsigned port, long long deadline, struct err *e)
+{
+	char msg[SOCKS_HTTP_MAX], why[96];
+	const char *r;
+	size_t n;
+	int code, w;
+
+	if ((n = socks_http_request(px, host, port, msg)) == 0)
+		return err_set(e, ERR_CONFIG, "host name unfit for CONNECT");
+	w = write_plain(c, msg, n, deadline, e);
+	sodium_memzero(msg, sizeof(msg));
+	if (w == -1)
+		return -1;
+	for (n = 0;;) {
+		if (n == sizeof(msg))
+			return err_set(e, ERR_PROTOCOL,
+			    "reply header from the HTTP proxy over %d bytes",
+			    SOCKS_HTTP_MAX);
+		if (read_exact(c, (unsigned char *)msg + n, 1, deadline, e) ==
+		    -1)
+			return -1;
+		n++;
+		if ((n >= 4 && memcmp(msg + n - 4, "\r\n\r\n", 4) == 0) ||
+		    (n >= 2 && memcmp(msg + n - 2, "\n\n", 2) == 0))
+			break;
+	}
+	if ((r = socks_http_reply(msg, n, &code, why, sizeof(why))) == NULL)
+		return 0;
+	if (code == 0)
+		return err_set(e, ERR_PROTOCOL, "%s", r);
+	/* 407 (RFC 9110 15.5.8); tinyproxy says 401. */
+	return err_set(e, code == 407 || code == 401 ? ERR_AUTH : ERR_TEMP,
+	    "the HTTP proxy said %s", r);
+}
+
 static int
 proxy_connect(const char *host, unsigned port, const struct net_params *p,
     struct conn **out, struct err *e)
@@ -1015,8 +1054,10 @@ proxy_connect(const char *host, unsigned port, const struct net_params *p,
 	}
 	(void)snprintf(peer, sizeof(peer), "proxy %s", won);
 	c = conn_new(fd, peer);
-	if (socks_login(c, &px, deadline, e) == -1 ||
-	    socks_request(c, host, port, deadline, e) == -1) {
+	if (px.kind == SOCKS_HTTP
+		? http_connect(c, &px, host, port, deadline, e) == -1
+		: (socks_login(c, &px, deadline, e) == -1 ||
+		      socks_request(c, host, port, deadline, e) == -1)) {
 		err_prefix(e, "proxy %s port %u to %s port %u", px.host,
 		    px.port, host, port);
 		net_close(c);

@@ -10,7 +10,12 @@
  * owned by a curl handle kept alive beside ours.  Here every reply is a
  * fixed-size or length-prefixed record, read exactly, checked before use.
  *
- * Non-goals: SOCKS4, GSSAPI authentication (RFC 1961), BIND and UDP.
+ * HTTP proxies (http-connect://): one CONNECT request, and the reply
+ * header read byte by byte up to its blank line (net.c), so again nothing
+ * of the server's greeting is consumed.
+ *
+ * Non-goals: SOCKS4, GSSAPI authentication (RFC 1961), BIND and UDP; TLS
+ * to an HTTP proxy (https://), Digest or NTLM proxy authentication.
  *
  * Invariants: nothing here logs or returns the password; reasons never
  * quote the proxy URL.
@@ -58,7 +63,7 @@ static const char *
 parse_hostport(const char *s, struct socks_proxy *p)
 {
 	const char *end, *q;
-	unsigned long long port = 1080;
+	unsigned long long port = p->kind == SOCKS_HTTP ? 8080 : 1080;
 	size_t n;
 
 	if (*s == '[') {
@@ -107,8 +112,11 @@ socks_parse_url(const char *url, struct socks_proxy *p)
 	} else if (ascii_ncasecmp(url, "socks5h://", 10) == 0) {
 		p->kind = SOCKS_5H;
 		s = url + 10;
+	} else if (ascii_ncasecmp(url, "http-connect://", 15) == 0) {
+		p->kind = SOCKS_HTTP;
+		s = url + 15;
 	} else
-		return "expected socks5:// or socks5h://";
+		return "expected socks5://, socks5h:// or http-connect://";
 	/* userinfo ends at the last '@' before the path (RFC 3986 3.2). */
 	at = NULL;
 	for (c = s; *c != '\0' && *c != '/'; c++)
@@ -263,4 +271,58 @@ socks_connect_reply(const unsigned char in[5], const char **why)
 	}
 	*why = "malformed reply from the proxy";
 	return 0;
+}
+
+size_t
+socks_http_request(const struct socks_proxy *p, const char *host, unsigned port,
+    char *out)
+{
+	char hp[SOCKS_MAX_NAME + 16], cred[2 * SOCKS_MAX_NAME + 2];
+	char b64[sizeof(cred) * 4 / 3 + 4];
+	const char *c;
+	int v6 = strchr(host, ':') != NULL, n;
+
+	for (c = host; *c != '\0'; c++)
+		if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
+			return 0;
+	if (strlen(host) > SOCKS_MAX_NAME)
+		return 0;
+	(void)snprintf(hp, sizeof(hp), "%s%s%s:%u", v6 ? "[" : "", host,
+	    v6 ? "]" : "", port);
+	b64[0] = '\0';
+	if (p->auth) {
+		n = snprintf(cred, sizeof(cred), "%s:%s", p->user, p->pass);
+		sodium_bin2base64(b64, sizeof(b64), (const unsigned char *)cred,
+		    (size_t)n, sodium_base64_VARIANT_ORIGINAL);
+		sodium_memzero(cred, sizeof(cred));
+	}
+	n = snprintf(out, SOCKS_HTTP_MAX,
+	    "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s%s%s\r\n", hp, hp,
+	    p->auth ? "Proxy-Authorization: Basic " : "", b64,
+	    p->auth ? "\r\n" : "");
+	sodium_memzero(b64, sizeof(b64));
+	return n > 0 && n < SOCKS_HTTP_MAX ? (size_t)n : 0;
+}
+
+const char *
+socks_http_reply(const char *in, size_t n, int *code, char *why, size_t whysz)
+{
+	size_t i, o = 0, end;
+
+	*code = 0;
+	/* RFC 9112 4: HTTP/1.x SP 3DIGIT SP [reason] CRLF */
+	if (n < 12 || memcmp(in, "HTTP/1.", 7) != 0 ||
+	    (in[7] != '0' && in[7] != '1') || in[8] != ' ' || in[9] < '1' ||
+	    in[9] > '5' || in[10] < '0' || in[10] > '9' || in[11] < '0' ||
+	    in[11] > '9' || (n > 12 && in[12] != ' ' && in[12] != '\r'))
+		return "malformed reply from the HTTP proxy";
+	*code = (in[9] - '0') * 100 + (in[10] - '0') * 10 + (in[11] - '0');
+	if (*code / 100 == 2)
+		return NULL;
+	for (end = 9; end < n && in[end] != '\r' && in[end] != '\n'; end++)
+		;
+	for (i = 9; i < end && o + 1 < whysz && o < 80; i++)
+		why[o++] = (in[i] >= ' ' && in[i] < 0x7f) ? in[i] : '?';
+	why[o] = '\0';
+	return why;
 }

@@ -8,7 +8,9 @@
  * DNS query for it leaves postseal (Tor-friendly).  curl resolves the
  * name itself for socks5://; we do not, since a leak by default is worse
  * than a proxy that cannot resolve names.  user and password are
- * percent-decoded.
+ * percent-decoded.  "http-connect://[user:password@]host:port" is an HTTP
+ * proxy instead, asked with CONNECT (Basic authentication, RFC 7617);
+ * the name goes to the proxy there too.  Default ports: 1080, 8080.
  */
 #ifndef POSTSEAL_SOCKS_H
 #define POSTSEAL_SOCKS_H
@@ -20,8 +22,9 @@
 /* The longest message either side sends: RFC 1929's request. */
 #define SOCKS_MAX_MSG (3 + 2 * SOCKS_MAX_NAME)
 
-/* How the URL was spelled; both behave the same. */
-enum socks_kind { SOCKS_5 = 0, SOCKS_5H };
+/* How the URL was spelled: SOCKS_5 and SOCKS_5H behave the same;
+ * SOCKS_HTTP is an HTTP proxy's CONNECT method (RFC 9110 9.3.6). */
+enum socks_kind { SOCKS_5 = 0, SOCKS_5H, SOCKS_HTTP };
 
 struct socks_proxy {
 	enum socks_kind kind;
@@ -76,5 +79,26 @@ size_t socks_connect(const char *host, const unsigned char *addr,
  * (REP != 0, named as the RFC names it).
  */
 size_t socks_connect_reply(const unsigned char in[5], const char **why);
+
+/* The longest CONNECT request and proxy reply header we handle. */
+#define SOCKS_HTTP_MAX 4096
+
+/*
+ * The CONNECT request for host:port (an IPv6 literal is bracketed) into
+ * out (SOCKS_HTTP_MAX bytes), with Proxy-Authorization when p->auth.
+ * Returns its length, or 0 if host has bytes that cannot go into a
+ * request line.  The caller wipes out after sending it.
+ */
+size_t socks_http_request(const struct socks_proxy *p, const char *host,
+    unsigned port, char *out);
+
+/*
+ * The proxy's reply header (n bytes up to and including the blank line):
+ * NULL for a 2xx status, else the reason (with the status code and its
+ * text, made printable and bounded, into why of whysz bytes); *code is
+ * the status code, 0 when the status line is malformed.
+ */
+const char *socks_http_reply(const char *in, size_t n, int *code, char *why,
+    size_t whysz);
 
 #endif

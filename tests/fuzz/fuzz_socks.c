@@ -12,7 +12,9 @@
  *   - the messages built from an accepted URL fit SOCKS_MAX_MSG and match
  *     their length fields;
  *   - socks_connect_reply() on the first 5 bytes: a length of 10, 22 or
- *     7 + the name length (1-255), or 0 with a reason.
+ *     7 + the name length (1-255), or 0 with a reason;
+ *   - socks_http_reply() on the raw bytes: NULL only with a 2xx code, a
+ *     reason otherwise, printable and within the buffer given.
  *
  * Invariants: no global state, nothing allocated.
  *
@@ -62,6 +64,32 @@ check_url(const struct socks_proxy *p)
 		fail("connect length");
 }
 
+static void
+http_reply(const char *p, size_t n)
+{
+	char why[32];
+	const char *r;
+	size_t i;
+	int code;
+
+	memset(why, 'x', sizeof(why));
+	r = socks_http_reply(p, n, &code, why, sizeof(why));
+	if (r == NULL) {
+		if (code < 200 || code > 299)
+			fail("accepted a non-2xx reply");
+		return;
+	}
+	if (code != 0 && (code < 100 || code > 599))
+		fail("bad status code");
+	if (r == why) {
+		if (memchr(why, '\0', sizeof(why)) == NULL)
+			fail("reason not terminated within its buffer");
+		for (i = 0; why[i] != '\0'; i++)
+			if (why[i] < ' ' || why[i] >= 0x7f)
+				fail("reason not printable");
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -81,6 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < sizeof(p); i++)
 			if (((const unsigned char *)&p)[i] != 0)
 				fail("refused URL not wiped");
+	http_reply((const char *)data, size);
 	memcpy(in, data, size < 5 ? size : 5);
 	n = socks_connect_reply(in, &why);
 	if (n == 0 ? why == NULL

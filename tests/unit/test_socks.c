@@ -21,7 +21,10 @@ static const struct {
     {"socks5://us%40r:p%3aw%25@h:1", NULL, SOCKS_5, 1, "h", "us@r", "p:w%", 1},
     {"socks5://a@b@h:2", NULL, SOCKS_5, 1, "h", "a@b", "", 2},
     {"socks5://u:@h:3", NULL, SOCKS_5, 1, "h", "u", "", 3},
-    {"http://h:1", "expected socks5:// or socks5h://", 0, 0, 0, 0, 0, 0},
+    {"http://h:1", "expected socks5://, socks5h:// or http-connect://", 0, 0, 0,
+	0, 0, 0},
+    {"http-connect://Aladdin:open%20sesame@proxy.example", NULL, SOCKS_HTTP, 1,
+	"proxy.example", "Aladdin", "open sesame", 8080},
     {"socks5://", "no proxy host", 0, 0, 0, 0, 0, 0},
     {"socks5://:p@h:1", "empty proxy user name", 0, 0, 0, 0, 0, 0},
     {"socks5://h:0", "bad proxy port", 0, 0, 0, 0, 0, 0},
@@ -142,10 +145,55 @@ test_messages(void)
 	CHECK(socks_connect_reply(in, &why) == 0);
 }
 
+static void
+test_http(void)
+{
+	struct socks_proxy p;
+	char out[SOCKS_HTTP_MAX], why[96];
+	const char *r;
+	size_t n;
+	int code;
+
+	CHECK(socks_parse_url("http-connect://Aladdin:open%20sesame@h:3128",
+		  &p) == NULL);
+	n = socks_http_request(&p, "mx.example", 587, out);
+	/* RFC 7617 2's example credentials. */
+	CHECK_STR(out, "CONNECT mx.example:587 HTTP/1.1\r\n"
+		       "Host: mx.example:587\r\n"
+		       "Proxy-Authorization: Basic "
+		       "QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n\r\n");
+	CHECK(n == strlen(out));
+	CHECK(socks_http_request(&p, "mx\r\nX: y", 25, out) == 0);
+	socks_proxy_wipe(&p);
+	CHECK(socks_parse_url("http-connect://h", &p) == NULL);
+	socks_http_request(&p, "2001:db8::1", 465, out);
+	CHECK_STR(out, "CONNECT [2001:db8::1]:465 HTTP/1.1\r\n"
+		       "Host: [2001:db8::1]:465\r\n\r\n");
+	r = "HTTP/1.1 200 Connection established\r\n\r\n";
+	CHECK(socks_http_reply(r, strlen(r), &code, why, sizeof(why)) == NULL &&
+	      code == 200);
+	r = "HTTP/1.0 407 Proxy Authentication Required\r\nX: \033\r\n\r\n";
+	CHECK_STR(socks_http_reply(r, strlen(r), &code, why, sizeof(why)),
+	    "407 Proxy Authentication Required");
+	CHECK(code == 407);
+	r = "HTTP/1.1 403 \033[1mno\r\n\r\n";
+	CHECK_STR(socks_http_reply(r, strlen(r), &code, why, sizeof(why)),
+	    "403 ?[1mno");
+	r = "HTTP/2 200 ok\r\n\r\n";
+	CHECK_STR(socks_http_reply(r, strlen(r), &code, why, sizeof(why)),
+	    "malformed reply from the HTTP proxy");
+	CHECK(code == 0);
+	r = "HTTP/1.1 2000 ok\r\n\r\n";
+	CHECK(socks_http_reply(r, strlen(r), &code, why, sizeof(why)) != NULL &&
+	      code == 0);
+	CHECK(socks_http_reply("HTTP/1.1 20", 11, &code, why, 4) != NULL);
+}
+
 int
 main(void)
 {
 	test_urls();
 	test_messages();
+	test_http();
 	return check_done();
 }

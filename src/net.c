@@ -307,15 +307,20 @@ struct he {
 	char won[INET6_ADDRSTRLEN];  /* the winner's address */
 };
 
+/* Keep "ADDR: why" for the message if it fits beside the host, the port
+ * and a count of the rest in one struct err; else count it. */
 static void
 he_failed(struct he *h, const char *addr, const char *why)
 {
-	size_t len = strlen(h->errs);
+	size_t len = strlen(h->errs), room = sizeof(h->errs) - 1;
+	size_t fixed = strlen(h->host) + sizeof("connect to  port 65535: ") +
+		       sizeof("; 99 more");
 	int n;
 
+	room = fixed < room ? room - fixed : 0;
 	n = snprintf(h->errs + len, sizeof(h->errs) - len, "%s%s: %s",
 	    len > 0 ? "; " : "", addr, why);
-	if (n < 0 || (size_t)n >= sizeof(h->errs) - len) {
+	if (n < 0 || len + (size_t)n > room) {
 		h->errs[len] = '\0'; /* keep whole entries only */
 		h->nlost++;
 	} else
@@ -554,6 +559,10 @@ he_fail(const struct he *h, struct err *e)
 {
 	if (h->nerrs == 0 && h->nlost == 0)
 		return he_resolve_error(h, e);
+	if (h->nerrs == 0)
+		return err_set(e, ERR_TEMP,
+		    "connect to %s port %u: %zu addresses failed", h->host,
+		    h->port, h->nlost);
 	if (h->nlost > 0)
 		return err_set(e, ERR_TEMP,
 		    "connect to %s port %u: %s; %zu more", h->host, h->port,

@@ -6,7 +6,8 @@
 # IPv6-only name times out after the full timeout, and so does a
 # sequential connect, IPv6 first, before it reaches IPv4); postseal
 # delivers to dual.test within 1 s over IPv4; with nothing on IPv4 either,
-# the error names both addresses and why each failed.
+# the error names both addresses and why each failed; ten refused
+# addresses are tried back to back, and the message stays bounded.
 . "$(dirname "$0")/lib.sh"
 postseal_only "Happy Eyeballs"
 if [ -z "${E2E_IN_NETNS:-}" ]; then
@@ -24,6 +25,9 @@ ip link set he0 up && ip -6 route add 2001:db8:16::/64 dev he0 ||
     hard_error "cannot route $V6 into he0"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$T/hosts"
 printf '%s dual.test v6only.test\n127.0.0.1 dual.test\n' "$V6" >>"$T/hosts"
+for i in 10 11 12 13 14 15 16 17 18 19; do
+	printf '127.0.0.%s many.test\n' "$i" >>"$T/hosts"
+done
 mount --bind "$T/hosts" /etc/hosts || hard_error "cannot mount the hosts file"
 
 start_server --tls none
@@ -91,4 +95,17 @@ assert_grep_fixed "127.0.0.1: Connection refused" "$ERR" \
     "both fail: the IPv4 address"
 assert_grep_fixed "connect to dual.test port $PORT" "$ERR" \
     "both fail: host and port"
+# Ten addresses, all refused at once: no waiting between them, at most
+# 8 per family tried, and the message stays one bounded line.
+sed 's/^host dual.test$/host many.test/' "$CFG" | write_config "$T/many.conf"
+t0=$(ms)
+run_postseal -C "$T/many.conf" rcpt@example.org <"$T/msg"
+t=$(($(ms) - t0))
+assert_tempfail_or_queued "many.test"
+assert_grep_fixed "127.0.0.10: Connection refused; 127.0.0.11: Connection refused" \
+    "$ERR" "many.test: the first addresses, in order"
+assert_no_grep_fixed "127.0.0.18:" "$ERR" "many.test: no more than 8 tried"
+assert_grep "Connection refused; [0-9]+ more" "$ERR" "many.test: the rest counted"
+ok
+[ "$t" -lt 1000 ] || fail "many.test: refusals took $t ms (want < 1000)"
 e2e_done

@@ -125,7 +125,10 @@ if [ -n "$AS" ]; then
 	$AS sleep 30 3>&- &
 	ctl=$!
 	track_pid "$ctl"
-	wait_for "control process started" grep -q sleep "/proc/$ctl/cmdline"
+	# Wait for sleep itself: setpriv's argv names sleep too, and setpriv
+	# runs as root until it has switched uid and exec'd.
+	ctl_started() { [ "$(cat "/proc/$ctl/comm" 2>/dev/null)" = sleep ]; }
+	wait_for "control process started" ctl_started
 	assert_eq "$(owner "$ctl")" "$RUID" "control: /proc/PID owner (dumpable)"
 	assert_eq "$(ptrace_seize "$ctl")" ok "control: ptrace from uid $RUID"
 	kill "$ctl"

@@ -10,7 +10,7 @@
  * 4xx to AUTH are ERR_TEMP; STARTTLS missing or refused and certificate
  * failures are ERR_TEMP (the mail is kept while the admin fixes it).
  *
- * Non-goals: CHUNKING/BDAT, ORCPT, HELO-only servers beyond the fallback
+ * Non-goals: BINARYMIME, ORCPT, HELO-only servers beyond the fallback
  * when nothing needs ESMTP, SASL security layers.
  *
  * Invariants:
@@ -60,7 +60,9 @@
 #define SMTP_DEFAULT_DATA_END 600 /* RFC 5321 4.5.3.2.6 */
 #define SMTP_DATA_CHUNK 32768
 #define SMTP_MAX_FLIGHT (16 * 1024 * 1024)
-#define SMTP_FLIGHT_CMDS 100 /* commands in one pipelined flight */
+#define SMTP_FLIGHT_CMDS 100	     /* commands in one pipelined flight */
+#define SMTP_BDAT_CHUNK (256 * 1024) /* input bytes per BDAT chunk */
+#define SMTP_BDAT_WINDOW 32	     /* BDAT replies outstanding at most */
 
 /* ---- replies ---- */
 
@@ -283,8 +285,8 @@ smtp_dot_init(struct smtp_dot *d)
 	d->cr = 0;
 }
 
-size_t
-smtp_dot_encode(struct smtp_dot *d, const char *in, size_t n, char *out)
+static size_t
+line_encode(struct smtp_dot *d, const char *in, size_t n, char *out, int stuff)
 {
 	size_t i, o = 0;
 
@@ -310,11 +312,37 @@ smtp_dot_encode(struct smtp_dot *d, const char *in, size_t n, char *out)
 			d->bol = 1;
 			continue;
 		}
-		if (d->bol && c == '.')
+		if (stuff && d->bol && c == '.')
 			out[o++] = '.';
 		out[o++] = c;
 		d->bol = 0;
 	}
+	return o;
+}
+
+size_t
+smtp_dot_encode(struct smtp_dot *d, const char *in, size_t n, char *out)
+{
+	return line_encode(d, in, n, out, 1);
+}
+
+size_t
+smtp_crlf_encode(struct smtp_dot *d, const char *in, size_t n, char *out)
+{
+	return line_encode(d, in, n, out, 0);
+}
+
+size_t
+smtp_crlf_finish(struct smtp_dot *d, char *out)
+{
+	size_t o = 0;
+
+	if (d->cr || !d->bol) {
+		out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	d->cr = 0;
+	d->bol = 1;
 	return o;
 }
 
@@ -370,6 +398,7 @@ struct smtp_session {
 	struct buf greeting; /* for --serverinfo */
 	int broken;	     /* state unknown: no QUIT, no reuse */
 	int esmtp;	     /* EHLO succeeded (else HELO) */
+	int quit_sent;	     /* QUIT went with the last data */
 	const char *mech;
 	int last_code;
 	char last_text[256];
@@ -484,7 +513,7 @@ line_code(const char *line, size_t len)
  * when no such line arrived.
  */
 static int
-read_data_reply(struct smtp_session *s, struct err *e)
+read_data_reply(struct smtp_session *s, int more, struct err *e)
 {
 	long long deadline = net_deadline(s->timeout_data_end);
 	const char *line, *why = NULL;
@@ -504,7 +533,7 @@ read_data_reply(struct smtp_session *s, struct err *e)
 			code = line_code(line, len);
 		why = smtp_reply_add(&s->r, line, len);
 	} while (why == NULL && !s->r.done);
-	if (why == NULL && net_pending(s->c) > 0)
+	if (why == NULL && !more && net_pending(s->c) > 0)
 		why = "unexpected data after the reply";
 	if (why == NULL) {
 		set_last(s);
@@ -541,14 +570,65 @@ log_flight(const char *p, size_t n)
 	}
 }
 
+/* Part of a flight (net_flight_begin() before, net_flight_end() after). */
 static int
-write_flight(struct smtp_session *s, const char *p, size_t n, struct err *e)
+write_part(struct smtp_session *s, const char *p, size_t n, struct err *e)
 {
 	if (net_write(s->c, p, n, net_deadline(s->timeout), e) == -1) {
 		s->broken = 1;
+		net_flight_end(s->c);
 		return err_prefix(e, "%s", s->host);
 	}
 	return 0;
+}
+
+/* The end of a flight (or all of it): what is held leaves now. */
+static int
+write_flight(struct smtp_session *s, const char *p, size_t n, struct err *e)
+{
+	int r = write_part(s, p, n, e);
+
+	net_flight_end(s->c);
+	return r;
+}
+
+/*
+ * QUIT at the end of the flight held since net_flight_begin(): behind the
+ * data of the last transaction (RFC 2920 3.1 lets commands follow the
+ * data), or alone, then with the TLS close_notify right behind it (bye).
+ * Not behind pipelined data: a server that reads the close_notify before
+ * it has written its replies to the data may drop them (Postfix 3.7 with
+ * OpenSSL and aiosmtpd both do; chunking-flights.sh), and then nobody
+ * knows whether the message was delivered.  The 221 is never awaited
+ * (see drain_ready()).
+ */
+static int
+write_quit(struct smtp_session *s, int bye, struct err *e)
+{
+	log_transcript('>', "QUIT", 4);
+	if (write_part(s, "QUIT\r\n", 6, e) == -1)
+		return -1;
+	s->quit_sent = 1;
+	if (bye)
+		(void)net_close_write(s->c);
+	net_flight_end(s->c);
+	return 0;
+}
+
+/* What the server sent already (its 221): logged, never waited for. */
+static void
+drain_ready(struct smtp_session *s)
+{
+	const char *line;
+	struct err ignore;
+	size_t len, n;
+
+	for (n = 0; n < SMTP_MAX_LINES && net_line_ready(s->c); n++) {
+		if (net_read_line(s->c, net_deadline(1), &line, &len,
+			&ignore) == -1)
+			break;
+		log_transcript('<', line, len);
+	}
 }
 
 /* Send one command line (CRLF added); arguments must be CR/LF free. */
@@ -756,8 +836,14 @@ starttls(struct smtp_session *s, struct err *e)
 		    "%s: data after the reply to STARTTLS (injection?)",
 		    s->host);
 	}
-	if (start_tls(s, e) == -1)
+	/* The client Finished stays held and leaves with the EHLO: once the
+	 * handshake is complete on our side we may send application data
+	 * (RFC 8446 4.4.4; in TLS 1.2 the server's Finished came last). */
+	net_flight_begin(s->c);
+	if (start_tls(s, e) == -1) {
+		net_flight_end(s->c);
 		return -1;
+	}
 	return ehlo(s, e);
 }
 
@@ -976,13 +1062,17 @@ struct txn {
 	struct err mail_err;
 	struct buf rej; /* "<rcpt>: code text\n" per refusal */
 	size_t nrej;
-	int rej_temp;	  /* some refusal was not a 5xx */
-	int rej_code;	  /* the first refusal's code */
-	size_t nacc;	  /* recipients accepted */
-	size_t nmail;	  /* MAIL replies read (0 or 1) */
-	size_t nread;	  /* RCPT replies read */
-	int data_ok;	  /* DATA got 354 */
-	struct err *rerr; /* per recipient, or NULL */
+	int rej_temp;	   /* some refusal was not a 5xx */
+	int rej_code;	   /* the first refusal's code */
+	size_t nacc;	   /* recipients accepted */
+	size_t nmail;	   /* MAIL replies read (0 or 1) */
+	size_t nread;	   /* RCPT replies read */
+	int data_ok;	   /* DATA got 354 */
+	struct err *rerr;  /* per recipient, or NULL */
+	size_t nbdat;	   /* BDAT chunks sent */
+	size_t nbdat_read; /* their replies read */
+	int bdat_failed;   /* a BDAT chunk was refused: bdat_err says how */
+	struct err bdat_err;
 };
 
 static int
@@ -1062,7 +1152,7 @@ check_envelope(struct smtp_session *s, const struct smtp_envelope *env,
 {
 	size_t i;
 
-	if (s->broken || s->c == NULL)
+	if (s->broken || s->c == NULL || s->quit_sent)
 		return err_set(e, ERR_TEMP, "%s: the connection is unusable",
 		    s->host);
 	if (env->nrcpts == 0 || env->rcpts == NULL)
@@ -1267,8 +1357,24 @@ read_flight(struct smtp_session *s, const struct smtp_envelope *env,
  * is written: a server that stops reading while its replies back up can
  * then never block us, nor we it, for more than one flight.
  */
+/* The connection failed while replies were due: after a refused MAIL
+ * the server may hang up, and that refusal is the news. */
 static int
-txn_pipelined(struct smtp_session *s, const struct smtp_envelope *env,
+txn_lost(const struct txn *t, struct err *e)
+{
+	if (t->mail_failed && e != NULL)
+		*e = t->mail_err;
+	return -1;
+}
+
+/*
+ * MAIL and the RCPTs into b; every full flight of SMTP_FLIGHT_CMDS
+ * commands is written and its replies read.  Returns 0 with the last
+ * flight's commands left in b for the caller to end (DATA, or BDAT), 1
+ * when MAIL was refused (see txn_verdict()), or -1.
+ */
+static int
+pipeline_envelope(struct smtp_session *s, const struct smtp_envelope *env,
     struct txn *t, struct buf *b, struct err *e)
 {
 	size_t i, ncmd = 1;
@@ -1282,24 +1388,30 @@ txn_pipelined(struct smtp_session *s, const struct smtp_envelope *env,
 			continue;
 		if (send_buf(s, b, e) == -1 ||
 		    read_flight(s, env, t, i + 1, e) == -1)
-			goto broken;
+			return txn_lost(t, e);
 		if (t->mail_failed)
-			return txn_verdict(s, env, t, e);
+			return 1;
 		ncmd = 0;
 	}
+	return 0;
+}
+
+static int
+txn_pipelined(struct smtp_session *s, const struct smtp_envelope *env,
+    struct txn *t, struct buf *b, struct err *e)
+{
+	int r = pipeline_envelope(s, env, t, b, e);
+
+	if (r != 0)
+		return r == 1 ? txn_verdict(s, env, t, e) : -1;
 	if (buf_addstr(b, "DATA\r\n") == -1)
 		return err_set(e, ERR_DATA, "envelope too large");
 	if (send_buf(s, b, e) == -1 ||
 	    read_flight(s, env, t, env->nrcpts, e) == -1 ||
 	    read_reply(s, "DATA", 0, e) == -1)
-		goto broken;
+		return txn_lost(t, e);
 	t->data_ok = s->r.code == 354;
 	return txn_verdict(s, env, t, e);
-broken:
-	/* The server may hang up after refusing MAIL: that is the news. */
-	if (t->mail_failed && e != NULL)
-		*e = t->mail_err;
-	return -1;
 }
 
 /* Without PIPELINING: one command, one reply. */
@@ -1338,7 +1450,7 @@ txn_serial(struct smtp_session *s, const struct smtp_envelope *env,
  * ".\r\n" leaves with the last chunk in one write.
  */
 static int
-send_data(struct smtp_session *s, int fd, struct err *e)
+send_data(struct smtp_session *s, int fd, int last, struct err *e)
 {
 	char *in = xcalloc(1, SMTP_DATA_CHUNK);
 	char *out = xcalloc(1, 2 * SMTP_DATA_CHUNK + 2 + SMTP_DOT_FINISH_MAX);
@@ -1367,11 +1479,151 @@ send_data(struct smtp_session *s, int fd, struct err *e)
 	}
 	olen += smtp_dot_finish(&d, out + olen);
 	log_transcript('>', ".", 1);
-	r = write_flight(s, out, olen, e);
+	if (!last) {
+		r = write_flight(s, out, olen, e);
+		goto out;
+	}
+	net_flight_begin(s->c);
+	if ((r = write_part(s, out, olen, e)) == 0)
+		r = write_quit(s, 0, e);
 out:
 	free(in);
 	free(out);
 	return r;
+}
+
+/* Read one BDAT reply: the MAIL and RCPT replies come first. */
+static int
+read_bdat_reply(struct smtp_session *s, const struct smtp_envelope *env,
+    struct txn *t, struct err *e)
+{
+	if (read_flight(s, env, t, env->nrcpts, e) == -1)
+		return txn_lost(t, e);
+	if (t->nbdat_read + 1 == t->nbdat) {
+		/* The last chunk's: as for the final dot, a 2xx first line
+		 * means delivered, whatever follows. */
+		if (read_data_reply(s, s->quit_sent, e) == -1)
+			return txn_lost(t, e);
+	} else if (read_reply(s, "BDAT", 1, e) == -1) {
+		return txn_lost(t, e);
+	} else if (s->r.code / 100 != 2 && !t->bdat_failed) {
+		t->bdat_failed = 1;
+		reply_err(s, "BDAT refused", &t->bdat_err);
+	}
+	t->nbdat_read++;
+	return 0;
+}
+
+/*
+ * One chunk: the commands still in b, "BDAT <n>[ LAST]" and the n bytes
+ * at p; after the last, QUIT when env->last.  Inside one flight (held by
+ * net_flight_begin()); a chunk that is not the last leaves as the next
+ * fills.  At most SMTP_BDAT_WINDOW chunk replies stay unread, so a long
+ * message cannot fill the buffers between a server that stops reading
+ * while its replies back up and us.
+ */
+static int
+send_chunk(struct smtp_session *s, const struct smtp_envelope *env,
+    struct txn *t, struct buf *b, const char *p, size_t n, int last,
+    struct err *e)
+{
+	if (buf_printf(b, "BDAT %zu%s\r\n", n, last ? " LAST" : "") == -1)
+		return err_set(e, ERR_DATA, "envelope too large");
+	log_flight(b->data, b->len);
+	if (write_part(s, b->data, b->len, e) == -1 ||
+	    (n > 0 && write_part(s, p, n, e) == -1))
+		return -1;
+	buf_clear(b);
+	t->nbdat++;
+	if (last && env->last)
+		return write_quit(s, 0, e);
+	if (last) {
+		net_flight_end(s->c);
+		return 0;
+	}
+	while (t->nbdat - t->nbdat_read > SMTP_BDAT_WINDOW)
+		if (read_bdat_reply(s, env, t, e) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * RFC 3030 with RFC 2920: the last flight of RCPTs, the data in BDAT
+ * chunks of the exact bytes (no dot-stuffing; line ends repaired as for
+ * DATA) and QUIT leave as one flight; then the replies are read.  The
+ * server delivers to the recipients it accepted; with none (or MAIL
+ * refused) it refuses every BDAT (554, 503) and nothing is delivered.
+ */
+static int
+txn_bdat(struct smtp_session *s, const struct smtp_envelope *env, struct txn *t,
+    struct buf *b, int fd, struct err *e)
+{
+	char *in = NULL, *out = NULL;
+	struct smtp_dot d;
+	size_t olen = 0;
+	int r, have = 0;
+	ssize_t n;
+
+	if ((r = pipeline_envelope(s, env, t, b, e)) != 0)
+		return r == 1 ? txn_verdict(s, env, t, e) : -1;
+	in = xcalloc(1, SMTP_BDAT_CHUNK);
+	out = xcalloc(1, 2 * SMTP_BDAT_CHUNK + 2);
+	smtp_dot_init(&d);
+	r = -1;
+	net_flight_begin(s->c);
+	for (;;) {
+		n = read(fd, in, SMTP_BDAT_CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			/* No LAST chunk: hang up, nothing is delivered. */
+			s->broken = 1;
+			net_flight_end(s->c);
+			err_set(e, ERR_IO, "reading the message: %s",
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (have && send_chunk(s, env, t, b, out, olen, 0, e) == -1)
+			goto out;
+		olen = smtp_crlf_encode(&d, in, (size_t)n, out);
+		have = 1;
+	}
+	olen += smtp_crlf_finish(&d, out + olen);
+	if (send_chunk(s, env, t, b, out, olen, 1, e) == -1)
+		goto out;
+	while (t->nbdat_read < t->nbdat)
+		if (read_bdat_reply(s, env, t, e) == -1)
+			goto out;
+	r = 0;
+out:
+	free(in);
+	free(out);
+	if (r == -1)
+		return -1;
+	if (t->mail_failed || t->nacc == 0)
+		return txn_verdict(s, env, t, e);
+	if (t->bdat_failed) {
+		/* The transaction state is the server's guess now. */
+		s->broken = 1;
+		if (e != NULL)
+			*e = t->bdat_err;
+		return -1;
+	}
+	if (s->r.code / 100 != 2)
+		return reply_err(s, "message refused", e);
+	return 0;
+}
+
+/* BDAT needs PIPELINING too: without it each chunk would wait for its
+ * reply (RFC 3030 4.2), and DATA costs no more. */
+static int
+use_bdat(const struct smtp_session *s)
+{
+	unsigned want = SMTP_CAP_CHUNKING | SMTP_CAP_PIPELINING;
+
+	return (s->caps.flags & want) == want;
 }
 
 int
@@ -1390,6 +1642,12 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env, int data_fd,
 	buf_init(&t.rej, 8192);
 	buf_init(&b, SMTP_MAX_FLIGHT);
 	r = check_envelope(s, env, &t, e);
+	if (r == 0 && use_bdat(s)) {
+		r = txn_bdat(s, env, &t, &b, data_fd, e);
+		buf_reset(&t.rej);
+		buf_reset(&b);
+		return r;
+	}
 	if (r == 0 && (s->caps.flags & SMTP_CAP_PIPELINING))
 		r = txn_pipelined(s, env, &t, &b, e);
 	else if (r == 0)
@@ -1398,7 +1656,8 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env, int data_fd,
 	buf_reset(&b);
 	if (r == -1)
 		return -1;
-	if (send_data(s, data_fd, e) == -1 || read_data_reply(s, e) == -1)
+	if (send_data(s, data_fd, env->last, e) == -1 ||
+	    read_data_reply(s, s->quit_sent, e) == -1)
 		return -1;
 	if (s->r.code / 100 != 2)
 		return reply_err(s, "message refused", e);
@@ -1408,7 +1667,7 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env, int data_fd,
 int
 smtp_reset(struct smtp_session *s, struct err *e)
 {
-	if (s->broken || s->c == NULL)
+	if (s->broken || s->c == NULL || s->quit_sent)
 		return err_set(e, ERR_TEMP, "%s: the connection is unusable",
 		    s->host);
 	if (cmd_reply(s, "RSET", e) == -1)
@@ -1427,13 +1686,17 @@ smtp_close(struct smtp_session *s)
 
 	if (s == NULL)
 		return;
-	if (s->c != NULL && !s->broken) {
-		/* Best effort, and not for long. */
+	if (s->c != NULL && !s->broken && !s->quit_sent) {
+		/* Best effort: QUIT and close_notify in one write. */
 		if (s->timeout > 10)
 			s->timeout = 10;
-		if (cmd(s, &ignore, "QUIT") == 0)
-			read_reply(s, "QUIT", 0, &ignore);
+		net_flight_begin(s->c);
+		(void)write_quit(s, 1, &ignore);
 	}
+	/* The 221 is not awaited (a missing one is no error): what came
+	 * already is logged, and read so that close() sends no RST. */
+	if (s->c != NULL && s->quit_sent && !s->broken)
+		drain_ready(s);
 	net_close(s->c);
 	smtp_reply_free(&s->r);
 	buf_reset(&s->greeting);
@@ -1478,7 +1741,7 @@ static const struct {
     {"8BITMIME", "Support for 8-bit message bodies"},
     {"SMTPUTF8", "Support for UTF-8 addresses and headers"},
     {"ENHANCEDSTATUSCODES", "Support for enhanced status codes"},
-    {"CHUNKING", "Support for BDAT (not used by postseal)"},
+    {"CHUNKING", "Support for BDAT (used with PIPELINING)"},
 };
 
 /* Print the lines of text (joined with '\n'), escaped, indented. */

@@ -52,6 +52,8 @@ struct smtp_envelope {
 	int body_8bit;		 /* send BODY=8BITMIME */
 	int smtputf8;		 /* an address needs SMTPUTF8 */
 	unsigned long long size; /* bytes of data before dot-stuffing */
+	int last; /* no further transaction on this session: QUIT (and TLS
+		     close_notify) go with the data, the 221 is not awaited */
 };
 
 /*
@@ -60,6 +62,13 @@ struct smtp_envelope {
  * read before the next is written); then the data read from data_fd (from
  * its current offset to EOF, CRLF line endings), dot-stuffed, ending with
  * CRLF.CRLF, for the recipients the server accepted.
+ *
+ * When the server offers CHUNKING and PIPELINING (RFC 3030, 2920), BDAT
+ * replaces DATA: the last flight of RCPTs, the data in BDAT chunks (the
+ * exact bytes, no dot-stuffing; bare CR or LF become CRLF as with DATA)
+ * and, with env->last, QUIT go in one flight.  The server delivers to the
+ * recipients it accepted; with none, it refuses the BDAT (554) and
+ * nothing is delivered.
  *
  * rerr (NULL, or env->nrcpts entries) is filled per recipient: kind
  * ERR_NONE if the server accepted it, else its refusal (ERR_TEMP for a
@@ -189,6 +198,18 @@ struct smtp_dot {
 void smtp_dot_init(struct smtp_dot *d);
 size_t smtp_dot_encode(struct smtp_dot *d, const char *in, size_t n, char *out);
 size_t smtp_dot_finish(struct smtp_dot *d, char *out);
+
+/*
+ * The same line-end repair for BDAT (RFC 3030: no dot-stuffing, no final
+ * dot): smtp_crlf_encode() needs room for 2 * n + 2 bytes at out and
+ * leaves a CRLF-clean input unchanged (a CR at the end of in is held for
+ * the next call); smtp_crlf_finish() writes the held CR's LF or a
+ * missing last CRLF (at most 2 bytes).  Both use a struct smtp_dot from
+ * smtp_dot_init() and return the bytes written.
+ */
+size_t smtp_crlf_encode(struct smtp_dot *d, const char *in, size_t n,
+    char *out);
+size_t smtp_crlf_finish(struct smtp_dot *d, char *out);
 
 /* RFC 3461 xtext for ENVID: returns 0, or -1 if it needs more than max. */
 int smtp_xtext(const char *in, char *out, size_t max);

@@ -390,6 +390,78 @@ test_dots_random(void)
 	CHECK(bad == 0);
 }
 
+/* BDAT's line-end repair: what DATA sends, without the dot-stuffing and
+ * the final dot; CRLF-clean data ending in CRLF leaves unchanged. */
+static char *
+crlf_run(const char *in, size_t n, size_t k, size_t *outlen)
+{
+	char *out = xcalloc(1, 2 * n + 4 + 2 + 1);
+	struct smtp_dot d;
+	size_t o, a;
+
+	smtp_dot_init(&d);
+	a = smtp_crlf_encode(&d, in, k, out);
+	CHECK(a <= 2 * k + 2);
+	o = a;
+	a = smtp_crlf_encode(&d, in + k, n - k, out + o);
+	CHECK(a <= 2 * (n - k) + 2);
+	o += a;
+	o += smtp_crlf_finish(&d, out + o);
+	*outlen = o;
+	return out;
+}
+
+/* The dot-stuffed wire form without its stuffing and final dot. */
+static size_t
+unstuff(const char *p, size_t n, char *out)
+{
+	size_t i, o = 0;
+	int bol = 1;
+
+	n -= 3; /* ".\r\n" */
+	for (i = 0; i < n; i++) {
+		if (bol && p[i] == '.')
+			i++;
+		out[o++] = p[i];
+		bol = p[i] == '\n';
+	}
+	return o;
+}
+
+static void
+test_crlf(void)
+{
+	static const char *clean[] = {"", "a\r\n", ".\r\n..\r\n.x\r\n",
+	    "\r\n\r\n", "a\r\n.\r\nb\r\n"};
+	size_t i, k, n, olen, wlen, ulen;
+	char *out, *wire, *want;
+
+	for (i = 0; i < N(dots); i++) {
+		n = strlen(dots[i].in);
+		for (k = 0; k <= n; k++) {
+			out = crlf_run(dots[i].in, n, k, &olen);
+			wire = dot_run(dots[i].in, n, k, &wlen);
+			want = xcalloc(1, wlen + 1);
+			ulen = unstuff(wire, wlen, want);
+			CHECK(olen == ulen && memcmp(out, want, olen) == 0);
+			if (olen != ulen || memcmp(out, want, olen) != 0)
+				fprintf(stderr, "  crlf row %zu split %zu\n", i,
+				    k);
+			free(out);
+			free(wire);
+			free(want);
+		}
+	}
+	for (i = 0; i < N(clean); i++) {
+		n = strlen(clean[i]);
+		for (k = 0; k <= n; k++) {
+			out = crlf_run(clean[i], n, k, &olen);
+			CHECK(olen == n && memcmp(out, clean[i], n) == 0);
+			free(out);
+		}
+	}
+}
+
 /* ---- xtext ---- */
 
 static void
@@ -1753,6 +1825,7 @@ main(void)
 	test_ehlo();
 	test_dots();
 	test_dots_random();
+	test_crlf();
 	test_xtext();
 	test_choose();
 	test_sasl_plain_login();

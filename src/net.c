@@ -883,51 +883,6 @@ fill(struct conn *c, long long deadline, struct err *e)
 	return 0;
 }
 
-/* One read of what is there, never waiting: 1 if bytes came, else 0. */
-static int
-fill_nowait(struct conn *c)
-{
-	struct err ignored;
-	size_t got = 0;
-	ssize_t r;
-
-	if (c->start > 0) {
-		memmove(c->in, c->in + c->start, c->end - c->start);
-		c->end -= c->start;
-		c->start = 0;
-	}
-	if (c->end >= sizeof(c->in))
-		return 0;
-	if (c->tls != NULL) {
-		if (tls_recv(c->tls, c->in + c->end, sizeof(c->in) - c->end,
-			&got, &ignored) != TLS_IO_DONE)
-			return 0;
-	} else {
-		do
-			r = recv(c->fd, c->in + c->end, sizeof(c->in) - c->end,
-			    MSG_DONTWAIT);
-		while (r == -1 && errno == EINTR);
-		if (r <= 0)
-			return 0;
-		got = (size_t)r;
-	}
-	c->end += got;
-	return 1;
-}
-
-int
-net_line_ready(struct conn *c)
-{
-	size_t len, skip;
-
-	do
-		if (net_split_line(c->in + c->start, c->end - c->start,
-			NET_MAX_LINE, &len, &skip) != 0)
-			return 1;
-	while (fill_nowait(c));
-	return 0;
-}
-
 int
 net_read_line(struct conn *c, long long deadline, const char **line,
     size_t *len, struct err *e)

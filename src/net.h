@@ -96,12 +96,6 @@ void net_flight_begin(struct conn *c);
 void net_flight_end(struct conn *c);
 
 /*
- * Complete lines already received (or decrypted), without waiting: 1 if
- * net_read_line() would return one at once, else 0.
- */
-int net_line_ready(struct conn *c);
-
-/*
  * Before the greeting (issue 9): wait until the deadline for the server's
  * first bytes without reading them.  NET_PROBE_DATA: something arrived
  * (or the connection closed, or poll failed: the read that follows says

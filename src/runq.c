@@ -82,8 +82,6 @@ struct run {
 	size_t total, done, delivered, deferred, failed;
 	const struct runq_select *sel; /* queue runs; NULL: due only */
 	size_t last_failed; /* recipients the last attempt failed for good */
-	int final;	    /* this attempt is the run's last: QUIT goes with
-			       its data (smtp_envelope.last) */
 };
 
 /* An entry after an attempt: delivered to all, deferred (some recipients
@@ -1014,7 +1012,6 @@ attempt(struct run *r, struct queue *q, struct queue_entry *qe,
 	if (!rate_allows(r, q, qe, a, e))
 		return OUT_DEFERRED;
 	smtp_env(env, &se);
-	se.last = r->final;
 	res.rcpt = xcalloc(env->nrcpts + 1, sizeof(*res.rcpt));
 	rc =
 	    deliver(a, &st->conn, &se, queue_entry_fd(qe), env->msgid, &res, e);
@@ -1965,7 +1962,6 @@ batch_interactive(struct run *r, struct queue *q, struct batch *b,
 	size_t i, nfailed = 0;
 
 	for (i = 0; i < b->n; i++) {
-		r->final = i + 1 == b->n;
 		b->o[i] = attempt(r, q, b->qe[i], a, &b->e[i]);
 		nfailed += b->o[i] == OUT_FAILED;
 		if (b->o[i] == OUT_DEFERRED && r->last_failed == 0)
@@ -2007,10 +2003,8 @@ submit_attempt(const struct config *cfg, struct queue *q, struct batch *b,
 	if (interactive)
 		rc = batch_interactive(&r, q, b, a, e);
 	else
-		for (i = 0; i < b->n; i++) {
-			r.final = i + 1 == b->n;
+		for (i = 0; i < b->n; i++)
 			attempt(&r, q, b->qe[i], a, &b->e[i]);
-		}
 	run_end(&r);
 	return rc;
 }

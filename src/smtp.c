@@ -33,6 +33,11 @@
  * - if a transaction must be abandoned after a 354 (MAIL or every
  *   recipient refused while DATA was pipelined, a local read error), the
  *   connection is dropped without the final dot, so nothing is delivered;
+ * - with BDAT (CHUNKING and PIPELINING offered) the data is the exact
+ *   bytes, line ends repaired, never dot-stuffed; a local read error
+ *   drops the connection before the LAST chunk, so nothing is delivered;
+ *   at most SMTP_BDAT_WINDOW chunk replies are outstanding; the reply to
+ *   the LAST chunk is treated as the reply to the final dot;
  * - once the first line of the reply to the final dot has shown a
  *   well-formed 2xx code, the message is delivered: anything malformed
  *   after it only makes the connection unusable (and is logged).
@@ -398,7 +403,6 @@ struct smtp_session {
 	struct buf greeting; /* for --serverinfo */
 	int broken;	     /* state unknown: no QUIT, no reuse */
 	int esmtp;	     /* EHLO succeeded (else HELO) */
-	int quit_sent;	     /* QUIT went with the last data */
 	const char *mech;
 	int last_code;
 	char last_text[256];
@@ -513,7 +517,7 @@ line_code(const char *line, size_t len)
  * when no such line arrived.
  */
 static int
-read_data_reply(struct smtp_session *s, int more, struct err *e)
+read_data_reply(struct smtp_session *s, struct err *e)
 {
 	long long deadline = net_deadline(s->timeout_data_end);
 	const char *line, *why = NULL;
@@ -533,7 +537,7 @@ read_data_reply(struct smtp_session *s, int more, struct err *e)
 			code = line_code(line, len);
 		why = smtp_reply_add(&s->r, line, len);
 	} while (why == NULL && !s->r.done);
-	if (why == NULL && !more && net_pending(s->c) > 0)
+	if (why == NULL && net_pending(s->c) > 0)
 		why = "unexpected data after the reply";
 	if (why == NULL) {
 		set_last(s);
@@ -570,6 +574,35 @@ log_flight(const char *p, size_t n)
 	}
 }
 
+/*
+ * Flight accounting (issue 12).  A flight is a maximal run of our bytes
+ * with no server bytes between (bench/flightproxy.py counts them; the
+ * TLS handshake and the close_notify count).  Every flight is one
+ * write_flight(), or write_part()s between net_flight_begin() and
+ * net_flight_end() (TCP_CORK), and its replies are read before the next.
+ * Nothing goes before the server may take it: EHLO only after the
+ * greeting, nothing behind AUTH or STARTTLS.  Per path, with CHUNKING and
+ * PIPELINING offered (txn_bdat()):
+ *
+ *   465 + AUTH PLAIN (6)           1 ClientHello  2 Finished  3 EHLO
+ *                                  4 AUTH PLAIN with initial response
+ *                                  5 MAIL RCPT... BDAT n LAST + body
+ *                                  6 QUIT + close_notify (no wait for 221)
+ *   465 + SCRAM-SHA-256 (8)        4 AUTH client-first  5 client-final
+ *                                  6 "" to the server-final 334, then as
+ *                                  above: 7 MAIL...body, 8 QUIT + c_n
+ *   587 STARTTLS + AUTH PLAIN (7)  1 EHLO  2 STARTTLS  3 ClientHello
+ *                                  4 Finished + EHLO (held together: the
+ *                                  handshake is complete on our side)
+ *                                  5 AUTH  6 MAIL...body  7 QUIT + c_n
+ *
+ * Without CHUNKING (or PIPELINING) DATA replaces BDAT and costs one more:
+ * MAIL RCPT... DATA, then the body and "." (465 PLAIN: 7).  Without
+ * PIPELINING each command is a flight.  Each path is one flight above the
+ * issue's targets (5, 7, 6), which need the close_notify behind the data;
+ * see write_quit() for why it cannot go there.
+ */
+
 /* Part of a flight (net_flight_begin() before, net_flight_end() after). */
 static int
 write_part(struct smtp_session *s, const char *p, size_t n, struct err *e)
@@ -593,42 +626,26 @@ write_flight(struct smtp_session *s, const char *p, size_t n, struct err *e)
 }
 
 /*
- * QUIT at the end of the flight held since net_flight_begin(): behind the
- * data of the last transaction (RFC 2920 3.1 lets commands follow the
- * data), or alone, then with the TLS close_notify right behind it (bye).
- * Not behind pipelined data: a server that reads the close_notify before
- * it has written its replies to the data may drop them (Postfix 3.7 with
- * OpenSSL and aiosmtpd both do; chunking-flights.sh), and then nobody
- * knows whether the message was delivered.  The 221 is never awaited
- * (see drain_ready()).
+ * The closing flight: QUIT and, on TLS, the close_notify right behind it
+ * in one write.  The 221 is not awaited: once the message is accepted
+ * nothing the server says can change its fate.  Not pipelined behind the
+ * data: the close_notify cannot go there (a server that reads it before
+ * writing its replies to the data may drop them: Postfix 3.7 with OpenSSL
+ * and aiosmtpd both do, chunking-flights.sh showed it), so a QUIT there
+ * would save no flight, and it would end a connection that a further
+ * transaction ("too many recipients", queue runs) could still use.
  */
-static int
-write_quit(struct smtp_session *s, int bye, struct err *e)
-{
-	log_transcript('>', "QUIT", 4);
-	if (write_part(s, "QUIT\r\n", 6, e) == -1)
-		return -1;
-	s->quit_sent = 1;
-	if (bye)
-		(void)net_close_write(s->c);
-	net_flight_end(s->c);
-	return 0;
-}
-
-/* What the server sent already (its 221): logged, never waited for. */
 static void
-drain_ready(struct smtp_session *s)
+write_quit(struct smtp_session *s)
 {
-	const char *line;
 	struct err ignore;
-	size_t len, n;
 
-	for (n = 0; n < SMTP_MAX_LINES && net_line_ready(s->c); n++) {
-		if (net_read_line(s->c, net_deadline(1), &line, &len,
-			&ignore) == -1)
-			break;
-		log_transcript('<', line, len);
-	}
+	log_transcript('>', "QUIT", 4);
+	net_flight_begin(s->c);
+	if (write_part(s, "QUIT\r\n", 6, &ignore) == -1)
+		return;
+	(void)net_close_write(s->c);
+	net_flight_end(s->c);
 }
 
 /* Send one command line (CRLF added); arguments must be CR/LF free. */
@@ -1152,7 +1169,7 @@ check_envelope(struct smtp_session *s, const struct smtp_envelope *env,
 {
 	size_t i;
 
-	if (s->broken || s->c == NULL || s->quit_sent)
+	if (s->broken || s->c == NULL)
 		return err_set(e, ERR_TEMP, "%s: the connection is unusable",
 		    s->host);
 	if (env->nrcpts == 0 || env->rcpts == NULL)
@@ -1450,7 +1467,7 @@ txn_serial(struct smtp_session *s, const struct smtp_envelope *env,
  * ".\r\n" leaves with the last chunk in one write.
  */
 static int
-send_data(struct smtp_session *s, int fd, int last, struct err *e)
+send_data(struct smtp_session *s, int fd, struct err *e)
 {
 	char *in = xcalloc(1, SMTP_DATA_CHUNK);
 	char *out = xcalloc(1, 2 * SMTP_DATA_CHUNK + 2 + SMTP_DOT_FINISH_MAX);
@@ -1479,13 +1496,7 @@ send_data(struct smtp_session *s, int fd, int last, struct err *e)
 	}
 	olen += smtp_dot_finish(&d, out + olen);
 	log_transcript('>', ".", 1);
-	if (!last) {
-		r = write_flight(s, out, olen, e);
-		goto out;
-	}
-	net_flight_begin(s->c);
-	if ((r = write_part(s, out, olen, e)) == 0)
-		r = write_quit(s, 0, e);
+	r = write_flight(s, out, olen, e);
 out:
 	free(in);
 	free(out);
@@ -1502,7 +1513,7 @@ read_bdat_reply(struct smtp_session *s, const struct smtp_envelope *env,
 	if (t->nbdat_read + 1 == t->nbdat) {
 		/* The last chunk's: as for the final dot, a 2xx first line
 		 * means delivered, whatever follows. */
-		if (read_data_reply(s, s->quit_sent, e) == -1)
+		if (read_data_reply(s, e) == -1)
 			return txn_lost(t, e);
 	} else if (read_reply(s, "BDAT", 1, e) == -1) {
 		return txn_lost(t, e);
@@ -1516,11 +1527,10 @@ read_bdat_reply(struct smtp_session *s, const struct smtp_envelope *env,
 
 /*
  * One chunk: the commands still in b, "BDAT <n>[ LAST]" and the n bytes
- * at p; after the last, QUIT when env->last.  Inside one flight (held by
- * net_flight_begin()); a chunk that is not the last leaves as the next
- * fills.  At most SMTP_BDAT_WINDOW chunk replies stay unread, so a long
- * message cannot fill the buffers between a server that stops reading
- * while its replies back up and us.
+ * at p.  Inside one flight (held by net_flight_begin(), ended after the
+ * last chunk); a chunk that is not the last leaves as the next fills.  At most
+ * SMTP_BDAT_WINDOW chunk replies stay unread, so a long message cannot fill the
+ * buffers between a server that stops reading while its replies back up and us.
  */
 static int
 send_chunk(struct smtp_session *s, const struct smtp_envelope *env,
@@ -1535,8 +1545,6 @@ send_chunk(struct smtp_session *s, const struct smtp_envelope *env,
 		return -1;
 	buf_clear(b);
 	t->nbdat++;
-	if (last && env->last)
-		return write_quit(s, 0, e);
 	if (last) {
 		net_flight_end(s->c);
 		return 0;
@@ -1548,9 +1556,9 @@ send_chunk(struct smtp_session *s, const struct smtp_envelope *env,
 }
 
 /*
- * RFC 3030 with RFC 2920: the last flight of RCPTs, the data in BDAT
+ * RFC 3030 with RFC 2920: the last flight of RCPTs and the data in BDAT
  * chunks of the exact bytes (no dot-stuffing; line ends repaired as for
- * DATA) and QUIT leave as one flight; then the replies are read.  The
+ * DATA) leave as one flight; then the replies are read.  The
  * server delivers to the recipients it accepted; with none (or MAIL
  * refused) it refuses every BDAT (554, 503) and nothing is delivered.
  */
@@ -1656,8 +1664,7 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env, int data_fd,
 	buf_reset(&b);
 	if (r == -1)
 		return -1;
-	if (send_data(s, data_fd, env->last, e) == -1 ||
-	    read_data_reply(s, s->quit_sent, e) == -1)
+	if (send_data(s, data_fd, e) == -1 || read_data_reply(s, e) == -1)
 		return -1;
 	if (s->r.code / 100 != 2)
 		return reply_err(s, "message refused", e);
@@ -1667,7 +1674,7 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env, int data_fd,
 int
 smtp_reset(struct smtp_session *s, struct err *e)
 {
-	if (s->broken || s->c == NULL || s->quit_sent)
+	if (s->broken || s->c == NULL)
 		return err_set(e, ERR_TEMP, "%s: the connection is unusable",
 		    s->host);
 	if (cmd_reply(s, "RSET", e) == -1)
@@ -1682,21 +1689,14 @@ smtp_reset(struct smtp_session *s, struct err *e)
 void
 smtp_close(struct smtp_session *s)
 {
-	struct err ignore;
-
 	if (s == NULL)
 		return;
-	if (s->c != NULL && !s->broken && !s->quit_sent) {
-		/* Best effort: QUIT and close_notify in one write. */
+	if (s->c != NULL && !s->broken) {
+		/* Best effort, never waiting for the 221. */
 		if (s->timeout > 10)
 			s->timeout = 10;
-		net_flight_begin(s->c);
-		(void)write_quit(s, 1, &ignore);
+		write_quit(s);
 	}
-	/* The 221 is not awaited (a missing one is no error): what came
-	 * already is logged, and read so that close() sends no RST. */
-	if (s->c != NULL && s->quit_sent && !s->broken)
-		drain_ready(s);
 	net_close(s->c);
 	smtp_reply_free(&s->r);
 	buf_reset(&s->greeting);

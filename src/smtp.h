@@ -52,8 +52,6 @@ struct smtp_envelope {
 	int body_8bit;		 /* send BODY=8BITMIME */
 	int smtputf8;		 /* an address needs SMTPUTF8 */
 	unsigned long long size; /* bytes of data before dot-stuffing */
-	int last; /* no further transaction on this session: QUIT (and TLS
-		     close_notify) go with the data, the 221 is not awaited */
 };
 
 /*
@@ -66,7 +64,7 @@ struct smtp_envelope {
  * When the server offers CHUNKING and PIPELINING (RFC 3030, 2920), BDAT
  * replaces DATA: the last flight of RCPTs, the data in BDAT chunks (the
  * exact bytes, no dot-stuffing; bare CR or LF become CRLF as with DATA)
- * and, with env->last, QUIT go in one flight.  The server delivers to the
+ * go in one flight.  The server delivers to the
  * recipients it accepted; with none, it refuses the BDAT (554) and
  * nothing is delivered.
  *
@@ -94,7 +92,9 @@ int smtp_rcpt_retry_now(const struct err *e);
 /* RSET between transactions on one connection. */
 int smtp_reset(struct smtp_session *s, struct err *e);
 
-/* QUIT (best effort) and free everything.  NULL is fine. */
+/* QUIT (best effort; on TLS with close_notify in the same write) and free
+ * everything.  The 221 is not awaited (a missing one is no error).  NULL
+ * is fine. */
 void smtp_close(struct smtp_session *s);
 
 /* For the log line: "TLS1.3/..." or NULL, the mechanism used or NULL, and

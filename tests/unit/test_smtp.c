@@ -1276,6 +1276,77 @@ test_pipelined_ok(void)
 	CHECK(served(pid) == 0);
 }
 
+/* BDAT (CHUNKING with PIPELINING): MAIL, the RCPTs, "BDAT n LAST" and
+ * the exact bytes (no dot-stuffing) in one flight; replies per
+ * recipient; then QUIT, whose 221 is not awaited. */
+static int
+bdat_case(const struct step *script, struct err *rerr, struct err *e)
+{
+	struct smtp_envelope env = envelope();
+	struct smtp_session *s = NULL;
+	unsigned port;
+	pid_t pid = serve(script, &port);
+	struct account a = account(port);
+	int fd, r = -2;
+
+	if (smtp_open(&a, s_host, NULL, &s, e) == 0) {
+		fd = data_fd("line\n.dot\r\n");
+		r = smtp_send(s, &env, fd, rerr, e);
+		close(fd);
+	}
+	smtp_close(s);
+	CHECK(served(pid) == 0);
+	return r;
+}
+
+#define BDAT_EHLO                                                              \
+	{                                                                      \
+		's', "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n", 0         \
+	}
+#define BDAT_FLIGHT                                                            \
+	"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\n"                \
+	"BDAT 12 LAST\r\nline\r\n.dot\r\n"
+
+static void
+test_bdat(void)
+{
+	static const struct step one_refused[] = {GREET, BDAT_EHLO,
+	    {'f', BDAT_FLIGHT, 0},
+	    {'s',
+		"250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n"
+		"250 2.0.0 queued\r\n",
+		0},
+	    {'q', NULL, 0}, END};
+	static const struct step all_refused[] = {GREET, BDAT_EHLO,
+	    {'f', BDAT_FLIGHT, 0},
+	    {'s',
+		"250 ok\r\n550 no\r\n550 no\r\n554 5.5.1 no valid "
+		"recipients\r\n",
+		0},
+	    {'q', NULL, 0}, END};
+	/* A 2xx first line to the LAST chunk means delivered, whatever
+	 * follows (S9); the connection is not reused: no QUIT. */
+	static const struct step accepted_then_junk[] = {GREET, BDAT_EHLO,
+	    {'f', BDAT_FLIGHT, 0},
+	    {'s', "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 injected\r\n",
+		0},
+	    {'z', NULL, 0}, END};
+	static const struct step last_refused[] = {GREET, BDAT_EHLO,
+	    {'f', BDAT_FLIGHT, 0},
+	    {'s', "250 ok\r\n250 ok\r\n250 ok\r\n451 4.3.0 try later\r\n", 0},
+	    {'q', NULL, 0}, END};
+	struct err rerr[2], e;
+
+	CHECK(bdat_case(one_refused, rerr, &e) == 0);
+	CHECK(rerr[0].kind == ERR_NONE && rerr[1].kind == ERR_NOUSER);
+	CHECK(bdat_case(all_refused, rerr, &e) == -1);
+	CHECK(e.kind == ERR_NOUSER && rerr[0].kind == ERR_NOUSER);
+	CHECK(bdat_case(accepted_then_junk, rerr, &e) == 0);
+	CHECK(rerr[0].kind == ERR_NONE && rerr[1].kind == ERR_NONE);
+	CHECK(bdat_case(last_refused, rerr, &e) == -1);
+	CHECK(e.kind == ERR_TEMP && e.smtp_code == 451);
+}
+
 static void
 test_serial_ok(void)
 {
@@ -1826,6 +1897,7 @@ main(void)
 	test_dots();
 	test_dots_random();
 	test_crlf();
+	test_bdat();
 	test_xtext();
 	test_choose();
 	test_sasl_plain_login();

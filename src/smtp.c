@@ -67,6 +67,7 @@
 #define SMTP_MAX_FLIGHT (16 * 1024 * 1024)
 #define SMTP_FLIGHT_CMDS 100	     /* commands in one pipelined flight */
 #define SMTP_BDAT_CHUNK (256 * 1024) /* input bytes per BDAT chunk */
+#define SMTP_BDAT_ROOM 4096	     /* commands copied in front of a chunk */
 #define SMTP_BDAT_WINDOW 32	     /* BDAT replies outstanding at most */
 
 /* ---- replies ---- */
@@ -1527,23 +1528,33 @@ read_bdat_reply(struct smtp_session *s, const struct smtp_envelope *env,
 
 /*
  * One chunk: the commands still in b, "BDAT <n>[ LAST]" and the n bytes
- * at p.  Inside one flight (held by net_flight_begin(), ended after the
- * last chunk); a chunk that is not the last leaves as the next fills.  At most
- * SMTP_BDAT_WINDOW chunk replies stay unread, so a long message cannot fill the
- * buffers between a server that stops reading while its replies back up and us.
+ * at p, which has SMTP_BDAT_ROOM bytes free before it: commands that fit
+ * there go in the same write as the data (fewer writes and TLS records). Inside
+ * one flight (held by net_flight_begin(), ended after the last chunk); a chunk
+ * that is not the last leaves as the next fills.  At most SMTP_BDAT_WINDOW
+ * chunk replies stay unread, so a long message cannot fill the buffers between
+ * a server that stops reading while its replies back up and us.
  */
 static int
 send_chunk(struct smtp_session *s, const struct smtp_envelope *env,
-    struct txn *t, struct buf *b, const char *p, size_t n, int last,
-    struct err *e)
+    struct txn *t, struct buf *b, char *p, size_t n, int last, struct err *e)
 {
+	int r;
+
 	if (buf_printf(b, "BDAT %zu%s\r\n", n, last ? " LAST" : "") == -1)
 		return err_set(e, ERR_DATA, "envelope too large");
 	log_flight(b->data, b->len);
-	if (write_part(s, b->data, b->len, e) == -1 ||
-	    (n > 0 && write_part(s, p, n, e) == -1))
-		return -1;
+	if (b->len <= SMTP_BDAT_ROOM) {
+		memcpy(p - b->len, b->data, b->len);
+		r = write_part(s, p - b->len, b->len + n, e);
+	} else {
+		r = write_part(s, b->data, b->len, e);
+		if (r == 0 && n > 0)
+			r = write_part(s, p, n, e);
+	}
 	buf_clear(b);
+	if (r == -1)
+		return -1;
 	t->nbdat++;
 	if (last) {
 		net_flight_end(s->c);
@@ -1566,7 +1577,7 @@ static int
 txn_bdat(struct smtp_session *s, const struct smtp_envelope *env, struct txn *t,
     struct buf *b, int fd, struct err *e)
 {
-	char *in = NULL, *out = NULL;
+	char *in = NULL, *buf = NULL, *out;
 	struct smtp_dot d;
 	size_t olen = 0;
 	int r, have = 0;
@@ -1575,7 +1586,8 @@ txn_bdat(struct smtp_session *s, const struct smtp_envelope *env, struct txn *t,
 	if ((r = pipeline_envelope(s, env, t, b, e)) != 0)
 		return r == 1 ? txn_verdict(s, env, t, e) : -1;
 	in = xcalloc(1, SMTP_BDAT_CHUNK);
-	out = xcalloc(1, 2 * SMTP_BDAT_CHUNK + 2);
+	buf = xcalloc(1, SMTP_BDAT_ROOM + 2 * SMTP_BDAT_CHUNK + 2);
+	out = buf + SMTP_BDAT_ROOM;
 	smtp_dot_init(&d);
 	r = -1;
 	net_flight_begin(s->c);
@@ -1607,7 +1619,7 @@ txn_bdat(struct smtp_session *s, const struct smtp_envelope *env, struct txn *t,
 	r = 0;
 out:
 	free(in);
-	free(out);
+	free(buf);
 	if (r == -1)
 		return -1;
 	if (t->mail_failed || t->nacc == 0)

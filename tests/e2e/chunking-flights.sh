@@ -42,6 +42,13 @@ flights() {
 	{ base_config "$3" "$6" "$7"; echo "auth $4"; } | write_config
 	run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 	assert_exit 0 "$1: delivered"
+	# postseal exits before the server closes (no wait for the 221); the
+	# proxy reports a connection once both sides have ended.
+	_w=0
+	while [ "$(wc -l <"$rep")" -lt 2 ] && [ $_w -lt 100 ]; do
+		sleep 0.1
+		_w=$((_w + 1))
+	done
 	kill "$proxy"
 	wait "$proxy" 2>/dev/null
 	# The last line: pf_wait_port's probe came first.

@@ -20,6 +20,13 @@
  * two segments (Postfix: session ticket, then greeting) is ACKed at once
  * rather than after our delayed-ACK timer.  Both are best effort.
  *
+ * A flight that takes several writes (the TLS handshake's last flight and
+ * the EHLO behind it; commands, a message body, QUIT and close_notify) is
+ * bracketed by net_flight_begin()/net_flight_end(): on Linux TCP_CORK
+ * holds partial segments until the end, so the server sees one run of
+ * bytes.  A wait for input ends the flight first (nothing is held while
+ * we wait for the server).
+ *
  * Invariants: the input buffer never holds more than NET_INBUF bytes and
  * a line is at most NET_MAX_LINE bytes; TLS starts only with an empty
  * input buffer.  Writes use MSG_NOSIGNAL (no SIGPIPE).
@@ -55,6 +62,7 @@
 struct conn {
 	int fd;
 	struct tls *tls;
+	int corked;	   /* net_flight_begin() without its end yet */
 	size_t start, end; /* unread bytes are in[start..end) */
 	char peer[64];
 	char in[NET_INBUF];
@@ -121,6 +129,36 @@ nodelay(int fd)
 	int one = 1;
 
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* TCP_CORK on or off (Linux; elsewhere a flight may leave in parts). */
+static void
+cork(int fd, int on)
+{
+#ifdef TCP_CORK
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+#else
+	(void)fd;
+	(void)on;
+#endif
+}
+
+void
+net_flight_begin(struct conn *c)
+{
+	if (c == NULL || c->corked)
+		return;
+	cork(c->fd, 1);
+	c->corked = 1;
+}
+
+void
+net_flight_end(struct conn *c)
+{
+	if (c == NULL || !c->corked)
+		return;
+	cork(c->fd, 0);
+	c->corked = 0;
 }
 
 /* ---- Happy Eyeballs v2 (RFC 8305) ----
@@ -720,14 +758,21 @@ net_start_tls(struct conn *c, const struct tls_params *p, long long deadline,
 		    "server sent data before the TLS handshake");
 	if (tls_new(c->fd, p, &c->tls, e) == -1)
 		return -1;
+	/* Inside a flight, the handshake's last flight stays held for the
+	 * caller's next write (TLS 1.3: application data may follow the
+	 * client Finished at once); each earlier one leaves before we wait. */
 	while ((r = tls_handshake(c->tls, e)) != TLS_IO_DONE) {
 		if (r == TLS_IO_ERROR)
 			return -1;
 		if (r == TLS_IO_EOF)
 			return err_set(e, ERR_TEMP,
 			    "connection closed during the TLS handshake");
+		if (c->corked)
+			cork(c->fd, 0);
 		if (io_wait(c, r, deadline, e) == -1)
 			return err_prefix(e, "TLS handshake");
+		if (c->corked)
+			cork(c->fd, 1);
 	}
 	c->start = c->end = 0;
 	return 0;
@@ -830,6 +875,7 @@ fill(struct conn *c, long long deadline, struct err *e)
 		if (c->tls != NULL && t == TLS_IO_WANT_READ &&
 		    tls_pending(c->tls) > 0)
 			continue;
+		net_flight_end(c); /* never hold bytes while we wait */
 		if (io_wait(c, t, deadline, e) == -1)
 			return -1;
 	}
@@ -1077,6 +1123,12 @@ proxy_connect(const char *host, unsigned port, const struct net_params *p,
 out:
 	socks_proxy_wipe(&px);
 	return r;
+}
+
+int
+net_close_write(struct conn *c)
+{
+	return c != NULL && c->tls != NULL ? tls_close_write(c->tls) : -1;
 }
 
 void

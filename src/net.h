@@ -86,6 +86,16 @@ int net_write(struct conn *c, const void *p, size_t n, long long deadline,
     struct err *e);
 
 /*
+ * One flight in several writes: between net_flight_begin() and
+ * net_flight_end() writes are held (TCP_CORK on Linux) and leave
+ * together at the end, or as soon as a read has to wait.  A TLS handshake
+ * started inside a flight sends each of its flights before waiting, but
+ * its last (the client Finished) stays held for the writes after it.
+ */
+void net_flight_begin(struct conn *c);
+void net_flight_end(struct conn *c);
+
+/*
  * Before the greeting (issue 9): wait until the deadline for the server's
  * first bytes without reading them.  NET_PROBE_DATA: something arrived
  * (or the connection closed, or poll failed: the read that follows says
@@ -94,6 +104,10 @@ int net_write(struct conn *c, const void *p, size_t n, long long deadline,
  */
 enum net_probe { NET_PROBE_DATA = 0, NET_PROBE_SILENT, NET_PROBE_TLS };
 enum net_probe net_probe(struct conn *c, long long deadline);
+
+/* On TLS, send close_notify now (inside a flight: with its last bytes);
+ * reading goes on.  Returns -1 on plain TCP or when it was not sent. */
+int net_close_write(struct conn *c);
 
 /* TLS close_notify (best effort), close the socket, free.  NULL is ok. */
 void net_close(struct conn *c);

@@ -10,7 +10,7 @@
  * 4xx to AUTH are ERR_TEMP; STARTTLS missing or refused and certificate
  * failures are ERR_TEMP (the mail is kept while the admin fixes it).
  *
- * Non-goals: CHUNKING/BDAT, ORCPT, HELO-only servers beyond the fallback
+ * Non-goals: BINARYMIME, ORCPT, HELO-only servers beyond the fallback
  * when nothing needs ESMTP, SASL security layers.
  *
  * Invariants:
@@ -33,6 +33,11 @@
  * - if a transaction must be abandoned after a 354 (MAIL or every
  *   recipient refused while DATA was pipelined, a local read error), the
  *   connection is dropped without the final dot, so nothing is delivered;
+ * - with BDAT (CHUNKING and PIPELINING offered) the data is the exact
+ *   bytes, line ends repaired, never dot-stuffed; a local read error
+ *   drops the connection before the LAST chunk, so nothing is delivered;
+ *   at most SMTP_BDAT_WINDOW chunk replies are outstanding; the reply to
+ *   the LAST chunk is treated as the reply to the final dot;
  * - once the first line of the reply to the final dot has shown a
  *   well-formed 2xx code, the message is delivered: anything malformed
  *   after it only makes the connection unusable (and is logged).
@@ -60,7 +65,10 @@
 #define SMTP_DEFAULT_DATA_END 600 /* RFC 5321 4.5.3.2.6 */
 #define SMTP_DATA_CHUNK 32768
 #define SMTP_MAX_FLIGHT (16 * 1024 * 1024)
-#define SMTP_FLIGHT_CMDS 100 /* commands in one pipelined flight */
+#define SMTP_FLIGHT_CMDS 100	     /* commands in one pipelined flight */
+#define SMTP_BDAT_CHUNK (256 * 1024) /* input bytes per BDAT chunk */
+#define SMTP_BDAT_ROOM 4096	     /* commands copied in front of a chunk */
+#define SMTP_BDAT_WINDOW 32	     /* BDAT replies outstanding at most */
 
 /* ---- replies ---- */
 
@@ -283,8 +291,8 @@ smtp_dot_init(struct smtp_dot *d)
 	d->cr = 0;
 }
 
-size_t
-smtp_dot_encode(struct smtp_dot *d, const char *in, size_t n, char *out)
+static size_t
+line_encode(struct smtp_dot *d, const char *in, size_t n, char *out, int stuff)
 {
 	size_t i, o = 0;
 
@@ -310,11 +318,37 @@ smtp_dot_encode(struct smtp_dot *d, const char *in, size_t n, char *out)
 			d->bol = 1;
 			continue;
 		}
-		if (d->bol && c == '.')
+		if (stuff && d->bol && c == '.')
 			out[o++] = '.';
 		out[o++] = c;
 		d->bol = 0;
 	}
+	return o;
+}
+
+size_t
+smtp_dot_encode(struct smtp_dot *d, const char *in, size_t n, char *out)
+{
+	return line_encode(d, in, n, out, 1);
+}
+
+size_t
+smtp_crlf_encode(struct smtp_dot *d, const char *in, size_t n, char *out)
+{
+	return line_encode(d, in, n, out, 0);
+}
+
+size_t
+smtp_crlf_finish(struct smtp_dot *d, char *out)
+{
+	size_t o = 0;
+
+	if (d->cr || !d->bol) {
+		out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	d->cr = 0;
+	d->bol = 1;
 	return o;
 }
 
@@ -541,14 +575,78 @@ log_flight(const char *p, size_t n)
 	}
 }
 
+/*
+ * Flight accounting (issue 12).  A flight is a maximal run of our bytes
+ * with no server bytes between (bench/flightproxy.py counts them; the
+ * TLS handshake and the close_notify count).  Every flight is one
+ * write_flight(), or write_part()s between net_flight_begin() and
+ * net_flight_end() (TCP_CORK), and its replies are read before the next.
+ * Nothing goes before the server may take it: EHLO only after the
+ * greeting, nothing behind AUTH or STARTTLS.  Per path, with CHUNKING and
+ * PIPELINING offered (txn_bdat()):
+ *
+ *   465 + AUTH PLAIN (6)           1 ClientHello  2 Finished  3 EHLO
+ *                                  4 AUTH PLAIN with initial response
+ *                                  5 MAIL RCPT... BDAT n LAST + body
+ *                                  6 QUIT + close_notify (no wait for 221)
+ *   465 + SCRAM-SHA-256 (8)        4 AUTH client-first  5 client-final
+ *                                  6 "" to the server-final 334, then as
+ *                                  above: 7 MAIL...body, 8 QUIT + c_n
+ *   587 STARTTLS + AUTH PLAIN (7)  1 EHLO  2 STARTTLS  3 ClientHello
+ *                                  4 Finished + EHLO (held together: the
+ *                                  handshake is complete on our side)
+ *                                  5 AUTH  6 MAIL...body  7 QUIT + c_n
+ *
+ * Without CHUNKING (or PIPELINING) DATA replaces BDAT and costs one more:
+ * MAIL RCPT... DATA, then the body and "." (465 PLAIN: 7).  Without
+ * PIPELINING each command is a flight.  Each path is one flight above the
+ * issue's targets (5, 7, 6), which need the close_notify behind the data;
+ * see write_quit() for why it cannot go there.
+ */
+
+/* Part of a flight (net_flight_begin() before, net_flight_end() after). */
 static int
-write_flight(struct smtp_session *s, const char *p, size_t n, struct err *e)
+write_part(struct smtp_session *s, const char *p, size_t n, struct err *e)
 {
 	if (net_write(s->c, p, n, net_deadline(s->timeout), e) == -1) {
 		s->broken = 1;
+		net_flight_end(s->c);
 		return err_prefix(e, "%s", s->host);
 	}
 	return 0;
+}
+
+/* The end of a flight (or all of it): what is held leaves now. */
+static int
+write_flight(struct smtp_session *s, const char *p, size_t n, struct err *e)
+{
+	int r = write_part(s, p, n, e);
+
+	net_flight_end(s->c);
+	return r;
+}
+
+/*
+ * The closing flight: QUIT and, on TLS, the close_notify right behind it
+ * in one write.  The 221 is not awaited: once the message is accepted
+ * nothing the server says can change its fate.  Not pipelined behind the
+ * data: the close_notify cannot go there (a server that reads it before
+ * writing its replies to the data may drop them: Postfix 3.7 with OpenSSL
+ * and aiosmtpd both do, chunking-flights.sh showed it), so a QUIT there
+ * would save no flight, and it would end a connection that a further
+ * transaction ("too many recipients", queue runs) could still use.
+ */
+static void
+write_quit(struct smtp_session *s)
+{
+	struct err ignore;
+
+	log_transcript('>', "QUIT", 4);
+	net_flight_begin(s->c);
+	if (write_part(s, "QUIT\r\n", 6, &ignore) == -1)
+		return;
+	(void)net_close_write(s->c);
+	net_flight_end(s->c);
 }
 
 /* Send one command line (CRLF added); arguments must be CR/LF free. */
@@ -756,8 +854,14 @@ starttls(struct smtp_session *s, struct err *e)
 		    "%s: data after the reply to STARTTLS (injection?)",
 		    s->host);
 	}
-	if (start_tls(s, e) == -1)
+	/* The client Finished stays held and leaves with the EHLO: once the
+	 * handshake is complete on our side we may send application data
+	 * (RFC 8446 4.4.4; in TLS 1.2 the server's Finished came last). */
+	net_flight_begin(s->c);
+	if (start_tls(s, e) == -1) {
+		net_flight_end(s->c);
 		return -1;
+	}
 	return ehlo(s, e);
 }
 
@@ -976,13 +1080,17 @@ struct txn {
 	struct err mail_err;
 	struct buf rej; /* "<rcpt>: code text\n" per refusal */
 	size_t nrej;
-	int rej_temp;	  /* some refusal was not a 5xx */
-	int rej_code;	  /* the first refusal's code */
-	size_t nacc;	  /* recipients accepted */
-	size_t nmail;	  /* MAIL replies read (0 or 1) */
-	size_t nread;	  /* RCPT replies read */
-	int data_ok;	  /* DATA got 354 */
-	struct err *rerr; /* per recipient, or NULL */
+	int rej_temp;	   /* some refusal was not a 5xx */
+	int rej_code;	   /* the first refusal's code */
+	size_t nacc;	   /* recipients accepted */
+	size_t nmail;	   /* MAIL replies read (0 or 1) */
+	size_t nread;	   /* RCPT replies read */
+	int data_ok;	   /* DATA got 354 */
+	struct err *rerr;  /* per recipient, or NULL */
+	size_t nbdat;	   /* BDAT chunks sent */
+	size_t nbdat_read; /* their replies read */
+	int bdat_failed;   /* a BDAT chunk was refused: bdat_err says how */
+	struct err bdat_err;
 };
 
 static int
@@ -1267,8 +1375,24 @@ read_flight(struct smtp_session *s, const struct smtp_envelope *env,
  * is written: a server that stops reading while its replies back up can
  * then never block us, nor we it, for more than one flight.
  */
+/* The connection failed while replies were due: after a refused MAIL
+ * the server may hang up, and that refusal is the news. */
 static int
-txn_pipelined(struct smtp_session *s, const struct smtp_envelope *env,
+txn_lost(const struct txn *t, struct err *e)
+{
+	if (t->mail_failed && e != NULL)
+		*e = t->mail_err;
+	return -1;
+}
+
+/*
+ * MAIL and the RCPTs into b; every full flight of SMTP_FLIGHT_CMDS
+ * commands is written and its replies read.  Returns 0 with the last
+ * flight's commands left in b for the caller to end (DATA, or BDAT), 1
+ * when MAIL was refused (see txn_verdict()), or -1.
+ */
+static int
+pipeline_envelope(struct smtp_session *s, const struct smtp_envelope *env,
     struct txn *t, struct buf *b, struct err *e)
 {
 	size_t i, ncmd = 1;
@@ -1282,24 +1406,30 @@ txn_pipelined(struct smtp_session *s, const struct smtp_envelope *env,
 			continue;
 		if (send_buf(s, b, e) == -1 ||
 		    read_flight(s, env, t, i + 1, e) == -1)
-			goto broken;
+			return txn_lost(t, e);
 		if (t->mail_failed)
-			return txn_verdict(s, env, t, e);
+			return 1;
 		ncmd = 0;
 	}
+	return 0;
+}
+
+static int
+txn_pipelined(struct smtp_session *s, const struct smtp_envelope *env,
+    struct txn *t, struct buf *b, struct err *e)
+{
+	int r = pipeline_envelope(s, env, t, b, e);
+
+	if (r != 0)
+		return r == 1 ? txn_verdict(s, env, t, e) : -1;
 	if (buf_addstr(b, "DATA\r\n") == -1)
 		return err_set(e, ERR_DATA, "envelope too large");
 	if (send_buf(s, b, e) == -1 ||
 	    read_flight(s, env, t, env->nrcpts, e) == -1 ||
 	    read_reply(s, "DATA", 0, e) == -1)
-		goto broken;
+		return txn_lost(t, e);
 	t->data_ok = s->r.code == 354;
 	return txn_verdict(s, env, t, e);
-broken:
-	/* The server may hang up after refusing MAIL: that is the news. */
-	if (t->mail_failed && e != NULL)
-		*e = t->mail_err;
-	return -1;
 }
 
 /* Without PIPELINING: one command, one reply. */
@@ -1374,6 +1504,148 @@ out:
 	return r;
 }
 
+/* Read one BDAT reply: the MAIL and RCPT replies come first. */
+static int
+read_bdat_reply(struct smtp_session *s, const struct smtp_envelope *env,
+    struct txn *t, struct err *e)
+{
+	if (read_flight(s, env, t, env->nrcpts, e) == -1)
+		return txn_lost(t, e);
+	if (t->nbdat_read + 1 == t->nbdat) {
+		/* The last chunk's: as for the final dot, a 2xx first line
+		 * means delivered, whatever follows. */
+		if (read_data_reply(s, e) == -1)
+			return txn_lost(t, e);
+	} else if (read_reply(s, "BDAT", 1, e) == -1) {
+		return txn_lost(t, e);
+	} else if (s->r.code / 100 != 2 && !t->bdat_failed) {
+		t->bdat_failed = 1;
+		reply_err(s, "BDAT refused", &t->bdat_err);
+	}
+	t->nbdat_read++;
+	return 0;
+}
+
+/*
+ * One chunk: the commands still in b, "BDAT <n>[ LAST]" and the n bytes
+ * at p, which has SMTP_BDAT_ROOM bytes free before it: commands that fit
+ * there go in the same write as the data (fewer writes and TLS records). Inside
+ * one flight (held by net_flight_begin(), ended after the last chunk); a chunk
+ * that is not the last leaves as the next fills.  At most SMTP_BDAT_WINDOW
+ * chunk replies stay unread, so a long message cannot fill the buffers between
+ * a server that stops reading while its replies back up and us.
+ */
+static int
+send_chunk(struct smtp_session *s, const struct smtp_envelope *env,
+    struct txn *t, struct buf *b, char *p, size_t n, int last, struct err *e)
+{
+	int r;
+
+	if (buf_printf(b, "BDAT %zu%s\r\n", n, last ? " LAST" : "") == -1)
+		return err_set(e, ERR_DATA, "envelope too large");
+	log_flight(b->data, b->len);
+	if (b->len <= SMTP_BDAT_ROOM) {
+		memcpy(p - b->len, b->data, b->len);
+		r = write_part(s, p - b->len, b->len + n, e);
+	} else {
+		r = write_part(s, b->data, b->len, e);
+		if (r == 0 && n > 0)
+			r = write_part(s, p, n, e);
+	}
+	buf_clear(b);
+	if (r == -1)
+		return -1;
+	t->nbdat++;
+	if (last) {
+		net_flight_end(s->c);
+		return 0;
+	}
+	while (t->nbdat - t->nbdat_read > SMTP_BDAT_WINDOW)
+		if (read_bdat_reply(s, env, t, e) == -1)
+			return -1;
+	return 0;
+}
+
+/*
+ * RFC 3030 with RFC 2920: the last flight of RCPTs and the data in BDAT
+ * chunks of the exact bytes (no dot-stuffing; line ends repaired as for
+ * DATA) leave as one flight; then the replies are read.  The
+ * server delivers to the recipients it accepted; with none (or MAIL
+ * refused) it refuses every BDAT (554, 503) and nothing is delivered.
+ */
+static int
+txn_bdat(struct smtp_session *s, const struct smtp_envelope *env, struct txn *t,
+    struct buf *b, int fd, struct err *e)
+{
+	char *in = NULL, *buf = NULL, *out;
+	struct smtp_dot d;
+	size_t olen = 0;
+	int r, have = 0;
+	ssize_t n;
+
+	if ((r = pipeline_envelope(s, env, t, b, e)) != 0)
+		return r == 1 ? txn_verdict(s, env, t, e) : -1;
+	in = xcalloc(1, SMTP_BDAT_CHUNK);
+	buf = xcalloc(1, SMTP_BDAT_ROOM + 2 * SMTP_BDAT_CHUNK + 2);
+	out = buf + SMTP_BDAT_ROOM;
+	smtp_dot_init(&d);
+	r = -1;
+	net_flight_begin(s->c);
+	for (;;) {
+		n = read(fd, in, SMTP_BDAT_CHUNK);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			/* No LAST chunk: hang up, nothing is delivered. */
+			s->broken = 1;
+			net_flight_end(s->c);
+			err_set(e, ERR_IO, "reading the message: %s",
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (have && send_chunk(s, env, t, b, out, olen, 0, e) == -1)
+			goto out;
+		olen = smtp_crlf_encode(&d, in, (size_t)n, out);
+		have = 1;
+	}
+	olen += smtp_crlf_finish(&d, out + olen);
+	if (send_chunk(s, env, t, b, out, olen, 1, e) == -1)
+		goto out;
+	while (t->nbdat_read < t->nbdat)
+		if (read_bdat_reply(s, env, t, e) == -1)
+			goto out;
+	r = 0;
+out:
+	free(in);
+	free(buf);
+	if (r == -1)
+		return -1;
+	if (t->mail_failed || t->nacc == 0)
+		return txn_verdict(s, env, t, e);
+	if (t->bdat_failed) {
+		/* The transaction state is the server's guess now. */
+		s->broken = 1;
+		if (e != NULL)
+			*e = t->bdat_err;
+		return -1;
+	}
+	if (s->r.code / 100 != 2)
+		return reply_err(s, "message refused", e);
+	return 0;
+}
+
+/* BDAT needs PIPELINING too: without it each chunk would wait for its
+ * reply (RFC 3030 4.2), and DATA costs no more. */
+static int
+use_bdat(const struct smtp_session *s)
+{
+	unsigned want = SMTP_CAP_CHUNKING | SMTP_CAP_PIPELINING;
+
+	return (s->caps.flags & want) == want;
+}
+
 int
 smtp_send(struct smtp_session *s, const struct smtp_envelope *env, int data_fd,
     struct err *rerr, struct err *e)
@@ -1390,6 +1662,12 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env, int data_fd,
 	buf_init(&t.rej, 8192);
 	buf_init(&b, SMTP_MAX_FLIGHT);
 	r = check_envelope(s, env, &t, e);
+	if (r == 0 && use_bdat(s)) {
+		r = txn_bdat(s, env, &t, &b, data_fd, e);
+		buf_reset(&t.rej);
+		buf_reset(&b);
+		return r;
+	}
 	if (r == 0 && (s->caps.flags & SMTP_CAP_PIPELINING))
 		r = txn_pipelined(s, env, &t, &b, e);
 	else if (r == 0)
@@ -1423,16 +1701,13 @@ smtp_reset(struct smtp_session *s, struct err *e)
 void
 smtp_close(struct smtp_session *s)
 {
-	struct err ignore;
-
 	if (s == NULL)
 		return;
 	if (s->c != NULL && !s->broken) {
-		/* Best effort, and not for long. */
+		/* Best effort, never waiting for the 221. */
 		if (s->timeout > 10)
 			s->timeout = 10;
-		if (cmd(s, &ignore, "QUIT") == 0)
-			read_reply(s, "QUIT", 0, &ignore);
+		write_quit(s);
 	}
 	net_close(s->c);
 	smtp_reply_free(&s->r);
@@ -1478,7 +1753,7 @@ static const struct {
     {"8BITMIME", "Support for 8-bit message bodies"},
     {"SMTPUTF8", "Support for UTF-8 addresses and headers"},
     {"ENHANCEDSTATUSCODES", "Support for enhanced status codes"},
-    {"CHUNKING", "Support for BDAT (not used by postseal)"},
+    {"CHUNKING", "Support for BDAT (used with PIPELINING)"},
 };
 
 /* Print the lines of text (joined with '\n'), escaped, indented. */

@@ -61,6 +61,13 @@ struct smtp_envelope {
  * its current offset to EOF, CRLF line endings), dot-stuffed, ending with
  * CRLF.CRLF, for the recipients the server accepted.
  *
+ * When the server offers CHUNKING and PIPELINING (RFC 3030, 2920), BDAT
+ * replaces DATA: the last flight of RCPTs, the data in BDAT chunks (the
+ * exact bytes, no dot-stuffing; bare CR or LF become CRLF as with DATA)
+ * go in one flight.  The server delivers to the
+ * recipients it accepted; with none, it refuses the BDAT (554) and
+ * nothing is delivered.
+ *
  * rerr (NULL, or env->nrcpts entries) is filled per recipient: kind
  * ERR_NONE if the server accepted it, else its refusal (ERR_TEMP for a
  * 4xx or "too many recipients", see smtp_rcpt_retry_now(); ERR_NOUSER for
@@ -85,7 +92,9 @@ int smtp_rcpt_retry_now(const struct err *e);
 /* RSET between transactions on one connection. */
 int smtp_reset(struct smtp_session *s, struct err *e);
 
-/* QUIT (best effort) and free everything.  NULL is fine. */
+/* QUIT (best effort; on TLS with close_notify in the same write) and free
+ * everything.  The 221 is not awaited (a missing one is no error).  NULL
+ * is fine. */
 void smtp_close(struct smtp_session *s);
 
 /* For the log line: "TLS1.3/..." or NULL, the mechanism used or NULL, and
@@ -189,6 +198,18 @@ struct smtp_dot {
 void smtp_dot_init(struct smtp_dot *d);
 size_t smtp_dot_encode(struct smtp_dot *d, const char *in, size_t n, char *out);
 size_t smtp_dot_finish(struct smtp_dot *d, char *out);
+
+/*
+ * The same line-end repair for BDAT (RFC 3030: no dot-stuffing, no final
+ * dot): smtp_crlf_encode() needs room for 2 * n + 2 bytes at out and
+ * leaves a CRLF-clean input unchanged (a CR at the end of in is held for
+ * the next call); smtp_crlf_finish() writes the held CR's LF or a
+ * missing last CRLF (at most 2 bytes).  Both use a struct smtp_dot from
+ * smtp_dot_init() and return the bytes written.
+ */
+size_t smtp_crlf_encode(struct smtp_dot *d, const char *in, size_t n,
+    char *out);
+size_t smtp_crlf_finish(struct smtp_dot *d, char *out);
 
 /* RFC 3461 xtext for ENVID: returns 0, or -1 if it needs more than max. */
 int smtp_xtext(const char *in, char *out, size_t max);

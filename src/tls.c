@@ -70,6 +70,7 @@ struct tls {
 	unsigned char pin[32];
 	char host[256];
 	char info[64];
+	int bye_sent; /* tls_close_write() sent close_notify */
 };
 
 static int
@@ -1009,6 +1010,16 @@ tls_print(const struct tls *t, FILE *out)
 	print_cert(t, out);
 }
 
+int
+tls_close_write(struct tls *t)
+{
+	if (t == NULL || !t->have_session || t->info[0] == '\0' || t->bye_sent)
+		return -1;
+	t->bye_sent = 1;
+	/* The alert is one small record: it fits the socket, never waits. */
+	return gnutls_bye(t->session, GNUTLS_SHUT_WR) == 0 ? 0 : -1;
+}
+
 void
 tls_free(struct tls *t)
 {
@@ -1017,7 +1028,7 @@ tls_free(struct tls *t)
 	if (t->have_session) {
 		ticket_save(t);
 		/* Best effort, never waits: the socket is non-blocking. */
-		if (t->info[0] != '\0')
+		if (t->info[0] != '\0' && !t->bye_sent)
 			gnutls_bye(t->session, GNUTLS_SHUT_WR);
 		gnutls_deinit(t->session);
 	}

@@ -102,6 +102,14 @@ const char *tls_info(const struct tls *t);
 void tls_print(const struct tls *t, FILE *out);
 
 /*
+ * Send close_notify now, without waiting (so it can leave in the same
+ * flight as the last application data, QUIT); reading stays possible
+ * (TLS 1.3 closes each direction on its own).  Once only; tls_free()
+ * does not send it again.  Returns 0, or -1 if it was not sent.
+ */
+int tls_close_write(struct tls *t);
+
+/*
  * Keep the session for resumption if the handshake succeeded, send
  * close_notify if possible without waiting, then free.  NULL is ok.
  */

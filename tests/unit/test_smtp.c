@@ -390,6 +390,78 @@ test_dots_random(void)
 	CHECK(bad == 0);
 }
 
+/* BDAT's line-end repair: what DATA sends, without the dot-stuffing and
+ * the final dot; CRLF-clean data ending in CRLF leaves unchanged. */
+static char *
+crlf_run(const char *in, size_t n, size_t k, size_t *outlen)
+{
+	char *out = xcalloc(1, 2 * n + 4 + 2 + 1);
+	struct smtp_dot d;
+	size_t o, a;
+
+	smtp_dot_init(&d);
+	a = smtp_crlf_encode(&d, in, k, out);
+	CHECK(a <= 2 * k + 2);
+	o = a;
+	a = smtp_crlf_encode(&d, in + k, n - k, out + o);
+	CHECK(a <= 2 * (n - k) + 2);
+	o += a;
+	o += smtp_crlf_finish(&d, out + o);
+	*outlen = o;
+	return out;
+}
+
+/* The dot-stuffed wire form without its stuffing and final dot. */
+static size_t
+unstuff(const char *p, size_t n, char *out)
+{
+	size_t i, o = 0;
+	int bol = 1;
+
+	n -= 3; /* ".\r\n" */
+	for (i = 0; i < n; i++) {
+		if (bol && p[i] == '.')
+			i++;
+		out[o++] = p[i];
+		bol = p[i] == '\n';
+	}
+	return o;
+}
+
+static void
+test_crlf(void)
+{
+	static const char *clean[] = {"", "a\r\n", ".\r\n..\r\n.x\r\n",
+	    "\r\n\r\n", "a\r\n.\r\nb\r\n"};
+	size_t i, k, n, olen, wlen, ulen;
+	char *out, *wire, *want;
+
+	for (i = 0; i < N(dots); i++) {
+		n = strlen(dots[i].in);
+		for (k = 0; k <= n; k++) {
+			out = crlf_run(dots[i].in, n, k, &olen);
+			wire = dot_run(dots[i].in, n, k, &wlen);
+			want = xcalloc(1, wlen + 1);
+			ulen = unstuff(wire, wlen, want);
+			CHECK(olen == ulen && memcmp(out, want, olen) == 0);
+			if (olen != ulen || memcmp(out, want, olen) != 0)
+				fprintf(stderr, "  crlf row %zu split %zu\n", i,
+				    k);
+			free(out);
+			free(wire);
+			free(want);
+		}
+	}
+	for (i = 0; i < N(clean); i++) {
+		n = strlen(clean[i]);
+		for (k = 0; k <= n; k++) {
+			out = crlf_run(clean[i], n, k, &olen);
+			CHECK(olen == n && memcmp(out, clean[i], n) == 0);
+			free(out);
+		}
+	}
+}
+
 /* ---- xtext ---- */
 
 static void
@@ -1204,6 +1276,77 @@ test_pipelined_ok(void)
 	CHECK(served(pid) == 0);
 }
 
+/* BDAT (CHUNKING with PIPELINING): MAIL, the RCPTs, "BDAT n LAST" and
+ * the exact bytes (no dot-stuffing) in one flight; replies per
+ * recipient; then QUIT, whose 221 is not awaited. */
+static int
+bdat_case(const struct step *script, struct err *rerr, struct err *e)
+{
+	struct smtp_envelope env = envelope();
+	struct smtp_session *s = NULL;
+	unsigned port;
+	pid_t pid = serve(script, &port);
+	struct account a = account(port);
+	int fd, r = -2;
+
+	if (smtp_open(&a, s_host, NULL, &s, e) == 0) {
+		fd = data_fd("line\n.dot\r\n");
+		r = smtp_send(s, &env, fd, rerr, e);
+		close(fd);
+	}
+	smtp_close(s);
+	CHECK(served(pid) == 0);
+	return r;
+}
+
+#define BDAT_EHLO                                                              \
+	{                                                                      \
+		's', "250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n", 0         \
+	}
+#define BDAT_FLIGHT                                                            \
+	"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\n"                \
+	"BDAT 12 LAST\r\nline\r\n.dot\r\n"
+
+static void
+test_bdat(void)
+{
+	static const struct step one_refused[] = {GREET, BDAT_EHLO,
+	    {'f', BDAT_FLIGHT, 0},
+	    {'s',
+		"250 ok\r\n250 ok\r\n550 5.1.1 no such user\r\n"
+		"250 2.0.0 queued\r\n",
+		0},
+	    {'q', NULL, 0}, END};
+	static const struct step all_refused[] = {GREET, BDAT_EHLO,
+	    {'f', BDAT_FLIGHT, 0},
+	    {'s',
+		"250 ok\r\n550 no\r\n550 no\r\n554 5.5.1 no valid "
+		"recipients\r\n",
+		0},
+	    {'q', NULL, 0}, END};
+	/* A 2xx first line to the LAST chunk means delivered, whatever
+	 * follows (S9); the connection is not reused: no QUIT. */
+	static const struct step accepted_then_junk[] = {GREET, BDAT_EHLO,
+	    {'f', BDAT_FLIGHT, 0},
+	    {'s', "250 ok\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 injected\r\n",
+		0},
+	    {'z', NULL, 0}, END};
+	static const struct step last_refused[] = {GREET, BDAT_EHLO,
+	    {'f', BDAT_FLIGHT, 0},
+	    {'s', "250 ok\r\n250 ok\r\n250 ok\r\n451 4.3.0 try later\r\n", 0},
+	    {'q', NULL, 0}, END};
+	struct err rerr[2], e;
+
+	CHECK(bdat_case(one_refused, rerr, &e) == 0);
+	CHECK(rerr[0].kind == ERR_NONE && rerr[1].kind == ERR_NOUSER);
+	CHECK(bdat_case(all_refused, rerr, &e) == -1);
+	CHECK(e.kind == ERR_NOUSER && rerr[0].kind == ERR_NOUSER);
+	CHECK(bdat_case(accepted_then_junk, rerr, &e) == 0);
+	CHECK(rerr[0].kind == ERR_NONE && rerr[1].kind == ERR_NONE);
+	CHECK(bdat_case(last_refused, rerr, &e) == -1);
+	CHECK(e.kind == ERR_TEMP && e.smtp_code == 451);
+}
+
 static void
 test_serial_ok(void)
 {
@@ -1753,6 +1896,8 @@ main(void)
 	test_ehlo();
 	test_dots();
 	test_dots_random();
+	test_crlf();
+	test_bdat();
 	test_xtext();
 	test_choose();
 	test_sasl_plain_login();

@@ -2023,15 +2023,42 @@ add_msgid(struct message *m, const struct message_complete_opts *o,
 	return r;
 }
 
+/* The address fields whose bare local parts are qualified. */
+static const char *const qualify_names[] = {"From", "Sender", "Reply-To", "To",
+    "Cc", "Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc", NULL};
+
+const char *
+message_unqualified(const struct message *m)
+{
+	struct buf v;
+	const char *const *n;
+	size_t i;
+	int r;
+
+	buf_init(&v, MESSAGE_MAX_FIELD);
+	for (i = 0; i < m->nf; i++)
+		for (n = qualify_names; *n != NULL; n++) {
+			if (!field_is(&m->f[i], *n))
+				continue;
+			buf_clear(&v);
+			r = addr_qualify_header(m->f[i].value,
+			    strlen(m->f[i].value), "invalid", &v);
+			if (r == 1) {
+				buf_reset(&v);
+				return *n;
+			}
+		}
+	buf_reset(&v);
+	return NULL;
+}
+
 /* cron's "From: root (Cron Daemon)" and "To: root": qualified, so that
  * they mean the same address at the recipient's end.  Fields we cannot
  * parse are left exactly as they are. */
 static int
 qualify_fields(struct message *m, const char *domain, struct err *e)
 {
-	static const char *const names[] = {"From", "Sender", "Reply-To", "To",
-	    "Cc", "Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc",
-	    NULL};
+	const char *const *names = qualify_names;
 	struct buf b, v;
 	size_t i;
 	int r = 0;

@@ -68,6 +68,11 @@ struct message_complete_opts {
 int message_complete(struct message *m, const struct message_complete_opts *o,
     struct err *e);
 
+/* The name of the first address field (From, To, Cc...) with a bare local
+ * part that message_complete() would qualify, or NULL if there is none:
+ * without a mail domain such a message cannot leave as it should. */
+const char *message_unqualified(const struct message *m);
+
 /*
  * Recipients named in the headers for -t: To, Cc and Bcc, or, if any
  * Resent- header exists, the first Resent- block's Resent-To/Cc/Bcc.

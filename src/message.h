@@ -55,6 +55,11 @@ struct message_complete_opts {
 	 * Resent- forms) get "@qualify_domain" (addr_qualify_header());
 	 * NULL: left alone. */
 	const char *qualify_domain;
+	/* With qualify_domain: each address in From, To and Cc is first
+	 * offered to header_map (addr_rewrite_header(); the aliases file),
+	 * NULL: none. */
+	addr_map_fn *header_map;
+	void *header_map_arg;
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,36 @@ find_rcpts(const struct opts *o, const struct message *m, struct envelope *env,
 	return 0;
 }
 
+/*
+ * addr_map_fn for From, To and Cc with "aliases_headers on": a local
+ * address (bare, @localhost, @<host name>) through the aliases file, when
+ * it stands for exactly one address (a list stays an envelope matter);
+ * else NULL and the address is only qualified.
+ */
+static char *
+alias_map(void *arg, const char *spec)
+{
+	const struct envelope *env = arg;
+	struct addr_list l = {0};
+	struct err e;
+	char *r = NULL;
+
+	if (!aliases_is_local(spec, env->local_domains))
+		return NULL;
+	if (aliases_expand(env->aliases, spec, env->local_domains, &l, &e) ==
+		0 &&
+	    l.n == 1)
+		r = qual(env, l.v[0]);
+	addr_list_free(&l);
+	if (r != NULL && addr_check(r, 0, NULL) != NULL) {
+		free(r);
+		r = NULL;
+	}
+	if (r != NULL)
+		log_debug("alias (header): %s -> %s", spec, r);
+	return r;
+}
+
 static enum message_policy
 policy(enum set_header s)
 {
@@ -293,6 +324,10 @@ complete(const struct opts *o, const struct account *a,
 	co.undisclosed_recipients = a->undisclosed_recipients;
 	co.now = now;
 	co.qualify_domain = env->no_fqdn ? NULL : env->maildomain;
+	if (env->aliases != NULL && a->aliases_headers) {
+		co.header_map = alias_map;
+		co.header_map_arg = (void *)(uintptr_t)env;
+	}
 	if (message_complete(m, &co, e) == -1)
 		return -1;
 	return message_make_safe(m, allow_8bit, e);

@@ -806,14 +806,31 @@ add_display(struct buf *b, const char *p, const char *end)
 	return buf_addch(b, '"');
 }
 
+/* A bare element's new form: spec (with "@domain" unless domain is NULL),
+ * the element's first comment as the display name.  1, or -1. */
+static int
+put_bare(struct buf *out, struct elem *el, const char *spec, const char *domain)
+{
+	const char *at = domain != NULL ? "@" : "", *d = domain ? domain : "";
+
+	if (el->cmt != NULL && el->cmt_end != NULL &&
+	    (trim_span(&el->cmt, &el->cmt_end), el->cmt < el->cmt_end))
+		return add_display(out, el->cmt, el->cmt_end) == -1 ||
+			       buf_printf(out, " <%s%s%s>", spec, at, d) == -1
+			   ? -1
+			   : 1;
+	return buf_printf(out, "%s%s%s", spec, at, d) == -1 ? -1 : 1;
+}
+
 /* One element: 1 changed (appended to out), 0 unchanged (appended as
  * is), -1 a shape we do not rewrite. */
 static int
 qualify_elem(const char *p, const char *end, const char *domain,
-    struct buf *out)
+    addr_map_fn *map, void *arg, struct buf *out)
 {
 	struct elem el;
 	struct buf spec;
+	char *repl = NULL;
 	int r = 0;
 
 	trim_span(&p, &end);
@@ -825,7 +842,18 @@ qualify_elem(const char *p, const char *end, const char *domain,
 		buf_init(&spec, ADDR_LIST_MAX_LEN);
 		trim_span(&in, &in_end);
 		r = bare_spec(in, in_end, &spec);
-		if (r == 0 && spec.len > 0 && domain_at(spec.data) == NULL) {
+		if (r == 0 && spec.len > 0 && map != NULL)
+			repl = map(arg, spec.data);
+		if (repl != NULL) {
+			r = add_unfolded(out, p, (size_t)(in - p)) == -1 ||
+				    buf_addstr(out, repl) == -1 ||
+				    add_unfolded(out, in_end,
+					(size_t)(end - in_end)) == -1
+				? -1
+				: 1;
+			free(repl);
+		} else if (r == 0 && spec.len > 0 &&
+			   domain_at(spec.data) == NULL) {
 			r = add_unfolded(out, p, (size_t)(in_end - p)) == -1 ||
 				    buf_printf(out, "@%s", domain) == -1 ||
 				    add_unfolded(out, in_end,
@@ -840,16 +868,13 @@ qualify_elem(const char *p, const char *end, const char *domain,
 	buf_init(&spec, ADDR_LIST_MAX_LEN);
 	if (bare_spec(p, end, &spec) == -1 || spec.len == 0)
 		r = -1;
-	else if (domain_at(spec.data) != NULL)
+	else if (map != NULL && (repl = map(arg, spec.data)) != NULL) {
+		r = put_bare(out, &el, repl, NULL);
+		free(repl);
+	} else if (domain_at(spec.data) != NULL)
 		r = add_unfolded(out, p, (size_t)(end - p));
-	else if (el.cmt != NULL && el.cmt_end != NULL &&
-		 (trim_span(&el.cmt, &el.cmt_end), el.cmt < el.cmt_end))
-		r = add_display(out, el.cmt, el.cmt_end) == -1 ||
-			    buf_printf(out, " <%s@%s>", spec.data, domain) == -1
-			? -1
-			: 1;
 	else
-		r = buf_printf(out, "%s@%s", spec.data, domain) == -1 ? -1 : 1;
+		r = put_bare(out, &el, spec.data, domain);
 	buf_reset(&spec);
 	return r;
 }
@@ -880,6 +905,28 @@ int
 addr_qualify_header(const char *value, size_t len, const char *domain,
     struct buf *out)
 {
+	return addr_rewrite_header(value, len, domain, NULL, NULL, out);
+}
+
+/* Would map rewrite one of the list's addresses? */
+static int
+map_any(const struct addr_list *l, addr_map_fn *map, void *arg)
+{
+	size_t i;
+	char *r;
+
+	for (i = 0; map != NULL && i < l->n; i++)
+		if ((r = map(arg, l->v[i])) != NULL) {
+			free(r);
+			return 1;
+		}
+	return 0;
+}
+
+int
+addr_rewrite_header(const char *value, size_t len, const char *domain,
+    addr_map_fn *map, void *arg, struct buf *out)
+{
 	struct addr_list l = {0};
 	const char *p = value, *end = value + len, *s;
 	int q = 0, depth = 0, changed = 0, r;
@@ -894,6 +941,8 @@ addr_qualify_header(const char *value, size_t len, const char *domain,
 	for (i = 0; i < l.n && domain_at(l.v[i]) != NULL; i++)
 		;
 	n = l.n;
+	if (i == n && map_any(&l, map, arg))
+		i = 0;
 	addr_list_free(&l);
 	if (i == n) /* nothing to qualify (groups included) */
 		return add_unfolded(out, value, len) == -1 ? -1 : 0;
@@ -912,7 +961,7 @@ addr_qualify_header(const char *value, size_t len, const char *domain,
 			continue;
 		if (p != value && buf_addstr(out, ", ") == -1)
 			return -1;
-		if ((r = qualify_elem(p, s, domain, out)) == -1)
+		if ((r = qualify_elem(p, s, domain, map, arg, out)) == -1)
 			return -1;
 		changed |= r;
 		p = s + 1;

@@ -69,6 +69,25 @@ struct buf;
 int addr_qualify_header(const char *value, size_t len, const char *domain,
     struct buf *out);
 
+/*
+ * A rewrite of one addr-spec of a header field (the aliases file, issue
+ * 9): returns a new single addr-spec (caller frees) to put in its place,
+ * or NULL to leave it to qualification.  spec is the address without
+ * comments or display name, as written (it may hold a domain).
+ */
+typedef char *addr_map_fn(void *arg, const char *spec);
+
+/*
+ * As addr_qualify_header(), but every addr-spec is first offered to map
+ * (when not NULL): a replacement takes its place, the display name or
+ * comment kept ("Root <root>" -> "Root <admin@example.org>", "root (Cron
+ * Daemon)" -> "Cron Daemon <admin@example.org>").  The result is checked
+ * as a whole (it parses, every address has a domain, no CR, LF or NUL);
+ * else -1 and the field is left alone.
+ */
+int addr_rewrite_header(const char *value, size_t len, const char *domain,
+    addr_map_fn *map, void *arg, struct buf *out);
+
 /* The domain part of addr (after the last '@' outside a quoted local
  * part), or NULL. */
 const char *addr_domain(const char *addr);

@@ -93,6 +93,10 @@ has_crlf(const char *s)
 static int
 set_mode(struct cli *cl, enum mode m, const char *name, struct err *e)
 {
+	/* "mailq -q" (Postfix, sendmail): the queue run, not the list. */
+	if (cl->mode_set && cl->o->mode == MODE_QUEUE_LIST &&
+	    m == MODE_QUEUE_RUN && strcmp(cl->mode_opt, "mailq") == 0)
+		cl->mode_set = 0;
 	if (cl->mode_set && cl->o->mode != m)
 		return usage(e, "%s cannot be combined with %s", name,
 		    cl->mode_opt);

@@ -41,9 +41,10 @@ struct account {
 	unsigned timeout_data_end; /* reply to the final dot; default 600 */
 
 	/* Envelope and headers. */
-	char *from;	  /* envelope sender; may hold globs for matching */
-	char *maildomain; /* qualifies bare local parts (root) */
-	char *aliases;	  /* aliases file, as in msmtp */
+	char *from;	     /* envelope sender; may hold globs for matching */
+	char *maildomain;    /* qualifies bare local parts (root) */
+	char *aliases;	     /* aliases file, as in msmtp */
+	int aliases_headers; /* also rewrite From/To/Cc (default off) */
 	enum set_header set_from_header;
 	enum set_header set_date_header;
 	enum set_header set_msgid_header;

@@ -62,8 +62,16 @@ run_serverinfo(const struct opts *o, const struct config *cfg, struct err *e)
 
 	if ((a = config_find(cfg, o->account, o->sender, e)) == NULL)
 		return -1;
-	if (oauth2_enabled(a) && oauth2_status(a, stdout, e) == -1)
+	/* Issue 11: the token state and whether a grant works now; the
+	 * server is shown either way, the grant's failure is the result. */
+	if (oauth2_enabled(a) && oauth2_report(a, stdout, e) == -1) {
+		struct err se = {0};
+
+		fflush(stdout);
+		if (smtp_serverinfo(a, a->hosts[0], stdout, &se) == -1)
+			log_warn("%s", se.text);
 		return -1;
+	}
 	return smtp_serverinfo(a, a->hosts[0], stdout, e);
 }
 

@@ -2023,15 +2023,95 @@ add_msgid(struct message *m, const struct message_complete_opts *o,
 	return r;
 }
 
+/* The address fields whose bare local parts are qualified. */
+static const char *const qualify_names[] = {"From", "Sender", "Reply-To", "To",
+    "Cc", "Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc", NULL};
+
+const char *
+message_unqualified(const struct message *m)
+{
+	struct buf v;
+	const char *const *n;
+	size_t i;
+	int r;
+
+	buf_init(&v, MESSAGE_MAX_FIELD);
+	for (i = 0; i < m->nf; i++)
+		for (n = qualify_names; *n != NULL; n++) {
+			if (!field_is(&m->f[i], *n))
+				continue;
+			buf_clear(&v);
+			r = addr_qualify_header(m->f[i].value,
+			    strlen(m->f[i].value), "invalid", &v);
+			if (r == 1) {
+				buf_reset(&v);
+				return *n;
+			}
+		}
+	buf_reset(&v);
+	return NULL;
+}
+
+#define LIST_FOLD_AT 78 /* RFC 5322 2.1.1's SHOULD */
+
+/*
+ * Append the address list v (one line, as addr_rewrite_header() made it:
+ * elements joined by ", ") to b, which holds "Name: ", folded after the
+ * top-level commas so that lines stay within LIST_FOLD_AT where an
+ * element allows (a longer one stays whole; refold() keeps the hard
+ * limit).  A list that fits stays on one line.
+ */
+static int
+fold_list(struct buf *b, const char *v, size_t n)
+{
+	size_t col = b->len, i, s = 0;
+	int q = 0, depth = 0;
+
+	if (col + n <= LIST_FOLD_AT)
+		return buf_add(b, v, n);
+	for (i = 0; i <= n; i++) {
+		if (i < n && (q || depth > 0) && v[i] == '\\' && i + 1 < n) {
+			i++;
+			continue;
+		}
+		if (i < n && depth == 0 && v[i] == '"')
+			q = !q;
+		else if (i < n && !q && v[i] == '(')
+			depth++;
+		else if (i < n && !q && depth > 0 && v[i] == ')')
+			depth--;
+		if (i < n && (q || depth > 0 || v[i] != ',' || i + 1 >= n ||
+				 v[i + 1] != ' '))
+			continue;
+		/* v[s..i] is one element with its comma (none at the end). */
+		if (i < n)
+			i++; /* the comma */
+		if (s > 0 && col + 1 + (i - s) > LIST_FOLD_AT) {
+			if (buf_addstr(b, "\r\n ") == -1)
+				return -1;
+			col = 1;
+		} else if (s > 0) {
+			if (buf_addch(b, ' ') == -1)
+				return -1;
+			col++;
+		}
+		if (buf_add(b, v + s, i - s) == -1)
+			return -1;
+		col += i - s;
+		s = i + 1; /* past the blank after the comma */
+	}
+	return 0;
+}
+
 /* cron's "From: root (Cron Daemon)" and "To: root": qualified, so that
  * they mean the same address at the recipient's end.  Fields we cannot
  * parse are left exactly as they are. */
 static int
-qualify_fields(struct message *m, const char *domain, struct err *e)
+qualify_fields(struct message *m, const char *domain, addr_map_fn *map,
+    void *arg, struct err *e)
 {
-	static const char *const names[] = {"From", "Sender", "Reply-To", "To",
-	    "Cc", "Resent-From", "Resent-Sender", "Resent-To", "Resent-Cc",
-	    NULL};
+	static const char *const mapped[] = {"From", "To", "Cc", NULL};
+	const char *const *names = qualify_names;
 	struct buf b, v;
 	size_t i;
 	int r = 0;
@@ -2043,13 +2123,13 @@ qualify_fields(struct message *m, const char *domain, struct err *e)
 		if (!field_in(f, names))
 			continue;
 		buf_clear(&v);
-		if (addr_qualify_header(f->value, strlen(f->value), domain,
-			&v) != 1)
+		if (addr_rewrite_header(f->value, strlen(f->value), domain,
+			field_in(f, mapped) ? map : NULL, arg, &v) != 1)
 			continue;
 		buf_clear(&b);
 		if (buf_add(&b, f->raw, f->namelen) == -1 ||
 		    buf_addstr(&b, ": ") == -1 ||
-		    buf_add(&b, v.data, v.len) == -1 ||
+		    fold_list(&b, v.data, v.len) == -1 ||
 		    buf_addstr(&b, "\r\n") == -1)
 			continue; /* too long to rewrite: left alone */
 		field_replace(m, i, b.data, b.len);
@@ -2091,7 +2171,8 @@ message_complete(struct message *m, const struct message_complete_opts *o,
     struct err *e)
 {
 	fix_names(m);
-	if (qualify_fields(m, o->qualify_domain, e) == -1)
+	if (qualify_fields(m, o->qualify_domain, o->header_map,
+		o->header_map_arg, e) == -1)
 		return -1;
 	if (o->remove_bcc) {
 		field_remove_all(m, "Bcc");

@@ -55,6 +55,11 @@ struct message_complete_opts {
 	 * Resent- forms) get "@qualify_domain" (addr_qualify_header());
 	 * NULL: left alone. */
 	const char *qualify_domain;
+	/* With qualify_domain: each address in From, To and Cc is first
+	 * offered to header_map (addr_rewrite_header(); the aliases file),
+	 * NULL: none. */
+	addr_map_fn *header_map;
+	void *header_map_arg;
 };
 
 /*
@@ -67,6 +72,11 @@ struct message_complete_opts {
  */
 int message_complete(struct message *m, const struct message_complete_opts *o,
     struct err *e);
+
+/* The name of the first address field (From, To, Cc...) with a bare local
+ * part that message_complete() would qualify, or NULL if there is none:
+ * without a mail domain such a message cannot leave as it should. */
+const char *message_unqualified(const struct message *m);
 
 /*
  * Recipients named in the headers for -t: To, Cc and Bcc, or, if any

@@ -1558,6 +1558,104 @@ oauth2_status(const struct account *a, FILE *out, struct err *e)
 	return 0;
 }
 
+/* "2026-12-02 14:05:00 UTC" */
+static void
+utc_time(long long t, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(out, size, "@%lld", t);
+}
+
+/* The cached access token's expiry, relative and absolute. */
+static void
+report_expiry(const struct state *st, FILE *out)
+{
+	long long left = st->expires_at - (long long)time(NULL);
+	char when[40];
+
+	if (st->access == NULL) {
+		fprintf(out, "    access token:  none cached\n");
+		return;
+	}
+	utc_time(st->expires_at, when, sizeof(when));
+	if (left > 0)
+		fprintf(out, "    access token:  valid for %lld s (until %s)\n",
+		    left, when);
+	else
+		fprintf(out, "    access token:  expired %lld s ago (at %s)\n",
+		    -left, when);
+}
+
+/* What the last check of the grant found, in words for the report. */
+static const char *
+report_verdict(const struct err *e)
+{
+	if (oauth2_needs_login(e))
+		return "FAILED (permanent: a new login is needed)";
+	if (e->kind == ERR_TEMP)
+		return "FAILED (temporary: a later submission or queue run "
+		       "retries)";
+	return "FAILED";
+}
+
+int
+oauth2_report(const struct account *a, FILE *out, struct err *e)
+{
+	static const char *const flows[] = {"refresh_token",
+	    "client_credentials", "jwt_bearer"};
+	struct state st = {0};
+	struct stat sb;
+	struct o2 o;
+	int lockfd = -1, r = -1;
+
+	if (o2_init(&o, a, e) == -1)
+		return -1;
+	if (state_read(&o, &st, e) == -1)
+		goto done;
+	fprintf(out,
+	    "OAuth2:\n    provider:      %s\n    flow:          %s\n"
+	    "    token endpoint: %s\n",
+	    a->oauth2_provider != NULL ? a->oauth2_provider : "custom",
+	    flows[o.jwt_bearer ? 2 : o.client_credentials], o.token_ep);
+	if (stat(o.state, &sb) == 0)
+		fprintf(out, "    state file:    %s (mode %04o%s)\n", o.state,
+		    (unsigned)(sb.st_mode & 07777),
+		    secret_mode_ok(&sb) ? "" : ", TOO OPEN");
+	else
+		fprintf(out, "    state file:    %s (none yet)\n", o.state);
+	if (!o.client_credentials && !o.jwt_bearer)
+		fprintf(out, "    refresh token: %s\n",
+		    st.refresh != NULL ? "stored" : "none");
+	report_expiry(&st, out);
+	/* Now obtain a new token exactly as a submission would when the
+	 * cached one runs out: under the lock, re-read, grant, store (a
+	 * rotated refresh token included). */
+	state_clear(&st);
+	make_parent(o.state);
+	if (state_lock(&o, &lockfd, e) == 0 && state_read(&o, &st, e) == 0 &&
+	    o2_load_secret(&o, e) == 0 && grant(&o, &st, e) == 0 &&
+	    state_write(&o, &st, e) == 0)
+		r = 0;
+	if (r == 0) {
+		fprintf(out, "    token grant:   ok (%s)\n",
+		    o.client_credentials || o.jwt_bearer ? "new access token"
+							 : "refresh works");
+		report_expiry(&st, out);
+	} else {
+		fprintf(out, "    token grant:   %s\n", report_verdict(e));
+		fprintf(out, "    error:         %s\n", e->text);
+	}
+done:
+	state_unlock(lockfd);
+	state_clear(&st);
+	o2_free(&o);
+	return r;
+}
+
 /* ---- --oauth2-login: the device authorization grant (RFC 8628) ---- */
 
 static int

@@ -75,6 +75,20 @@ int oauth2_login(const struct account *a, enum oauth2_login_how how,
 int oauth2_status(const struct account *a, FILE *out, struct err *e);
 
 /*
+ * --serverinfo (and the doctor): the account's OAuth2 state to out --
+ * provider and flow, token endpoint, the state file and its mode, whether
+ * a refresh token is stored, the cached access token's expiry (relative
+ * and absolute) -- and then whether obtaining a token works now: the
+ * grant is run exactly as a submission runs it when the cached token has
+ * run out (under the state file's lock; a rotated refresh token is
+ * stored).  Prints no token and no secret.  Returns 0 when the grant
+ * worked, else -1 with e as oauth2_token() fills it (the report on out
+ * says the same: "permanent" when only a new --oauth2-login helps,
+ * "temporary" for an endpoint that is down).
+ */
+int oauth2_report(const struct account *a, FILE *out, struct err *e);
+
+/*
  * ---- Pure part, for the fuzz harness: one token-endpoint (or device
  * endpoint) JSON body.  Secrets in it are wiped by
  * oauth2_reply_free(). ----

@@ -13,6 +13,7 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,8 @@ struct envelope {
 	struct aliases *aliases; /* the account's aliases file, or NULL */
 	char host[2][256];	 /* short host name, FQDN (local domains) */
 	const char *local_domains[4];
-	int no_fqdn; /* maildomain is a short host name */
+	int no_fqdn;	  /* maildomain is a short host name */
+	int fqdn_missing; /* an address needed the domain no_fqdn lacks */
 };
 
 static void
@@ -96,14 +98,33 @@ qual(const struct envelope *env, const char *addr)
 	return addr_qualify(addr, env->no_fqdn ? NULL : env->maildomain);
 }
 
+#define FQDN_WHY                                                               \
+	"cannot qualify it: the host name has no domain and neither "          \
+	"maildomain nor /etc/mailname is set (set maildomain in the "          \
+	"configuration, or write the mail domain to /etc/mailname)"
+
 static const char *
-fqdn_why(const struct envelope *env, const char *addr, const char *why)
+fqdn_why(struct envelope *env, const char *addr, const char *why)
 {
-	if (env->no_fqdn && addr[0] != '\0' && addr_domain(addr) == NULL)
-		return "cannot qualify it: the host name has no domain and "
-		       "neither maildomain nor /etc/mailname is set (set "
-		       "maildomain in the configuration)";
+	if (env->no_fqdn && addr[0] != '\0' && addr_domain(addr) == NULL) {
+		env->fqdn_missing = 1;
+		return FQDN_WHY;
+	}
 	return why;
+}
+
+/* 1 (e filled) if a header address needs the domain we do not have. */
+static int
+unqualified(struct envelope *env, const struct message *m, struct err *e)
+{
+	const char *h;
+
+	if (!env->no_fqdn || (h = message_unqualified(m)) == NULL)
+		return 0;
+	env->fqdn_missing = 1;
+	err_set(e, ERR_CONFIG,
+	    "the %s header has an address without a domain: " FQDN_WHY, h);
+	return 1;
 }
 
 static int
@@ -240,6 +261,36 @@ find_rcpts(const struct opts *o, const struct message *m, struct envelope *env,
 	return 0;
 }
 
+/*
+ * addr_map_fn for From, To and Cc with "aliases_headers on": a local
+ * address (bare, @localhost, @<host name>) through the aliases file, when
+ * it stands for exactly one address (a list stays an envelope matter);
+ * else NULL and the address is only qualified.
+ */
+static char *
+alias_map(void *arg, const char *spec)
+{
+	const struct envelope *env = arg;
+	struct addr_list l = {0};
+	struct err e;
+	char *r = NULL;
+
+	if (!aliases_is_local(spec, env->local_domains))
+		return NULL;
+	if (aliases_expand(env->aliases, spec, env->local_domains, &l, &e) ==
+		0 &&
+	    l.n == 1)
+		r = qual(env, l.v[0]);
+	addr_list_free(&l);
+	if (r != NULL && addr_check(r, 0, NULL) != NULL) {
+		free(r);
+		r = NULL;
+	}
+	if (r != NULL)
+		log_debug("alias (header): %s -> %s", spec, r);
+	return r;
+}
+
 static enum message_policy
 policy(enum set_header s)
 {
@@ -273,6 +324,10 @@ complete(const struct opts *o, const struct account *a,
 	co.undisclosed_recipients = a->undisclosed_recipients;
 	co.now = now;
 	co.qualify_domain = env->no_fqdn ? NULL : env->maildomain;
+	if (env->aliases != NULL && a->aliases_headers) {
+		co.header_map = alias_map;
+		co.header_map_arg = (void *)(uintptr_t)env;
+	}
 	if (message_complete(m, &co, e) == -1)
 		return -1;
 	return message_make_safe(m, allow_8bit, e);
@@ -418,8 +473,13 @@ prepare(const struct opts *o, const struct account *a, int need_rcpts,
 		return -1;
 	if (need_rcpts && find_rcpts(o, *mp, env, e) == -1)
 		return -1;
+	if (need_rcpts && unqualified(env, *mp, e))
+		return -1;
 	return complete(o, a, env, now, *mp, e);
 }
+
+static int hold_no_fqdn(const struct opts *o, int fd, struct message *m,
+    struct err *e);
 
 int
 submit(const struct opts *o, const struct config *cfg, struct err *e)
@@ -443,6 +503,8 @@ submit_fd(const struct opts *o, const struct config *cfg, int fd, struct err *e)
 		    a->name);
 	if (prepare(o, a, 1, -1, fd, &env, &m, e) == 0 && sign(a, m, e) == 0)
 		r = hand_off(o, cfg, a, &env, m, e);
+	else if (env.fqdn_missing)
+		r = hold_no_fqdn(o, fd, m, e);
 	message_free(m);
 	envelope_free(&env);
 	return r;
@@ -558,22 +620,23 @@ system_queue(const struct opts *o)
 		       o->config_file[n] == '/'));
 }
 
-/* Read and store; id and dir say where. */
+/* Store the message (read from fd unless given as rm, exactly as read);
+ * id and dir say where. */
 static int
-hold(const struct opts *o, const struct err *why, char *id, char *dir,
-    size_t dirsize, struct err *e)
+hold(const struct opts *o, int fd, struct message *rm, const struct err *why,
+    char *id, char *dir, size_t dirsize, struct err *e)
 {
 	struct message_read_opts ro = {0};
 	struct queue_envelope qe = {0};
-	struct message *m = NULL;
+	struct message *m = rm;
 	const char **rcpts = NULL;
 	char held[QUEUE_MAX_VALUE + 1];
 	size_t n = 0;
 	int r = -1;
 
 	ro.ignore_dots = o->ignore_dots;
-	ro.stdin_is_tty = isatty(STDIN_FILENO);
-	if (message_read(STDIN_FILENO, &ro, &m, e) == -1 ||
+	ro.stdin_is_tty = isatty(fd);
+	if ((m == NULL && message_read(fd, &ro, &m, e) == -1) ||
 	    held_rcpts(o, m, &rcpts, &n, e) == -1)
 		goto out;
 	if (held_encode(o, held, sizeof(held)) == -1) {
@@ -594,7 +657,8 @@ hold(const struct opts *o, const struct err *why, char *id, char *dir,
 	    dirsize, e);
 out:
 	free(rcpts);
-	message_free(m);
+	if (m != rm)
+		message_free(m);
 	return r;
 }
 
@@ -604,7 +668,7 @@ submit_unconfigured(const struct opts *o, const struct err *why, struct err *e)
 	char id[QUEUE_ID_LEN + 1], dir[PATH_MAX];
 	struct err he;
 
-	if (hold(o, why, id, dir, sizeof(dir), &he) == -1) {
+	if (hold(o, STDIN_FILENO, NULL, why, id, dir, sizeof(dir), &he) == -1) {
 		err_set(e,
 		    he.kind == ERR_USAGE || he.kind == ERR_DATA ? he.kind
 								: why->kind,
@@ -617,6 +681,34 @@ submit_unconfigured(const struct opts *o, const struct err *why, struct err *e)
 		 "in the queue as %s (%s); the first queue run (postseal -q) "
 		 "after the configuration is fixed sends it",
 	    id, dir);
+	return 0;
+}
+
+/*
+ * Issue 9: an address needs the mail domain, and the machine has no fully
+ * qualified name, no /etc/mailname and no maildomain.  Rather than send
+ * root@shortname or lose cron's mail, hold it (as for a configuration that
+ * cannot be used) with the reason as its last error; said once, with the
+ * fix.  m: the message if prepare() read it already (unchanged: it fails
+ * before completing the header), else it is read from fd now.
+ */
+static int
+hold_no_fqdn(const struct opts *o, int fd, struct message *m, struct err *e)
+{
+	char id[QUEUE_ID_LEN + 1], dir[PATH_MAX];
+	struct err why = *e, he;
+
+	if (hold(o, fd, m, &why, id, dir, sizeof(dir), &he) == -1) {
+		err_set(e,
+		    he.kind == ERR_USAGE || he.kind == ERR_DATA ? he.kind
+								: why.kind,
+		    "%s; the message was not queued either: %s", why.text,
+		    he.text);
+		return -1;
+	}
+	log_warn("%s; the message is held in the queue as %s (%s), and the "
+		 "first queue run (postseal -q) after the fix sends it",
+	    why.text, id, dir);
 	return 0;
 }
 
@@ -655,13 +747,18 @@ release_held(void *arg, const struct queue_envelope *qenv, int fd,
 	    (a = config_find(rel->cfg, o.account, o.sender, e)) == NULL)
 		return -1;
 	env.maildomain = find_maildomain(a);
+	env.no_fqdn =
+	    a->maildomain == NULL && strchr(env.maildomain, '.') == NULL;
 	ro.ignore_dots = 1;
 	ro.max_size = a->max_message_size;
-	if (find_sender(&o, a, &env, e) == 0 &&
+	if (local_names(a, &env, e) == 0 && find_sender(&o, a, &env, e) == 0 &&
 	    message_read(fd, &ro, &m, e) == 0 &&
-	    held_rcpts_add(qenv, &env, e) == 0 &&
+	    held_rcpts_add(qenv, &env, e) == 0 && !unqualified(&env, m, e) &&
 	    complete(&o, a, &env, -1, m, e) == 0 && sign(a, m, e) == 0)
 		r = hand_off(&o, rel->cfg, a, &env, m, e);
+	/* Still no mail domain: stays held (retried), never failed. */
+	if (r == -1 && env.fqdn_missing)
+		e->kind = ERR_TEMP;
 	message_free(m);
 	envelope_free(&env);
 	return r;

@@ -34,14 +34,7 @@ assert_match "$rt1" '^rt-' "rotated (not the seed)"
 at1=$(state_get access_token)
 cp "$ERR" "$T/verbose.err"
 
-# --serverinfo shows the token state, never a token.
-run_postseal -C "$CFG" --serverinfo
-assert_exit 0 "--serverinfo"
-assert_grep "^    flow: +refresh_token$" "$OUT" "serverinfo: flow"
-assert_grep "^    refresh token: stored$" "$OUT" "serverinfo: refresh token"
-assert_grep "^    access token: +valid for [0-9]+ s$" "$OUT" "serverinfo: expiry"
-assert_eq "$(o2_stat refresh_token)" 1 "serverinfo refreshes nothing"
-assert_no_tokens "$OUT"
+# --serverinfo (which runs a grant): oauth2-serverinfo.sh.
 
 # Within the lifetime: the cached token, no new request.
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"

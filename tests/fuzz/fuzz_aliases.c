@@ -1,6 +1,6 @@
 /*
- * fuzz_aliases.c -- libFuzzer harness for aliases.c and
- * addr_qualify_header().
+ * fuzz_aliases.c -- libFuzzer harness for aliases.c,
+ * addr_qualify_header() and addr_rewrite_header().
  *
  * Purpose: feed hostile bytes as an aliases file and check the promises of
  * aliases.h on every result, not only the absence of crashes:
@@ -9,7 +9,8 @@
  *   - on success, expanding a few local names (and every name of the
  *     form "nameN") yields at most ALIASES_MAX_EXPANSION addresses, none
  *     with CR, LF or NUL, and never loops (a loop would hang or overflow);
- *   - addr_qualify_header() on the same bytes: a result of 1 is a value
+ *   - addr_qualify_header() and addr_rewrite_header() (with a map that
+ *     also offers a line break) on the same bytes: a result of 1 is a value
  *     without CR, LF or NUL that addr_parse_list() accepts and in which
  *     every address has a domain.
  *
@@ -57,6 +58,20 @@ check_expand(const struct aliases *al, const char *name)
 	addr_list_free(&l);
 }
 
+/* Every bare name and the first local address become a fixed one; a
+ * name "crlf" becomes a value with a line break, which must never get
+ * through. */
+static char *
+fuzz_map(void *arg, const char *spec)
+{
+	(void)arg;
+	if (strcmp(spec, "crlf") == 0)
+		return strdup("a@example.net\r\nBcc: b@example.com");
+	if (addr_domain(spec) == NULL || strstr(spec, "@localhost") != NULL)
+		return strdup("mapped@example.net");
+	return NULL;
+}
+
 static void
 check_qualify(const char *p, size_t n)
 {
@@ -65,7 +80,9 @@ check_qualify(const char *p, size_t n)
 	size_t i;
 
 	buf_init(&b, 65536);
-	if (addr_qualify_header(p, n, "example.org", &b) == 1) {
+	if (addr_qualify_header(p, n, "example.org", &b) == 1 ||
+	    (buf_clear(&b), addr_rewrite_header(p, n, "example.org", fuzz_map,
+				NULL, &b)) == 1) {
 		if (b.data == NULL || has_crlfnul(b.data, b.len))
 			broken("qualified value with CR/LF/NUL");
 		if (addr_parse_list(b.data, b.len, &l, NULL) == -1)

@@ -286,6 +286,59 @@ test_qualify_nul(void)
 	buf_reset(&b);
 }
 
+/* addr_rewrite_header(): root and ops@localhost are "aliased". */
+static char *
+test_map(void *arg, const char *spec)
+{
+	(void)arg;
+	if (strcmp(spec, "root") == 0)
+		return strdup("admin@example.net");
+	if (strcmp(spec, "ops@localhost") == 0)
+		return strdup("ops@example.net");
+	if (strcmp(spec, "evil") == 0)
+		return strdup("x@example.net\r\nBcc: victim@example.com");
+	return NULL;
+}
+
+static const struct {
+	const char *in, *want; /* "=": unchanged, "!": left alone (-1) */
+} map_rows[] = {
+    {"root", "admin@example.net"},
+    {"root (Cron Daemon)", "Cron Daemon <admin@example.net>"},
+    {"Admin <root>", "Admin <admin@example.net>"},
+    {"\"Ops, Team\" <ops@localhost>, bob",
+	"\"Ops, Team\" <ops@example.net>, bob@example.org"},
+    {"ops@localhost (On call)", "On call <ops@example.net>"},
+    {"a@example.com", "="},
+    {"nobody", "nobody@example.org"},
+    {"evil", "!"},
+    {"Evil <evil>", "!"},
+};
+
+static void
+test_rewrite_header(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(map_rows) / sizeof(map_rows[0]); i++) {
+		struct buf b;
+		int r;
+
+		buf_init(&b, 4096);
+		r = addr_rewrite_header(map_rows[i].in, strlen(map_rows[i].in),
+		    "example.org", test_map, NULL, &b);
+		if (strcmp(map_rows[i].want, "=") == 0)
+			CHECK(r == 0);
+		else if (strcmp(map_rows[i].want, "!") == 0)
+			CHECK(r == -1);
+		else {
+			CHECK(r == 1);
+			CHECK_STR(b.data, map_rows[i].want);
+		}
+		buf_reset(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -297,5 +350,6 @@ main(void)
 	test_load();
 	test_qualify_header();
 	test_qualify_nul();
+	test_rewrite_header();
 	return check_done();
 }

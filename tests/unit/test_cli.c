@@ -228,6 +228,8 @@ static const struct {
     {{"newaliases", "root", END}, "ERR:newaliases takes no recipients"},
     {{"mailq", "--json", "-v", END}, "mode=[queue-list] v=[1] json"},
     {{"mailq", "-bp", END}, "mode=[queue-list]"},
+    {{"mailq", "-q", END}, "mode=[queue-run]"},
+    {{"mailq", "-qR", "bob", END}, "mode=[queue-run] qR=[bob]"},
     {{"mailq", "a@b", END}, "ERR:mailq takes no recipients"},
     {{"sendmail", "--json", "-t", END}, "ERR:--json goes with -bp"},
     {{"sendmail", "-q", END}, "mode=[queue-run]"},

@@ -238,7 +238,7 @@ test_defaults(void)
 	CHECK_STR(a->auth, "off");
 	CHECK(a->domain != NULL && a->domain[0] != '\0');
 	CHECK(a->remove_bcc_headers == 1 && a->bounce_notices == 1);
-	CHECK(a->undisclosed_recipients == 0);
+	CHECK(a->undisclosed_recipients == 0 && a->aliases_headers == 0);
 	CHECK(a->set_from_header == SETHDR_AUTO);
 	CHECK(a->queue_backoff_min == 60 && a->queue_backoff_max == 3600);
 	CHECK(a->queue_max_age == 5 * 86400);
@@ -274,6 +274,7 @@ static const char all_keywords[] =
     "from *@example.org\n"
     "maildomain example.org\n"
     "aliases /etc/aliases\n"
+    "aliases_headers on\n"
     "set_from_header on\n"
     "set_date_header off\n"
     "set_msgid_header auto\n"
@@ -337,6 +338,7 @@ test_all_keywords(void)
 	CHECK_STR(a->from, "*@example.org");
 	CHECK_STR(a->maildomain, "example.org");
 	CHECK_STR(a->aliases, "/etc/aliases");
+	CHECK(a->aliases_headers == 1);
 	CHECK(a->set_from_header == SETHDR_ON);
 	CHECK(a->set_date_header == SETHDR_OFF);
 	CHECK(a->set_msgid_header == SETHDR_AUTO);

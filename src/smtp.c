@@ -407,6 +407,7 @@ struct smtp_session {
 	const char *mech;
 	int last_code;
 	char last_text[256];
+	int auth_plain; /* AUTH offered before STARTTLS (the doctor) */
 };
 
 /* The reply's text as one printable line (lines joined with a space). */
@@ -1053,6 +1054,7 @@ session_open(const struct account *a, const char *host, const char *password,
 		goto fail;
 	if (greeting(s, e) == -1 || ehlo(s, e) == -1)
 		goto fail;
+	s->auth_plain = (s->caps.flags & SMTP_CAP_AUTH) != 0;
 	if (a->tls && a->tls_starttls && starttls(s, e) == -1)
 		goto fail;
 	if (!info && auth_wanted(a) && authenticate(s, password, e) == -1)
@@ -1821,4 +1823,53 @@ smtp_serverinfo(const struct account *a, const char *host, FILE *out,
 		    strerror(errno));
 	smtp_close(s);
 	return r;
+}
+
+/* ---- accessors for the doctor (issue 13) ---- */
+
+int
+smtp_probe(const struct account *a, const char *host, const char *password,
+    struct smtp_session **out, struct err *e)
+{
+	return session_open(a, host, password, password == NULL, out, e);
+}
+
+const struct smtp_caps *
+smtp_caps_of(const struct smtp_session *s)
+{
+	return &s->caps;
+}
+
+struct tls *
+smtp_tls(const struct smtp_session *s)
+{
+	return net_tls(s->c);
+}
+
+const char *
+smtp_peer(const struct smtp_session *s)
+{
+	return net_peer(s->c);
+}
+
+int
+smtp_auth_before_tls(const struct smtp_session *s)
+{
+	return s->auth_plain;
+}
+
+const char *
+smtp_choose_mech(const struct smtp_session *s, struct err *e)
+{
+	struct tls *t = net_tls(s->c);
+	unsigned char cb[64];
+	size_t cblen = 0;
+	int exporter = 0, have_cb;
+
+	have_cb = t != NULL && tls_channel_binding(t, cb, sizeof(cb), &cblen,
+				   &exporter) == 0;
+	sodium_memzero(cb, sizeof(cb));
+	return sasl_choose((s->caps.flags & SMTP_CAP_AUTH) ? s->caps.auth
+							   : NULL,
+	    auth_setting(s->a), t != NULL, have_cb, e);
 }

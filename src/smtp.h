@@ -214,4 +214,21 @@ size_t smtp_crlf_finish(struct smtp_dot *d, char *out);
 /* RFC 3461 xtext for ENVID: returns 0, or -1 if it needs more than max. */
 int smtp_xtext(const char *in, char *out, size_t max);
 
+/*
+ * For the doctor (issue 13): smtp_probe() opens a session as
+ * smtp_open() does, authenticating only when password is not NULL (NULL:
+ * connect, TLS and EHLO only, as --serverinfo).  Then the server's
+ * capabilities (after STARTTLS), the TLS session (NULL without TLS), the
+ * peer's address, whether AUTH was offered before STARTTLS, and the
+ * mechanism smtp_open() would choose (NULL, e saying why, when none).
+ */
+struct tls;
+int smtp_probe(const struct account *a, const char *host, const char *password,
+    struct smtp_session **out, struct err *e);
+const struct smtp_caps *smtp_caps_of(const struct smtp_session *s);
+struct tls *smtp_tls(const struct smtp_session *s);
+const char *smtp_peer(const struct smtp_session *s);
+int smtp_auth_before_tls(const struct smtp_session *s);
+const char *smtp_choose_mech(const struct smtp_session *s, struct err *e);
+
 #endif

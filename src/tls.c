@@ -1039,3 +1039,20 @@ tls_free(struct tls *t)
 	sodium_memzero(t, sizeof(*t));
 	free(t);
 }
+
+long long
+tls_peer_expiry(const struct tls *t)
+{
+	const gnutls_datum_t *certs;
+	gnutls_x509_crt_t crt;
+	unsigned n = 0;
+	long long when = -1;
+
+	certs = gnutls_certificate_get_peers(t->session, &n);
+	if (certs == NULL || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return -1;
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0)
+		when = (long long)gnutls_x509_crt_get_expiration_time(crt);
+	gnutls_x509_crt_deinit(crt);
+	return when;
+}

@@ -121,4 +121,8 @@ void tls_free(struct tls *t);
  */
 int tls_parse_fingerprint(const char *s, unsigned char out[32]);
 
+/* The peer certificate's notAfter (seconds since the epoch), or -1
+ * (for the doctor's days-to-expiry). */
+long long tls_peer_expiry(const struct tls *t);
+
 #endif

@@ -201,11 +201,14 @@ ub_fail(struct err *e, enum err_kind kind, const char *what, int r)
  * Names libunbound answers itself (RFC 6761, 6303, 8375) that a given
  * server (a test server, a split-horizon or home resolver) may well
  * serve: the test TLD, home.arpa, the private (unblock-lan-zones) and
- * documentation address ranges' reverse zones.  localhost stays local.
+ * documentation address ranges' reverse zones.  localhost stays local,
+ * but 127.in-addr.arpa is the given server's: the doctor reports the
+ * PTR of a smarthost on loopback as that server has it.
  */
 static const char *const forwarded_zones[] = {"test.", "home.arpa.",
     "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
-    "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa."};
+    "113.0.203.in-addr.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa.",
+    "127.in-addr.arpa."};
 
 static int
 use_server(struct ub_ctx *ctx, const char *fwd)

@@ -740,6 +740,18 @@ opt_inspect(struct cli *cl, const char *name, const char *val, struct err *e)
 	return 0;
 }
 
+/* --doctor and its --auth (issue 13). */
+static int
+opt_doctor(struct cli *cl, const char *name, const char *val, struct err *e)
+{
+	(void)val;
+	if (strcmp(name, "--auth") == 0) {
+		cl->o->doctor_auth = 1;
+		return 0;
+	}
+	return set_mode(cl, MODE_DOCTOR, name, e);
+}
+
 /* --oauth2-login and its flags (issue 11). */
 static int
 opt_oauth2(struct cli *cl, const char *name, const char *val, struct err *e)
@@ -785,6 +797,8 @@ static const struct longopt longopts[] = {
     {"ip", ARG_REQ, opt_check},
     {"inspect", ARG_NONE, opt_inspect},
     {"trusted-hosts", ARG_REQ, opt_inspect},
+    {"doctor", ARG_NONE, opt_doctor},
+    {"auth", ARG_NONE, opt_doctor},
     {"oauth2-login", ARG_NONE, opt_oauth2},
     {"device", ARG_NONE, opt_oauth2},
     {"browser", ARG_NONE, opt_oauth2},
@@ -847,8 +861,12 @@ check_combination(struct cli *cl, struct err *e)
 		return usage(e,
 		    "--check-domain needs --ip ADDRESS (the address "
 		    "your mail leaves from)");
-	if (o->json && o->mode != MODE_QUEUE_LIST && o->mode != MODE_INSPECT)
-		return usage(e, "--json goes with -bp (mailq) or --inspect");
+	if (o->doctor_auth && o->mode != MODE_DOCTOR)
+		return usage(e, "--auth goes with --doctor");
+	if (o->json && o->mode != MODE_QUEUE_LIST && o->mode != MODE_INSPECT &&
+	    o->mode != MODE_DOCTOR)
+		return usage(e,
+		    "--json goes with -bp (mailq), --inspect or --doctor");
 	if (o->inspect_trusted != NULL && o->mode != MODE_INSPECT)
 		return usage(e, "--trusted-hosts goes with --inspect");
 	if ((o->oauth2_how != 0 || o->oauth2_no_browser) &&
@@ -928,8 +946,7 @@ cli_usage(FILE *fp)
 	      "       postseal --dkim-verify [--dns-record NAME=FILE]...\n"
 	      "       postseal --check-domain DOMAIN --ip ADDRESS [-f SENDER] "
 	      "[-a ACCOUNT]\n"
-	      "       postseal --inspect [--json] [--trusted-hosts H,H] "
-	      "[FILE]\n"
+	      "       postseal --doctor [-a ACCOUNT] [--auth] [--json]\n"
 	      "       postseal --oauth2-login [-a ACCT] [--device|--browser] "
 	      "[--no-browser]\n"
 	      "  -f ADDR, -r ADDR  envelope sender ('' or '<>': null sender)\n"

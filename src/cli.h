@@ -26,6 +26,7 @@ enum mode {
 	MODE_NEWALIASES,  /* -bi, -I, newaliases: check the aliases file */
 	/* --check-domain D (issue 13) */
 	MODE_CHECK_DOMAIN,
+	MODE_DOCTOR, /* --doctor [--auth] [--json] (issue 13) */
 	MODE_OAUTH2, /* --oauth2-login (issue 11) */
 	/* --inspect [FILE] (issue 14) */
 	MODE_INSPECT,
@@ -85,6 +86,7 @@ struct opts {
 	/* --inspect [FILE] [--trusted-hosts H1,H2] (issue 14). */
 	const char *inspect_file;
 	const char *inspect_trusted;
+	int doctor_auth; /* --doctor --auth: log in for real */
 	/* --oauth2-login: 0 auto, 1 --device, 2 --browser; --no-browser. */
 	int oauth2_how;
 	int oauth2_no_browser;

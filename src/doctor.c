@@ -13,24 +13,71 @@
  * else the system's resolvers; DNS trouble is reported as "could not
  * check", never as a missing record.
  */
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "config.h"
+#include "dkim.h"
 #include "dmarc.h"
 #include "dns.h"
 #include "doctor.h"
 #include "log.h"
+#include "smtp.h"
 #include "spf.h"
+#include "tls.h"
 
 struct report {
 	FILE *out;
 	unsigned errors, warnings;
+	int json;	     /* --doctor --json: findings collected in js */
+	const char *section; /* --doctor: "account", a smarthost, "domain" */
+	struct buf js;
+	unsigned njs;
 };
+
+/* A JSON string of printable ASCII text (finding() made it so). */
+static void
+json_str(struct buf *b, const char *s, size_t n)
+{
+	size_t i;
+
+	buf_printf(b, "\"");
+	for (i = 0; i < n && s[i] != '\0'; i++)
+		buf_printf(b, "%s%c", s[i] == '"' || s[i] == '\\' ? "\\" : "",
+		    s[i]);
+	buf_printf(b, "\"");
+}
+
+static void
+json_finding(struct report *rp, const char *area, const char *sev,
+    const char *text)
+{
+	const char *fix = strstr(text, "; fix: ");
+
+	buf_printf(&rp->js, "%s\n    {\"section\": ", rp->njs++ ? "," : "");
+	json_str(&rp->js, rp->section != NULL ? rp->section : "domain",
+	    (size_t)-1);
+	buf_printf(&rp->js, ", \"area\": ");
+	json_str(&rp->js, area, (size_t)-1);
+	buf_printf(&rp->js, ", \"severity\": \"%s\", \"text\": ", sev);
+	json_str(&rp->js, text,
+	    fix != NULL ? (size_t)(fix - text) : strlen(text));
+	buf_printf(&rp->js, ", \"fix\": ");
+	if (fix != NULL)
+		json_str(&rp->js, fix + 7, (size_t)-1);
+	else
+		buf_printf(&rp->js, "null");
+	buf_printf(&rp->js, "}");
+}
 
 static void finding(struct report *rp, const char *area, int sev,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -57,7 +104,29 @@ finding(struct report *rp, const char *area, int sev, const char *fmt, ...)
 		if ((unsigned char)text[i] < ' ' ||
 		    (unsigned char)text[i] >= 0x7f)
 			text[i] = '?';
-	fprintf(rp->out, "%s: %s: %s\n", area, names[sev], text);
+	if (rp->json)
+		json_finding(rp, area, names[sev], text);
+	else
+		fprintf(rp->out, "%s: %s: %s\n", area, names[sev], text);
+}
+
+static void verdict(struct report *rp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* What a receiver concludes: not a finding, counted nowhere. */
+static void
+verdict(struct report *rp, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (rp->json)
+		json_finding(rp, "verdict", "info", text);
+	else
+		fprintf(rp->out, "verdict: %s\n", text);
 }
 
 static const char *
@@ -240,17 +309,17 @@ report_dmarc(struct report *rp, const struct dns_resolver *r, const char *from,
 		    dkim_aligned, spf_aligned);
 	/* What a receiver concludes (not a finding of its own). */
 	if (spf_aligned == 1)
-		fprintf(rp->out, "verdict: DMARC passes on aligned SPF%s\n",
+		verdict(rp, "DMARC passes on aligned SPF%s",
 		    dkim_aligned == 1
 			? " and on the aligned DKIM signature the "
 			  "account adds"
 			: "; an aligned DKIM signature would also "
 			  "survive forwarding");
 	else
-		fprintf(rp->out,
-		    "verdict: DMARC passes only with a valid DKIM "
+		verdict(rp,
+		    "DMARC passes only with a valid DKIM "
 		    "signature aligned with %s%s; otherwise "
-		    "receivers apply p=%s\n",
+		    "receivers apply p=%s",
 		    from,
 		    dkim_aligned == 1 ? " (the account signs with one)" : "",
 		    dmarc_policy_name(d.policy));
@@ -383,7 +452,7 @@ load_account(const struct opts *o, struct config **cfg,
 int
 doctor_check_domain(const struct opts *o, FILE *out, struct err *e)
 {
-	struct report rp = {out, 0, 0};
+	struct report rp = {out, 0, 0, 0, NULL, {0}, 0};
 	struct config *cfg = NULL;
 	const struct account *a;
 	struct dns *dns = NULL;
@@ -418,6 +487,455 @@ doctor_check_domain(const struct opts *o, FILE *out, struct err *e)
 	ret = rp.errors > 0 ? 1 : 0;
 out:
 	free(sender);
+	dns_close(dns);
+	config_free(cfg);
+	return ret;
+}
+
+/* ---- --doctor (issue 13): the account, its smarthosts, its domain ---- */
+
+#define DOCTOR_MAX_ADDRS 8
+#define EXPIRY_WARN_DAYS 14
+
+struct doctor {
+	struct report rp;
+	const struct opts *o;
+	const struct config *cfg;
+	const struct account *a;
+	struct dns_resolver r;
+	char addrs[DOCTOR_MAX_ADDRS][64]; /* the smarthosts' addresses */
+	char addr_host[DOCTOR_MAX_ADDRS][256];
+	size_t naddrs;
+	struct dkim_key *keys[CONFIG_MAX_DKIM_KEYS]; /* NULL: did not load */
+};
+
+/* Does name have an address record?  1 yes, 0 no, -1 lookup failed. */
+static int
+name_resolves(const struct dns_resolver *r, const char *name)
+{
+	static const enum dns_type types[] = {DNS_T_A, DNS_T_AAAA};
+	struct dns_answer a;
+	enum dns_status s;
+	int failed = 0;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		s = r->lookup(r->arg, name, types[i], &a);
+		dns_answer_free(&a);
+		if (s == DNS_FOUND)
+			return 1;
+		failed |= dns_status_temporary(s);
+	}
+	return failed ? -1 : 0;
+}
+
+static void
+report_files(struct doctor *d)
+{
+	struct report *rp = &d->rp;
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < d->cfg->nfiles; i++) {
+		const char *f = d->cfg->files[i];
+
+		if (stat(f, &st) == -1)
+			finding(rp, "files", 2, "%s: %s", f, strerror(errno));
+		else if (st.st_mode & 022)
+			finding(rp, "files", 2,
+			    "%s is writable by group or others (mode %04o); "
+			    "fix: chmod go-w %s",
+			    f, (unsigned)(st.st_mode & 07777), f);
+		else if (st.st_mode & 077)
+			finding(rp, "files", 1,
+			    "%s is readable by group or others (mode %04o): "
+			    "it may name secrets; fix: chmod 600 %s",
+			    f, (unsigned)(st.st_mode & 07777), f);
+		else
+			finding(rp, "files", 0, "%s: mode %04o", f,
+			    (unsigned)(st.st_mode & 07777));
+	}
+}
+
+static void
+report_keys(struct doctor *d)
+{
+	const struct account *a = d->a;
+	struct err ke;
+	size_t i;
+
+	for (i = 0; i < a->ndkim_keys; i++) {
+		const struct dkim_keyspec *k = &a->dkim_keys[i];
+		enum dkim_alg alg =
+		    k->type != NULL && ascii_casecmp(k->type, "ed25519") == 0
+			? DKIM_ED25519_SHA256
+			: DKIM_RSA_SHA256;
+
+		memset(&ke, 0, sizeof(ke));
+		if (dkim_key_load(k->file, alg, &d->keys[i], &ke) == -1)
+			finding(&d->rp, "dkim-key", 2, "selector %s: %s",
+			    k->selector, ke.text);
+		else
+			finding(&d->rp, "dkim-key", 0,
+			    "selector %s: %s key %s loads", k->selector,
+			    alg == DKIM_ED25519_SHA256 ? "ed25519" : "rsa",
+			    k->file);
+	}
+}
+
+static void
+report_account(struct doctor *d)
+{
+	struct report *rp = &d->rp;
+	const struct account *a = d->a;
+	const char *from = config_envelope_from(a);
+	int h;
+
+	finding(rp, "account", 0, "account %s (%s), %zu smarthost(s)", a->name,
+	    a->file != NULL ? a->file : "?", a->nhosts);
+	report_files(d);
+	report_keys(d);
+	if (!a->tls)
+		finding(rp, "tls", 2,
+		    "tls off: mail and credentials cross the network "
+		    "unencrypted; fix: tls on");
+	else if (!a->tls_certcheck && a->tls_fingerprint == NULL)
+		finding(rp, "tls", 2,
+		    "tls_certcheck off without tls_fingerprint: anyone on "
+		    "the path can impersonate the server; fix: tls_certcheck "
+		    "on");
+	else if (a->tls_trust_file != NULL &&
+		 access(a->tls_trust_file, R_OK) == -1)
+		finding(rp, "tls", 2, "tls_trust_file %s: %s",
+		    a->tls_trust_file, strerror(errno));
+	else
+		finding(rp, "tls", 0, "trust store: %s",
+		    a->tls_trust_file != NULL ? a->tls_trust_file
+					      : "the system's");
+	if (from == NULL)
+		finding(rp, "from", 1,
+		    "no fixed envelope sender (from unset or a pattern): the "
+		    "domain checks use -f; fix: from you@your.domain");
+	else if (strchr(from, '@') == NULL)
+		finding(rp, "from", 2,
+		    "from %s has no domain; fix: from %s@your.domain", from,
+		    from);
+	else
+		finding(rp, "from", 0, "envelope sender %s", from);
+	if (a->maildomain != NULL)
+		finding(rp, "from", 0, "maildomain %s qualifies bare names",
+		    a->maildomain);
+	if (a->domain == NULL || strchr(a->domain, '.') == NULL)
+		finding(rp, "ehlo", 1,
+		    "EHLO name %s is not a fully qualified domain name: "
+		    "some servers refuse it; fix: domain host.your.domain",
+		    a->domain != NULL ? a->domain : "(none)");
+	else if ((h = name_resolves(&d->r, a->domain)) == 1)
+		finding(rp, "ehlo", 0, "EHLO name %s resolves", a->domain);
+	else if (h == 0)
+		finding(rp, "ehlo", 1,
+		    "EHLO name %s does not resolve: some servers refuse it; "
+		    "fix: publish an address record for it, or set domain to "
+		    "a name that has one",
+		    a->domain);
+	else
+		finding(rp, "ehlo", 1,
+		    "could not check whether EHLO name %s resolves (DNS "
+		    "failure, not a missing record)",
+		    a->domain);
+	/* OAuth2 token state (issue 11): the lead wires oauth2.c's report
+	 * here, e.g. oauth2_report(a, ...) turned into findings. */
+}
+
+static void
+report_caps(struct report *rp, const struct account *a,
+    const struct smtp_caps *c)
+{
+	finding(rp, "smtp", 0,
+	    "SIZE %llu%s, PIPELINING %s, 8BITMIME %s, SMTPUTF8 %s, DSN %s, "
+	    "CHUNKING %s",
+	    c->size, (c->flags & SMTP_CAP_SIZE) ? "" : " (not offered)",
+	    (c->flags & SMTP_CAP_PIPELINING) ? "yes" : "no",
+	    (c->flags & SMTP_CAP_8BITMIME) ? "yes" : "no",
+	    (c->flags & SMTP_CAP_SMTPUTF8) ? "yes" : "no",
+	    (c->flags & SMTP_CAP_DSN) ? "yes" : "no",
+	    (c->flags & SMTP_CAP_CHUNKING) ? "yes" : "no");
+	if (!(c->flags & SMTP_CAP_8BITMIME) && a->smtp_8bitmime)
+		finding(rp, "smtp", 1,
+		    "no 8BITMIME: 8-bit messages would be refused; fix: "
+		    "smtp_8bitmime off");
+	if (a->dsn_notify != NULL && !(c->flags & SMTP_CAP_DSN))
+		finding(rp, "smtp", 1,
+		    "dsn_notify is set but the server offers no DSN; fix: "
+		    "remove dsn_notify");
+}
+
+static void
+report_tls(struct report *rp, const struct account *a, struct tls *t)
+{
+	long long exp, days;
+
+	if (t == NULL) {
+		finding(rp, "tls", 2,
+		    "no TLS: the session is in plain text; fix: tls on");
+		return;
+	}
+	finding(rp, "tls", 0, "%s (%s)",
+	    tls_info(t) != NULL ? tls_info(t) : "TLS",
+	    a->tls_starttls ? "STARTTLS" : "implicit TLS");
+	if (a->tls_certcheck)
+		finding(rp, "tls", 0,
+		    "certificate chain valid and host name %s matches",
+		    a->tls_host_override != NULL ? a->tls_host_override
+						 : "verified");
+	if (a->tls_fingerprint != NULL)
+		finding(rp, "tls", 0, "certificate matches tls_fingerprint");
+	if ((exp = tls_peer_expiry(t)) == -1)
+		return;
+	days = (exp - (long long)time(NULL)) / 86400;
+	if (exp < (long long)time(NULL))
+		finding(rp, "tls", 2,
+		    "the certificate has expired; fix: the server's "
+		    "operator must renew it");
+	else if (days < EXPIRY_WARN_DAYS)
+		finding(rp, "tls", 1,
+		    "the certificate expires in %lld day(s); fix: the "
+		    "server's operator must renew it",
+		    days);
+	else
+		finding(rp, "tls", 0, "the certificate expires in %lld days",
+		    days);
+}
+
+static void
+report_auth(struct doctor *d, struct smtp_session *s, int logged_in)
+{
+	struct report *rp = &d->rp;
+	const struct smtp_caps *c = smtp_caps_of(s);
+	const char *mech;
+	struct err me = {0};
+
+	if (d->a->tls && d->a->tls_starttls && smtp_auth_before_tls(s))
+		finding(rp, "auth", 1,
+		    "the server offers AUTH before STARTTLS, inviting "
+		    "clients to send passwords in clear (postseal never "
+		    "does); fix (server): offer AUTH only over TLS");
+	if (d->a->auth != NULL && ascii_casecmp(d->a->auth, "off") == 0) {
+		finding(rp, "auth", 0, "auth off: no login");
+		return;
+	}
+	if ((mech = smtp_choose_mech(s, &me)) == NULL) {
+		finding(rp, "auth", 2, "mechanisms offered: %s; %s",
+		    (c->flags & SMTP_CAP_AUTH) ? c->auth : "none", me.text);
+		return;
+	}
+	finding(rp, "auth", 0, "mechanisms offered: %s; postseal uses %s (%s)",
+	    c->auth, mech,
+	    d->a->auth != NULL && ascii_casecmp(d->a->auth, "on") != 0
+		? "set by auth"
+		: "the strongest offered");
+	if (logged_in)
+		finding(rp, "auth", 0, "AUTH %s as %s accepted",
+		    smtp_auth_mech(s) != NULL ? smtp_auth_mech(s) : mech,
+		    d->a->user != NULL ? d->a->user : "?");
+}
+
+static void
+add_addr(struct doctor *d, const char *addr, const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < d->naddrs; i++)
+		if (strcmp(d->addrs[i], addr) == 0)
+			return;
+	if (d->naddrs == DOCTOR_MAX_ADDRS)
+		return;
+	str_copy(d->addrs[d->naddrs], addr, sizeof(d->addrs[0]));
+	str_copy(d->addr_host[d->naddrs++], host, sizeof(d->addr_host[0]));
+}
+
+static void
+report_smarthost(struct doctor *d, const char *host)
+{
+	struct report *rp = &d->rp;
+	struct smtp_session *s = NULL;
+	char *pw = NULL;
+	struct err se = {0};
+	int login = d->o->doctor_auth && d->a->user != NULL &&
+		    (d->a->auth == NULL || ascii_casecmp(d->a->auth, "off"));
+
+	if (login && config_password(d->a, &pw, &se) == -1) {
+		finding(rp, "auth", 2, "no password: %s", se.text);
+		login = 0;
+	}
+	if (smtp_probe(d->a, host, login ? (pw != NULL ? pw : "") : NULL, &s,
+		&se) == -1) {
+		finding(rp, se.kind == ERR_AUTH ? "auth" : "connect", 2,
+		    "%s port %u: %s%s", host, d->a->port, se.text,
+		    se.kind == ERR_AUTH && login
+			? "; fix: correct user and password (or passwordeval)"
+			: "");
+		str_wipe_free(pw);
+		return;
+	}
+	str_wipe_free(pw);
+	finding(rp, "connect", 0, "%s port %u (%s) answers", host, d->a->port,
+	    smtp_peer(s));
+	add_addr(d, smtp_peer(s), host);
+	report_tls(rp, d->a, smtp_tls(s));
+	report_caps(rp, d->a, smtp_caps_of(s));
+	report_auth(d, s, login);
+	smtp_close(s);
+}
+
+/* DKIM: each configured key's record at selector._domainkey.d. */
+static void
+report_dkim_key(struct doctor *d, size_t i)
+{
+	struct report *rp = &d->rp;
+	const struct dkim_keyspec *k = &d->a->dkim_keys[i];
+	char name[512];
+	struct dns_answer ans;
+	struct buf want;
+	struct err ke = {0};
+	const char *wp, *p;
+	enum dns_status st;
+	size_t j, nrec = 0;
+
+	snprintf(name, sizeof(name), "%s._domainkey.%s", k->selector,
+	    d->a->dkim_domain);
+	buf_init(&want, 4096);
+	if (d->keys[i] == NULL ||
+	    dkim_key_record(d->keys[i], &want, &ke) == -1) {
+		buf_reset(&want);
+		return;
+	}
+	buf_addch(&want, '\0');
+	wp = strstr(want.data, "p=");
+	st = d->r.lookup(d->r.arg, name, DNS_T_TXT, &ans);
+	if (dns_status_temporary(st)) {
+		finding(rp, "dkim", 2,
+		    "could not look up %s (%s); this is a DNS failure, not a "
+		    "missing record",
+		    name, ans.why);
+		goto out;
+	}
+	for (j = 0; st == DNS_FOUND && j < ans.nrr; j++) {
+		const char *t = ans.rr[j].text;
+
+		if (strstr(t, "p=") == NULL)
+			continue;
+		nrec++;
+		p = strstr(t, "p=");
+		if (strncmp(p, wp, strlen(wp)) != 0 ||
+		    (p[strlen(wp)] != '\0' && p[strlen(wp)] != ';' &&
+			p[strlen(wp)] != ' '))
+			finding(rp, "dkim", 2,
+			    "%s: the public key does not match the private key "
+			    "%s; fix: publish the TXT record \"%s\"",
+			    name, k->file, want.data);
+		else
+			finding(rp, "dkim", 0, "%s matches the key %s", name,
+			    k->file);
+		if (strstr(t, "t=y") != NULL)
+			finding(rp, "dkim", 1,
+			    "%s has t=y (testing): receivers may treat "
+			    "signatures as unsigned; fix: remove t=y",
+			    name);
+		if ((strstr(t, "k=ed25519") != NULL) !=
+		    (dkim_key_alg(d->keys[i]) == DKIM_ED25519_SHA256))
+			finding(rp, "dkim", 2,
+			    "%s: k= does not match the key type; fix: publish "
+			    "\"%s\"",
+			    name, want.data);
+		if (strstr(t, "h=") != NULL && strstr(t, "sha256") == NULL)
+			finding(rp, "dkim", 2,
+			    "%s: h= does not allow sha256; fix: remove h=",
+			    name);
+	}
+	if (nrec == 0)
+		finding(rp, "dkim", 2,
+		    "no DKIM record at %s (%s); fix: publish the TXT record "
+		    "\"%s\"",
+		    name,
+		    st == DNS_FOUND ? "no key record" : dns_status_name(st),
+		    want.data);
+out:
+	dns_answer_free(&ans);
+	buf_reset(&want);
+}
+
+int
+doctor_run(const struct opts *o, FILE *out, struct err *e)
+{
+	struct doctor d;
+	struct config *cfg = NULL;
+	struct dns *dns = NULL;
+	enum spf_result spf = SPF_NONE, s1;
+	const char *sender, *from;
+	size_t i;
+	int ret = -1;
+
+	memset(&d, 0, sizeof(d));
+	d.rp.out = out;
+	d.rp.json = o->json;
+	d.o = o;
+	buf_init(&d.rp.js, 1 << 20);
+	if (config_load(o->config_file, &cfg, e) == -1)
+		return -1;
+	d.cfg = cfg;
+	if ((d.a = config_find(cfg, o->account, o->sender, e)) == NULL)
+		goto out;
+	if (dns_open(d.a->dns_server,
+		d.a->timeout > 0 ? d.a->timeout * 1000 : 10000, &dns, e) == -1)
+		goto out;
+	d.r = dns_resolver_of(dns);
+
+	d.rp.section = "account";
+	report_account(&d);
+	for (i = 0; i < d.a->nhosts; i++) {
+		d.rp.section = d.a->hosts[i];
+		report_smarthost(&d, d.a->hosts[i]);
+	}
+
+	d.rp.section = "domain";
+	sender = o->sender != NULL && *o->sender != '\0'
+		     ? o->sender
+		     : config_envelope_from(d.a);
+	from = sender != NULL ? domain_of(sender) : NULL;
+	if (from == NULL || from == sender) {
+		finding(&d.rp, "domain", 1,
+		    "no sender domain to check; fix: set from, or give -f");
+	} else {
+		for (i = 0; i < d.naddrs; i++) {
+			report_spf(&d.rp, &d.r, d.addrs[i], sender,
+			    d.a->domain != NULL ? d.a->domain : from, &s1);
+			if (i == 0 || s1 != SPF_PASS)
+				spf = s1;
+		}
+		for (i = 0; i < d.a->ndkim_keys && d.a->dkim_domain != NULL;
+		     i++)
+			report_dkim_key(&d, i);
+		report_dmarc(&d.rp, &d.r, from, sender, spf, d.a);
+		for (i = 0; i < d.naddrs; i++)
+			report_rdns(&d.rp, &d.r, d.addrs[i]);
+		report_mx(&d.rp, &d.r, from);
+	}
+	if (d.rp.json) {
+		fprintf(out,
+		    "{\n  \"version\": 1,\n  \"account\": \"%s\",\n"
+		    "  \"errors\": %u,\n  \"warnings\": %u,\n"
+		    "  \"findings\": [%s\n  ]\n}\n",
+		    d.a->name, d.rp.errors, d.rp.warnings,
+		    d.rp.js.data != NULL ? d.rp.js.data : "");
+	} else
+		fprintf(out, "summary: %u error(s), %u warning(s)\n",
+		    d.rp.errors, d.rp.warnings);
+	ret = d.rp.errors > 0 ? 1 : 0;
+out:
+	for (i = 0; i < CONFIG_MAX_DKIM_KEYS; i++)
+		dkim_key_free(d.keys[i]);
+	buf_reset(&d.rp.js);
 	dns_close(dns);
 	config_free(cfg);
 	return ret;

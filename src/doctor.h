@@ -18,4 +18,13 @@
  */
 int doctor_check_domain(const struct opts *o, FILE *out, struct err *e);
 
+/*
+ * --doctor [-a ACCOUNT] [--auth] [--json]: the account's configuration,
+ * each smarthost as a submission would see it (no message; a real AUTH
+ * with --auth), and the sender domain (SPF for the smarthosts'
+ * addresses, DKIM records of the configured keys, DMARC and alignment,
+ * reverse DNS, MX).  Returns as doctor_check_domain().
+ */
+int doctor_run(const struct opts *o, FILE *out, struct err *e);
+
 #endif

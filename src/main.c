@@ -176,6 +176,9 @@ run_unconfigured(const struct opts *o, int *r, struct err *e)
 	case MODE_INSPECT: /* 0 authenticated and aligned, 1 not (issue 14) */
 		*r = inspect_run(o, stdout, e);
 		return 0;
+	case MODE_DOCTOR: /* 0 clean, 1 errors found (issue 13) */
+		*r = doctor_run(o, stdout, e);
+		return 0;
 	default:
 		return 1;
 	}
@@ -262,7 +265,8 @@ main(int argc, char **argv)
 	}
 	if (r == 0)
 		return EX_OK;
-	if (r == 1) /* --check-domain: a finding is an error; --inspect */
+	/* --check-domain, --doctor: a finding is an error; --inspect */
+	if (r == 1)
 		return 1;
 	log_error("%s", e.text);
 	return err_exit_code(e.kind);

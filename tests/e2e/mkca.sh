@@ -9,6 +9,7 @@
 #   iponly.pem iponly.key         only the IP 127.0.0.1 (CN "ip only"); ca
 #   expired.pem expired.key       localhost; valid 2001-01-01..2002-01-01
 #   notyet.pem notyet.key         localhost; valid from 2090-01-01
+#   expiring.pem expiring.key     localhost, 127.0.0.1; valid for 5 days
 #   selfsigned.pem selfsigned.key localhost; self-signed, not a CA
 #   ca2.pem ca2.key               a second CA that nobody trusts
 #   untrusted.pem untrusted.key   localhost; signed by ca2
@@ -99,6 +100,8 @@ leaf notyet localhost ca 'dns_name = "localhost"' \
     'ip_address = "127.0.0.1"' \
     'activation_date = "2090-01-01 00:00:00"' \
     'expiration_date = "2091-01-01 00:00:00"'
+leaf expiring localhost ca 'dns_name = "localhost"' \
+    'ip_address = "127.0.0.1"' 'expiration_days = 5'
 leaf selfsigned localhost self 'dns_name = "localhost"' \
     'ip_address = "127.0.0.1"' 'expiration_days = 3650'
 leaf untrusted localhost ca2 'dns_name = "localhost"' \
@@ -112,8 +115,8 @@ ct --generate-certificate --load-privkey client.key \
     --template client.tmpl --outfile client.pem
 
 # Fingerprints of the leaves for the tls_fingerprint tests.
-for name in server wrongname dnsonly iponly expired notyet selfsigned \
-    untrusted; do
+for name in server wrongname dnsonly iponly expired notyet expiring \
+    selfsigned untrusted; do
 	certtool --certificate-info --infile "$name.pem" 2>/dev/null |
 	    sed -n '/Fingerprint:/,/sha256:/s/^[[:space:]]*sha256:[[:space:]]*//p' |
 	    head -n 1 >"$name.sha256"

@@ -1,0 +1,175 @@
+#!/bin/sh
+# postseal --doctor against real servers on loopback: smtpd.py as the
+# smarthost (good, expiring, expired and wrong-name certificates; --auth
+# with the right and a wrong password) and nsd serving the sender
+# domain (a correct one giving a clean report; a DKIM key that does not
+# match, t=y, a missing DKIM record, SPF that does not authorise the
+# smarthost, missing DMARC, p=none).  --json is parsed by Python.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nameserver.sh"
+e2e_init
+postseal_only
+make_ca
+
+run_postseal --dkim-keygen --type ed25519 --domain good.test --selector s1 \
+    --out "$T/s1.key"
+assert_exit 0 "keygen s1"
+cp "$OUT" "$T/s1.rec"
+run_postseal --dkim-keygen --type ed25519 --domain good.test --selector other \
+    --out "$T/other.key"
+assert_exit 0 "keygen other"
+# "other"'s record published under selector s2: a key that does not match.
+sed 's/^other\._domainkey/s2._domainkey/' "$OUT" >"$T/s2.rec"
+# s3: the right key, but in testing mode.
+run_postseal --dkim-keygen --type ed25519 --domain good.test --selector s3 \
+    --out "$T/s3.key"
+sed 's/v=DKIM1;/v=DKIM1; t=y;/' "$OUT" >"$T/s3.rec"
+grep -q 't=y' "$T/s3.rec" || hard_error "no t=y in the s3 record"
+
+{
+	cat <<'Z'
+@	TXT	"v=spf1 ip4:127.0.0.1 -all"
+_dmarc	TXT	"v=DMARC1; p=reject; rua=mailto:dmarc@good.test"
+@	MX	10 mx.good.test.
+mx	A	127.0.0.1
+out	A	127.0.0.1
+Z
+	cat "$T/s1.rec" "$T/s2.rec" "$T/s3.rec"
+} >"$T/good.body"
+ns_zone good.test <"$T/good.body"
+ns_zone none.test <<'EOF2'
+@	TXT	"v=spf1 ip4:192.0.2.1 -all"
+_dmarc	TXT	"v=DMARC1; p=none; rua=mailto:d@none.test"
+@	MX	10 mx.good.test.
+EOF2
+ns_zone nodmarc.test <<'EOF2'
+@	TXT	"v=spf1 ip4:127.0.0.1 -all"
+@	MX	10 mx.good.test.
+EOF2
+ns_zone 1.0.0.127.in-addr.arpa <<'EOF2'
+@	PTR	out.good.test.
+EOF2
+ns_start
+
+# conf MODE PORT FROM [EXTRA-LINES]: one account "d" for the server at PORT
+conf() {
+	{
+		printf 'account d\nhost localhost\nport %s\n' "$2"
+		case $1 in
+		starttls) printf 'tls on\ntls_starttls on\n' ;;
+		implicit) printf 'tls on\ntls_starttls off\n' ;;
+		esac
+		printf 'tls_trust_file %s\ntimeout 8\n' "$CA/ca.pem"
+		printf 'domain out.good.test\nfrom %s\n' "$3"
+		printf 'auth on\nuser u\npassword Zq8-doctor\n'
+		printf 'dns_server 127.0.0.1:%s\n' "$NS_PORT"
+		printf 'dkim_domain good.test\n'
+		printf 'dkim_key s1 ed25519 %s\n' "$T/s1.key"
+		[ -n "${4:-}" ] && printf '%s\n' "$4"
+		printf 'account default : d\n'
+	} | write_config
+}
+
+start_server --name good --tls starttls --user u --password Zq8-doctor \
+    --size 10240000 --dsn --smtputf8
+GOOD=$PORT
+
+# The correct domain and smarthost: a clean report, a real login.
+conf starttls "$GOOD" me@good.test
+run_postseal -C "$CFG" --doctor --auth
+assert_exit 0 "clean report"
+assert_grep_fixed 'summary: 0 error(s), 0 warning(s)' "$OUT" "clean: no findings"
+assert_grep_fixed 'connect: ok: localhost port '"$GOOD"' (127.0.0.1) answers' "$OUT" "clean: connected"
+assert_grep_fixed '(STARTTLS)' "$OUT" "clean: TLS mode"
+assert_grep_fixed 'tls: ok: certificate chain valid and host name' "$OUT" "clean: chain"
+assert_grep 'tls: ok: the certificate expires in [0-9]+ days' "$OUT" "clean: days to expiry"
+assert_grep_fixed 'smtp: ok: SIZE 10240000, PIPELINING yes, 8BITMIME yes, SMTPUTF8 yes, DSN yes, CHUNKING no' "$OUT" "clean: extensions"
+assert_grep_fixed 'auth: ok: mechanisms offered: PLAIN LOGIN; postseal uses PLAIN (the strongest offered)' "$OUT" "clean: mechanism and reason"
+assert_grep_fixed 'auth: ok: AUTH PLAIN as u accepted' "$OUT" "clean: --auth logged in"
+assert_grep_fixed 'ehlo: ok: EHLO name out.good.test resolves' "$OUT" "clean: EHLO name"
+assert_grep_fixed 'spf: ok: pass for 127.0.0.1 as me@good.test (ip4:127.0.0.1 in good.test' "$OUT" "clean: SPF for the smarthost's address"
+assert_grep_fixed 'dkim: ok: s1._domainkey.good.test matches the key' "$OUT" "clean: DKIM record"
+assert_grep_fixed 'dmarc: ok: p=reject applies' "$OUT" "clean: DMARC"
+assert_grep_fixed 'dmarc: ok: DKIM d= good.test aligns with From domain good.test' "$OUT" "clean: d= aligned"
+assert_grep_fixed 'rdns: ok: 127.0.0.1 is out.good.test (forward-confirmed)' "$OUT" "clean: FCrDNS"
+assert_grep_fixed 'mx: ok: good.test: 1 MX record(s): mx.good.test' "$OUT" "clean: MX"
+ok
+
+# Without --auth nothing logs in.
+run_postseal -C "$CFG" --doctor
+assert_exit 0 "no --auth"
+assert_no_grep_fixed 'accepted' "$OUT" "no --auth: no login"
+
+# --json: the same findings for scripts.
+run_postseal -C "$CFG" --doctor --json
+assert_exit 0 "--json"
+/usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["version"] == 1 and d["account"] == "default", d
+assert d["errors"] == 0 and d["warnings"] == 0, d
+sev = {f["severity"] for f in d["findings"]}
+assert sev <= {"ok", "info"}, sev
+assert any(f["section"] == "localhost" and f["area"] == "tls" for f in d["findings"])
+assert all(set(f) == {"section", "area", "severity", "text", "fix"} for f in d["findings"])
+' "$OUT" || fail "--json output does not parse or lacks findings"
+
+# A wrong password is an error with --auth.
+conf starttls "$GOOD" me@good.test 'password wrong-one'
+sed -i '/^password Zq8-doctor$/d' "$CFG"
+run_postseal -C "$CFG" --doctor --auth
+assert_exit 1 "wrong password"
+assert_grep 'auth: error: localhost port [0-9]+: .*; fix: correct user and password' "$OUT" "wrong password: error and fix"
+
+# DKIM: a record that does not match the private key, one with t=y, a
+# selector with no record.
+conf starttls "$GOOD" me@good.test "dkim_key s2 ed25519 $T/other.key"
+sed -i "s|^dkim_key s2 ed25519 .*|dkim_key s2 ed25519 $T/s1.key|" "$CFG"
+printf 'account d2 : d\ndkim_key s3 ed25519 %s\ndkim_key s9 ed25519 %s\n' \
+    "$T/s3.key" "$T/s1.key" >>"$CFG"
+run_postseal -C "$CFG" --doctor
+assert_exit 1 "DKIM mismatch"
+assert_grep_fixed 'dkim: error: s2._domainkey.good.test: the public key does not match the private key' "$OUT" "DKIM mismatch: error"
+assert_grep_fixed 'fix: publish the TXT record "v=DKIM1; k=ed25519; p=' "$OUT" "DKIM mismatch: the record to publish"
+run_postseal -C "$CFG" --doctor -a d2
+assert_exit 1 "t=y, missing"
+assert_grep_fixed 'dkim: warning: s3._domainkey.good.test has t=y (testing)' "$OUT" "t=y warned"
+assert_grep_fixed 'dkim: error: no DKIM record at s9._domainkey.good.test (no such name); fix: publish the TXT record "v=DKIM1; k=ed25519; p=' "$OUT" "missing DKIM record"
+
+# SPF not authorising the smarthost, p=none.
+conf starttls "$GOOD" me@none.test
+run_postseal -C "$CFG" --doctor
+assert_exit 1 "none.test"
+assert_grep_fixed 'spf: error: fail for 127.0.0.1 as me@none.test' "$OUT" "SPF fail"
+assert_grep_fixed 'fix: add ip4:127.0.0.1' "$OUT" "SPF fix"
+assert_grep_fixed 'dmarc: warning: p=none applies' "$OUT" "p=none warned"
+
+conf starttls "$GOOD" me@nodmarc.test
+run_postseal -C "$CFG" --doctor
+assert_exit 1 "no DMARC"
+assert_grep_fixed 'dmarc: error: no DMARC record at _dmarc.nodmarc.test; fix: publish a TXT record at _dmarc.nodmarc.test' "$OUT" "missing DMARC"
+
+# Certificates: expiring (warning), expired and wrong name (errors).
+start_server --name expiring --cert expiring --tls starttls --user u \
+    --password Zq8-doctor
+conf starttls "$PORT" me@good.test
+run_postseal -C "$CFG" --doctor
+assert_exit 0 "expiring certificate (a warning)"
+assert_grep 'tls: warning: the certificate expires in [0-9] day\(s\); fix: ' "$OUT" "expiring warned"
+for c in expired wrongname; do
+	start_server --name $c --cert $c --tls implicit --user u \
+	    --password Zq8-doctor
+	conf implicit "$PORT" me@good.test
+	run_postseal -C "$CFG" --doctor
+	assert_exit 1 "$c certificate"
+	assert_grep "connect: error: localhost port $PORT: " "$OUT" "$c: connection error"
+	cp "$OUT" "$T/$c.out"
+done
+assert_grep_fixed 'expired' "$T/expired.out" "expired: the reason named"
+assert_grep_fixed "is for another name" "$T/wrongname.out" "wrong name: said so"
+
+# STARTTLS configured where the port speaks TLS at once: the setting named.
+conf starttls "$PORT" me@good.test
+run_postseal -C "$CFG" --doctor
+assert_exit 1 "TLS port configured as STARTTLS"
+assert_grep_fixed 'tls_starttls off' "$OUT" "wrong TLS mode: the setting to change"
+e2e_done

@@ -1822,6 +1822,7 @@ struct sigp {
 
 struct pubkey {
 	enum dkim_alg alg;
+	unsigned bits; /* RSA */
 	gnutls_pubkey_t rsa;
 	unsigned char ed[crypto_sign_ed25519_PUBLICKEYBYTES];
 };
@@ -1986,9 +1987,35 @@ key_import(const struct tag *p, struct pubkey *pk)
 			why = "key record: p= is not an RSA public key";
 		else if (bits < DKIM_RSA_MIN_BITS)
 			why = "key record: RSA key shorter than 1024 bits";
+		pk->bits = bits;
 	}
 	free(der);
 	return why;
+}
+
+const char *
+dkim_key_record_check(const char *txt, size_t len, enum dkim_alg alg,
+    unsigned *bits)
+{
+	struct pubkey pk;
+	struct taglist tl;
+	const char *r = NULL;
+
+	memset(&pk, 0, sizeof(pk));
+	pk.alg = alg;
+	*bits = 0;
+	if (len == 0 || memchr(txt, '\0', len) != NULL)
+		r = "key record: empty or NUL in it";
+	if (r == NULL)
+		r = taglist_parse(txt, txt + len, &tl);
+	if (r == NULL)
+		r = key_tags(&tl, alg);
+	if (r == NULL)
+		r = key_import(tag_get(&tl, "p"), &pk);
+	*bits = pk.bits;
+	if (pk.rsa != NULL)
+		gnutls_pubkey_deinit(pk.rsa);
+	return r;
 }
 
 static int

@@ -254,4 +254,13 @@ int dkim_verify_arc(const struct message *m, unsigned inst, long long now,
     dkim_lookup_fn *lookup, void *arg, struct dkim_result *ams,
     struct dkim_result *seal, struct err *e);
 
+/*
+ * A published key record (TXT text, len bytes) checked as a verifier
+ * would for alg (for the doctor): NULL if usable, else the reason (bad
+ * tags, k=/h= that do not fit, bad p= encoding, RSA under 1024 bits).
+ * *bits gets the RSA key's size when it parsed (0 otherwise).
+ */
+const char *dkim_key_record_check(const char *txt, size_t len,
+    enum dkim_alg alg, unsigned *bits);
+
 #endif

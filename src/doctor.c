@@ -788,18 +788,46 @@ report_smarthost(struct doctor *d, const char *host)
 	smtp_close(s);
 }
 
+/* The p= tag's value of a key record, whitespace removed, into out. */
+static void
+key_p(const char *t, size_t n, char *out, size_t outsize)
+{
+	size_t i = 0, o = 0;
+	int at_tag = 1, in_p = 0;
+
+	for (; i < n; i++) {
+		char c = t[i];
+
+		if (c == ';') {
+			at_tag = 1;
+			in_p = 0;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			continue;
+		} else if (at_tag) {
+			at_tag = 0;
+			in_p = c == 'p' && i + 1 < n && t[i + 1] == '=';
+			if (in_p)
+				i++;
+		} else if (in_p && o + 1 < outsize)
+			out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
 /* DKIM: each configured key's record at selector._domainkey.d. */
 static void
 report_dkim_key(struct doctor *d, size_t i)
 {
 	struct report *rp = &d->rp;
 	const struct dkim_keyspec *k = &d->a->dkim_keys[i];
-	char name[512];
+	char name[512], have[8192], want_p[8192];
 	struct dns_answer ans;
 	struct buf want;
 	struct err ke = {0};
-	const char *wp, *p;
+	enum dkim_alg alg;
+	const char *why;
 	enum dns_status st;
+	unsigned bits;
 	size_t j, nrec = 0;
 
 	snprintf(name, sizeof(name), "%s._domainkey.%s", k->selector,
@@ -811,7 +839,8 @@ report_dkim_key(struct doctor *d, size_t i)
 		return;
 	}
 	buf_addch(&want, '\0');
-	wp = strstr(want.data, "p=");
+	alg = dkim_key_alg(d->keys[i]);
+	key_p(want.data, strlen(want.data), want_p, sizeof(want_p));
 	st = d->r.lookup(d->r.arg, name, DNS_T_TXT, &ans);
 	if (dns_status_temporary(st)) {
 		finding(rp, "dkim", 2,
@@ -820,46 +849,52 @@ report_dkim_key(struct doctor *d, size_t i)
 		    name, ans.why);
 		goto out;
 	}
-	for (j = 0; st == DNS_FOUND && j < ans.nrr; j++) {
+	if (st == DNS_FOUND && ans.nrr > 1)
+		finding(rp, "dkim", 2,
+		    "%s has %zu TXT records: a key is one record (a long key "
+		    "is several strings of one record), so receivers find "
+		    "none; fix: publish one TXT record \"%s\"",
+		    name, ans.nrr, want.data);
+	for (j = 0; st == DNS_FOUND && ans.nrr == 1 && j < ans.nrr; j++) {
 		const char *t = ans.rr[j].text;
+		size_t n = ans.rr[j].len;
 
-		if (strstr(t, "p=") == NULL)
-			continue;
 		nrec++;
-		p = strstr(t, "p=");
-		if (strncmp(p, wp, strlen(wp)) != 0 ||
-		    (p[strlen(wp)] != '\0' && p[strlen(wp)] != ';' &&
-			p[strlen(wp)] != ' '))
+		if ((why = dkim_key_record_check(t, n, alg, &bits)) != NULL) {
+			finding(rp, "dkim", 2,
+			    "%s: %s; fix: publish the TXT record \"%s\"", name,
+			    why, want.data);
+			continue;
+		}
+		key_p(t, n, have, sizeof(have));
+		if (strcmp(have, want_p) != 0)
 			finding(rp, "dkim", 2,
 			    "%s: the public key does not match the private key "
 			    "%s; fix: publish the TXT record \"%s\"",
 			    name, k->file, want.data);
 		else
-			finding(rp, "dkim", 0, "%s matches the key %s", name,
-			    k->file);
+			finding(rp, "dkim", 0, "%s matches the key %s%s", name,
+			    k->file,
+			    ans.rr[j].nstrings > 1 ? " (several strings)" : "");
+		if (alg == DKIM_RSA_SHA256 && bits < 2048)
+			finding(rp, "dkim", 1,
+			    "%s: a %u-bit RSA key: receivers expect at least "
+			    "2048 bits; fix: postseal --dkim-keygen --type rsa "
+			    "--bits 2048 --domain %s --selector NEW --out "
+			    "FILE, "
+			    "publish it and set dkim_key to it",
+			    name, bits, d->a->dkim_domain);
 		if (strstr(t, "t=y") != NULL)
 			finding(rp, "dkim", 1,
 			    "%s has t=y (testing): receivers may treat "
 			    "signatures as unsigned; fix: remove t=y",
 			    name);
-		if ((strstr(t, "k=ed25519") != NULL) !=
-		    (dkim_key_alg(d->keys[i]) == DKIM_ED25519_SHA256))
-			finding(rp, "dkim", 2,
-			    "%s: k= does not match the key type; fix: publish "
-			    "\"%s\"",
-			    name, want.data);
-		if (strstr(t, "h=") != NULL && strstr(t, "sha256") == NULL)
-			finding(rp, "dkim", 2,
-			    "%s: h= does not allow sha256; fix: remove h=",
-			    name);
 	}
-	if (nrec == 0)
+	if (nrec == 0 && !(st == DNS_FOUND && ans.nrr > 1))
 		finding(rp, "dkim", 2,
 		    "no DKIM record at %s (%s); fix: publish the TXT record "
 		    "\"%s\"",
-		    name,
-		    st == DNS_FOUND ? "no key record" : dns_status_name(st),
-		    want.data);
+		    name, dns_status_name(st), want.data);
 out:
 	dns_answer_free(&ans);
 	buf_reset(&want);

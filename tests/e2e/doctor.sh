@@ -25,6 +25,23 @@ run_postseal --dkim-keygen --type ed25519 --domain good.test --selector s3 \
     --out "$T/s3.key"
 sed 's/v=DKIM1;/v=DKIM1; t=y;/' "$OUT" >"$T/s3.rec"
 grep -q 't=y' "$T/s3.rec" || hard_error "no t=y in the s3 record"
+# r2: a 2048-bit RSA key (its record is several strings); r1: 1024 bits.
+run_postseal --dkim-keygen --type rsa --bits 2048 --domain good.test \
+    --selector r2 --out "$T/r2.key"
+assert_exit 0 "keygen r2"
+cp "$OUT" "$T/r2.rec"
+run_postseal --dkim-keygen --type rsa --bits 1024 --domain good.test \
+    --selector r1 --out "$T/r1.key"
+assert_exit 0 "keygen r1"
+cp "$OUT" "$T/r1.rec"
+# Planted: s5 a bad Ed25519 encoding, s6 a key split into two records,
+# s7 an Ed25519 key published as k=rsa.
+{
+	echo 's5._domainkey IN TXT "v=DKIM1; k=ed25519; p=AAAA"'
+	echo 's6._domainkey IN TXT "v=DKIM1; k=ed25519;"'
+	echo 's6._domainkey IN TXT "p=AAAA"'
+	sed 's/^s1\._domainkey/s7._domainkey/; s/k=ed25519/k=rsa/' "$T/s1.rec"
+} >"$T/planted.rec"
 
 {
 	cat <<'Z'
@@ -34,7 +51,8 @@ _dmarc	TXT	"v=DMARC1; p=reject; rua=mailto:dmarc@good.test"
 mx	A	127.0.0.1
 out	A	127.0.0.1
 Z
-	cat "$T/s1.rec" "$T/s2.rec" "$T/s3.rec"
+	cat "$T/s1.rec" "$T/s2.rec" "$T/s3.rec" "$T/r2.rec" "$T/r1.rec" \
+	    "$T/planted.rec"
 } >"$T/good.body"
 ns_zone good.test <"$T/good.body"
 ns_zone none.test <<'EOF2'
@@ -134,6 +152,24 @@ run_postseal -C "$CFG" --doctor -a d2
 assert_exit 1 "t=y, missing"
 assert_grep_fixed 'dkim: warning: s3._domainkey.good.test has t=y (testing)' "$OUT" "t=y warned"
 assert_grep_fixed 'dkim: error: no DKIM record at s9._domainkey.good.test (no such name); fix: publish the TXT record "v=DKIM1; k=ed25519; p=' "$OUT" "missing DKIM record"
+
+# RSA: 2048 bits in several strings is fine, 1024 bits a warning; a bad
+# Ed25519 encoding, a key split into two records and a k= that does not
+# fit are errors.
+printf 'account d3 : d\ndkim_key r2 rsa %s\ndkim_key r1 rsa %s\n' \
+    "$T/r2.key" "$T/r1.key" >>"$CFG"
+run_postseal -C "$CFG" --doctor -a d3
+assert_exit 0 "RSA keys (a warning)"
+assert_grep_fixed 'dkim: ok: r2._domainkey.good.test matches the key '"$T/r2.key"' (several strings)' "$OUT" "RSA 2048 in several strings"
+assert_grep_fixed 'dkim: warning: r1._domainkey.good.test: a 1024-bit RSA key: receivers expect at least 2048 bits; fix: postseal --dkim-keygen --type rsa --bits 2048' "$OUT" "RSA 1024 warned"
+assert_no_grep_fixed 'r2._domainkey.good.test: a ' "$OUT" "RSA 2048 not warned"
+printf 'account d4 : d\ndkim_key s5 ed25519 %s\ndkim_key s6 ed25519 %s\ndkim_key s7 ed25519 %s\n' \
+    "$T/s1.key" "$T/s1.key" "$T/s1.key" >>"$CFG"
+run_postseal -C "$CFG" --doctor -a d4
+assert_exit 1 "planted DKIM records"
+assert_grep_fixed 'dkim: error: s5._domainkey.good.test: key record: p= is not a 32-byte Ed25519 key; fix: publish the TXT record "v=DKIM1; k=ed25519; p=' "$OUT" "bad Ed25519 encoding"
+assert_grep_fixed 'dkim: error: s6._domainkey.good.test has 2 TXT records: a key is one record' "$OUT" "key split into records"
+assert_grep_fixed 'dkim: error: s7._domainkey.good.test: key record: k= does not match a=' "$OUT" "k= mismatch"
 
 # SPF not authorising the smarthost, p=none.
 conf starttls "$GOOD" me@none.test

@@ -190,6 +190,7 @@ enum fid {
 	FID_TIMEOUT_DATA_END,
 	FID_FAILED_MAX_AGE,
 	FID_DNS_SERVER,
+	FID_DNSBL_ZONES,
 	FID_OAUTH2_PROVIDER,
 	FID_OAUTH2_TENANT,
 	FID_OAUTH2_CLIENT_ID,
@@ -273,6 +274,7 @@ static const struct field fields[FID_COUNT] = {
     [FID_TIMEOUT_DATA_END] = FLD(F_UINT, timeout_data_end),
     [FID_FAILED_MAX_AGE] = FLD(F_UINT, failed_max_age),
     [FID_DNS_SERVER] = FLD(F_STR, dns_server),
+    [FID_DNSBL_ZONES] = FLD(F_STR, dnsbl_zones),
     [FID_OAUTH2_PROVIDER] = FLD(F_STR, oauth2_provider),
     [FID_OAUTH2_TENANT] = FLD(F_STR, oauth2_tenant),
     [FID_OAUTH2_CLIENT_ID] = FLD(F_STR, oauth2_client_id),
@@ -1495,6 +1497,8 @@ static const struct keyword keywords[] = {
     {"max_message_size", FID_MAX_SIZE, kw_size, 0, NULL},
     /* issue 13: checked by dns.c when a lookup needs it */
     {"dns_server", FID_DNS_SERVER, kw_value, V_NOBLANK, NULL},
+    /* issue 13: the doctor's DNSBL zones; checked when used */
+    {"dnsbl_zones", FID_DNSBL_ZONES, kw_value, 0, NULL},
     {"protocol", FID_NONE, kw_protocol, 0, NULL},
     /* OAuth2 (issue 11) */
     {"oauth2_provider", FID_OAUTH2_PROVIDER, kw_oauth2_choice, 0, NULL},

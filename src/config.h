@@ -109,6 +109,9 @@ struct account {
 	/* "dns_server ADDR[:PORT]" (issue 13): the resolver for the
 	 * doctor's lookups; NULL: the system's (/etc/resolv.conf). */
 	char *dns_server;
+	/* "dnsbl_zones ZONE..." (issue 13): DNS block lists the doctor
+	 * looks the smarthosts' addresses up in; NULL: none. */
+	char *dnsbl_zones;
 
 	/* OAuth2 (issue 11): see oauth2.h and postseal.conf(5).  Set when
 	 * oauth2_provider or oauth2_flow is; the token replaces passwordeval.

@@ -507,6 +507,8 @@ struct doctor {
 	char addr_host[DOCTOR_MAX_ADDRS][256];
 	size_t naddrs;
 	struct dkim_key *keys[CONFIG_MAX_DKIM_KEYS]; /* NULL: did not load */
+	unsigned hosts_tls; /* smarthosts reached over verified TLS */
+	unsigned dkim_good; /* keys whose record matches */
 };
 
 /* Does name have an address record?  1 yes, 0 no, -1 lookup failed. */
@@ -781,6 +783,8 @@ report_smarthost(struct doctor *d, const char *host)
 	str_wipe_free(pw);
 	finding(rp, "connect", 0, "%s port %u (%s) answers", host, d->a->port,
 	    smtp_peer(s));
+	if (smtp_tls(s) != NULL)
+		d->hosts_tls++;
 	add_addr(d, smtp_peer(s), host);
 	report_tls(rp, d->a, smtp_tls(s));
 	report_caps(rp, d->a, smtp_caps_of(s));
@@ -872,10 +876,12 @@ report_dkim_key(struct doctor *d, size_t i)
 			    "%s: the public key does not match the private key "
 			    "%s; fix: publish the TXT record \"%s\"",
 			    name, k->file, want.data);
-		else
+		else {
+			d->dkim_good++;
 			finding(rp, "dkim", 0, "%s matches the key %s%s", name,
 			    k->file,
 			    ans.rr[j].nstrings > 1 ? " (several strings)" : "");
+		}
 		if (alg == DKIM_RSA_SHA256 && bits < 2048)
 			finding(rp, "dkim", 1,
 			    "%s: a %u-bit RSA key: receivers expect at least "
@@ -900,6 +906,77 @@ out:
 	buf_reset(&want);
 }
 
+/*
+ * DNSBL (RFC 5782): addr looked up in each zone of dnsbl_zones.  An
+ * answer in 127.255.255.0/24 is the zone refusing the query (Spamhaus's
+ * convention for public resolvers and over-quota users), not a listing.
+ */
+static void
+report_dnsbl(struct doctor *d, const char *addr)
+{
+	struct report *rp = &d->rp;
+	const char *z = d->a->dnsbl_zones;
+	struct spf_ip ip;
+	char rev[80], zone[254], name[340];
+	struct dns_answer ans;
+	enum dns_status st;
+	size_t n, j;
+	int listed, refused;
+
+	if (z == NULL || spf_ip_parse(addr, &ip) == -1 ||
+	    dns_reverse_name(ip.family, ip.addr, rev, sizeof(rev)) == -1)
+		return;
+	/* "4.3.2.1.in-addr.arpa" -> "4.3.2.1" */
+	rev[strlen(rev) - (ip.family == AF_INET ? 13 : 9)] = '\0';
+	while (*(z += strspn(z, " ,\t")) != '\0') {
+		n = strcspn(z, " ,\t");
+		if (n >= sizeof(zone)) {
+			finding(rp, "dnsbl", 2,
+			    "dnsbl_zones: a zone name is too "
+			    "long");
+			return;
+		}
+		memcpy(zone, z, n);
+		zone[n] = '\0';
+		z += n;
+		snprintf(name, sizeof(name), "%s.%s", rev, zone);
+		st = d->r.lookup(d->r.arg, name, DNS_T_A, &ans);
+		listed = refused = 0;
+		for (j = 0; st == DNS_FOUND && j < ans.nrr; j++) {
+			if (ans.rr[j].family != AF_INET)
+				continue;
+			if (ans.rr[j].ip[0] == 127 && ans.rr[j].ip[1] == 255 &&
+			    ans.rr[j].ip[2] == 255)
+				refused = 1;
+			else if (ans.rr[j].ip[0] == 127)
+				listed = 1;
+		}
+		if (listed)
+			finding(rp, "dnsbl", 2,
+			    "%s is listed in %s (%s); fix: the address's "
+			    "owner (the smarthost's provider) must get it "
+			    "delisted, or use another smarthost",
+			    addr, zone, ans.rr[0].text);
+		else if (refused)
+			finding(rp, "dnsbl", 1,
+			    "%s refused the query (%s): not a listing; the "
+			    "zone's operator does not answer this resolver; "
+			    "fix: query it through a resolver of your own "
+			    "(dns_server) or remove it from dnsbl_zones",
+			    zone, ans.rr[0].text);
+		else if (st == DNS_FOUND || st == DNS_NXDOMAIN ||
+			 st == DNS_NODATA)
+			finding(rp, "dnsbl", 0, "%s is not listed in %s", addr,
+			    zone);
+		else
+			finding(rp, "dnsbl", 1,
+			    "could not check %s in %s (%s); a DNS failure, not "
+			    "a listing",
+			    addr, zone, ans.why);
+		dns_answer_free(&ans);
+	}
+}
+
 int
 doctor_run(const struct opts *o, FILE *out, struct err *e)
 {
@@ -908,6 +985,8 @@ doctor_run(const struct opts *o, FILE *out, struct err *e)
 	struct dns *dns = NULL;
 	enum spf_result spf = SPF_NONE, s1;
 	const char *sender, *from;
+	unsigned e0;
+	int dmarc_ok, rdns_ok;
 	size_t i;
 	int ret = -1;
 
@@ -951,10 +1030,29 @@ doctor_run(const struct opts *o, FILE *out, struct err *e)
 		for (i = 0; i < d.a->ndkim_keys && d.a->dkim_domain != NULL;
 		     i++)
 			report_dkim_key(&d, i);
+		e0 = d.rp.errors;
 		report_dmarc(&d.rp, &d.r, from, sender, spf, d.a);
+		dmarc_ok = d.rp.errors == e0;
+		e0 = d.rp.errors;
 		for (i = 0; i < d.naddrs; i++)
 			report_rdns(&d.rp, &d.r, d.addrs[i]);
+		rdns_ok = d.naddrs > 0 && d.rp.errors == e0;
+		for (i = 0; i < d.naddrs; i++)
+			report_dnsbl(&d, d.addrs[i]);
 		report_mx(&d.rp, &d.r, from);
+		verdict(&d.rp,
+		    "large mailbox providers' sender rules (SPF pass, DKIM "
+		    "pass, aligned DMARC, forward-confirmed rDNS, TLS): "
+		    "%s%s%s%s%s%s",
+		    spf == SPF_PASS && d.dkim_good > 0 && dmarc_ok && rdns_ok &&
+			    d.a->nhosts > 0 && d.hosts_tls == d.a->nhosts
+			? "met"
+			: "not met:",
+		    spf == SPF_PASS ? "" : " SPF",
+		    d.dkim_good > 0 ? "" : " DKIM", dmarc_ok ? "" : " DMARC",
+		    rdns_ok ? "" : " rDNS",
+		    d.a->nhosts > 0 && d.hosts_tls == d.a->nhosts ? ""
+								  : " TLS");
 	}
 	if (d.rp.json) {
 		fprintf(out,

@@ -67,6 +67,16 @@ EOF2
 ns_zone 1.0.0.127.in-addr.arpa <<'EOF2'
 @	PTR	out.good.test.
 EOF2
+ns_zone bl.test <<'EOF2'
+1.0.0.127	A	127.0.0.2
+1.0.0.127	TXT	"listed for testing"
+EOF2
+ns_zone refusing.test <<'EOF2'
+1.0.0.127	A	127.255.255.254
+EOF2
+ns_zone clean.test <<'EOF2'
+other	A	127.0.0.2
+EOF2
 ns_start
 
 # conf MODE PORT FROM [EXTRA-LINES]: one account "d" for the server at PORT
@@ -111,6 +121,8 @@ assert_grep_fixed 'dmarc: ok: p=reject applies' "$OUT" "clean: DMARC"
 assert_grep_fixed 'dmarc: ok: DKIM d= good.test aligns with From domain good.test' "$OUT" "clean: d= aligned"
 assert_grep_fixed 'rdns: ok: 127.0.0.1 is out.good.test (forward-confirmed)' "$OUT" "clean: FCrDNS"
 assert_grep_fixed 'mx: ok: good.test: 1 MX record(s): mx.good.test' "$OUT" "clean: MX"
+assert_grep_fixed "verdict: large mailbox providers' sender rules (SPF pass, DKIM pass, aligned DMARC, forward-confirmed rDNS, TLS): met" "$OUT" "clean: sender rules met"
+assert_no_grep_fixed 'dnsbl' "$OUT" "clean: no DNSBL by default"
 ok
 
 # Without --auth nothing logs in.
@@ -171,6 +183,15 @@ assert_grep_fixed 'dkim: error: s5._domainkey.good.test: key record: p= is not a
 assert_grep_fixed 'dkim: error: s6._domainkey.good.test has 2 TXT records: a key is one record' "$OUT" "key split into records"
 assert_grep_fixed 'dkim: error: s7._domainkey.good.test: key record: k= does not match a=' "$OUT" "k= mismatch"
 
+# DNSBL: listed, a refused query (127.255.255.x: not a listing), clean.
+printf 'account bl : d\ndnsbl_zones bl.test refusing.test, clean.test\n' >>"$CFG"
+run_postseal -C "$CFG" --doctor -a bl
+assert_exit 1 "DNSBL listing"
+assert_grep_fixed 'dnsbl: error: 127.0.0.1 is listed in bl.test (127.0.0.2); fix: ' "$OUT" "DNSBL: listed"
+assert_grep_fixed 'dnsbl: warning: refusing.test refused the query (127.255.255.254): not a listing' "$OUT" "DNSBL: refused is not listed"
+assert_grep_fixed 'dnsbl: ok: 127.0.0.1 is not listed in clean.test' "$OUT" "DNSBL: clean zone"
+assert_grep_fixed "sender rules (SPF pass, DKIM pass, aligned DMARC, forward-confirmed rDNS, TLS): met" "$OUT" "DNSBL: the rules themselves met"
+
 # SPF not authorising the smarthost, p=none.
 conf starttls "$GOOD" me@none.test
 run_postseal -C "$CFG" --doctor
@@ -178,6 +199,7 @@ assert_exit 1 "none.test"
 assert_grep_fixed 'spf: error: fail for 127.0.0.1 as me@none.test' "$OUT" "SPF fail"
 assert_grep_fixed 'fix: add ip4:127.0.0.1' "$OUT" "SPF fix"
 assert_grep_fixed 'dmarc: warning: p=none applies' "$OUT" "p=none warned"
+assert_grep_fixed "TLS): not met: SPF" "$OUT" "none.test: sender rules not met, SPF named"
 
 conf starttls "$GOOD" me@nodmarc.test
 run_postseal -C "$CFG" --doctor

@@ -977,6 +977,68 @@ report_dnsbl(struct doctor *d, const char *addr)
 	}
 }
 
+/* The first PTR name of addr into out, or "" (for report_provider). */
+static void
+ptr_name(const struct dns_resolver *r, const char *addr, char *out,
+    size_t outsize)
+{
+	struct spf_ip ip;
+	struct dns_answer ans;
+	char rev[80];
+
+	out[0] = '\0';
+	if (spf_ip_parse(addr, &ip) == -1 ||
+	    dns_reverse_name(ip.family, ip.addr, rev, sizeof(rev)) == -1)
+		return;
+	if (r->lookup(r->arg, rev, DNS_T_PTR, &ans) == DNS_FOUND && ans.nrr > 0)
+		str_copy(out, ans.rr[0].text, outsize);
+	dns_answer_free(&ans);
+}
+
+/*
+ * SPF did not pass for smarthost address i: a provider's outbound
+ * addresses may differ from its submission address, and the include the
+ * domain needs is the provider's.  The provider is the organisational
+ * domain of the smarthost's name, else of its address's PTR name; if
+ * that domain's own SPF record authorises the address, name the include.
+ */
+static void
+report_provider(struct doctor *d, size_t i, const char *from)
+{
+	const char *cands[2];
+	char ptr[256], org[256], sender[300];
+	struct spf_outcome po;
+	struct spf_ip ip;
+	size_t c;
+
+	ptr_name(&d->r, d->addrs[i], ptr, sizeof(ptr));
+	cands[0] = d->addr_host[i];
+	cands[1] = ptr;
+	if (spf_ip_parse(d->addrs[i], &ip) == -1)
+		return;
+	for (c = 0; c < 2; c++) {
+		if (cands[c][0] == '\0' ||
+		    dmarc_org_domain(cands[c], org, sizeof(org)) == -1 ||
+		    ascii_casecmp(org, from) == 0)
+			continue;
+		snprintf(sender, sizeof(sender), "postmaster@%s", org);
+		if (spf_check_host(&d->r, &ip, org, sender, org, &po) !=
+		    SPF_PASS)
+			continue;
+		finding(&d->rp, "spf", 1,
+		    "the smarthost's provider %s authorises %s (%s in %s): "
+		    "its outbound addresses are not the domain's; fix: add "
+		    "include:%s to the SPF record of %s",
+		    org, d->addrs[i], po.mechanism, po.domain, org, from);
+		return;
+	}
+	finding(&d->rp, "spf", 1,
+	    "a provider's outbound addresses may differ from its submission "
+	    "address %s; fix: if mail leaves through a provider, add the "
+	    "include: its documentation names to the SPF record of %s",
+	    d->addrs[i], from);
+}
+
 int
 doctor_run(const struct opts *o, FILE *out, struct err *e)
 {
@@ -1026,6 +1088,9 @@ doctor_run(const struct opts *o, FILE *out, struct err *e)
 			    d.a->domain != NULL ? d.a->domain : from, &s1);
 			if (i == 0 || s1 != SPF_PASS)
 				spf = s1;
+			if (s1 == SPF_FAIL || s1 == SPF_SOFTFAIL ||
+			    s1 == SPF_NEUTRAL || s1 == SPF_NONE)
+				report_provider(&d, i, from);
 		}
 		for (i = 0; i < d.a->ndkim_keys && d.a->dkim_domain != NULL;
 		     i++)

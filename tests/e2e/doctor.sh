@@ -67,6 +67,13 @@ EOF2
 ns_zone 1.0.0.127.in-addr.arpa <<'EOF2'
 @	PTR	out.good.test.
 EOF2
+ns_zone 2.0.0.127.in-addr.arpa <<'EOF2'
+@	PTR	out.provider.test.
+EOF2
+ns_zone provider.test <<'EOF2'
+@	TXT	"v=spf1 include:_spf.provider.test -all"
+_spf	TXT	"v=spf1 ip4:127.0.0.2 -all"
+EOF2
 ns_zone bl.test <<'EOF2'
 1.0.0.127	A	127.0.0.2
 1.0.0.127	TXT	"listed for testing"
@@ -200,6 +207,19 @@ assert_grep_fixed 'spf: error: fail for 127.0.0.1 as me@none.test' "$OUT" "SPF f
 assert_grep_fixed 'fix: add ip4:127.0.0.1' "$OUT" "SPF fix"
 assert_grep_fixed 'dmarc: warning: p=none applies' "$OUT" "p=none warned"
 assert_grep_fixed "TLS): not met: SPF" "$OUT" "none.test: sender rules not met, SPF named"
+# 127.0.0.1's PTR is out.good.test, whose SPF authorises it.
+assert_grep_fixed "spf: warning: the smarthost's provider good.test authorises 127.0.0.1 (ip4:127.0.0.1 in good.test): its outbound addresses are not the domain's; fix: add include:good.test to the SPF record of none.test" "$OUT" "none.test: the provider found through the PTR"
+
+# A smarthost whose address's PTR names its provider, whose SPF record
+# authorises it: the include to add is named.
+start_server --name provider --tls starttls --host 127.0.0.2 --user u \
+    --password Zq8-doctor
+conf starttls "$PORT" me@none.test
+sed -i 's/^host localhost$/host 127.0.0.2\ntls_host_override localhost/' "$CFG"
+run_postseal -C "$CFG" --doctor
+assert_exit 1 "provider"
+assert_grep_fixed 'connect: ok: 127.0.0.2 port' "$OUT" "provider: connected to 127.0.0.2"
+assert_grep_fixed "spf: warning: the smarthost's provider provider.test authorises 127.0.0.2 (ip4:127.0.0.2 in _spf.provider.test): its outbound addresses are not the domain's; fix: add include:provider.test to the SPF record of none.test" "$OUT" "provider: the include named"
 
 conf starttls "$GOOD" me@nodmarc.test
 run_postseal -C "$CFG" --doctor

@@ -136,6 +136,11 @@ ok
 run_postseal -C "$CFG" --doctor
 assert_exit 0 "no --auth"
 assert_no_grep_fixed 'accepted' "$OUT" "no --auth: no login"
+# The server saw one AUTH (the --auth run) and never a message.
+_n=$(grep -Ec '^[0-9]+ (plain|tls) AUTH( |$)' "$RECORD")
+[ "$_n" = 1 ] || fail "the server saw $_n AUTH commands, expected 1"
+ok
+assert_no_command MAIL RCPT DATA
 
 # --json: the same findings for scripts.
 run_postseal -C "$CFG" --doctor --json
@@ -189,6 +194,18 @@ assert_exit 1 "planted DKIM records"
 assert_grep_fixed 'dkim: error: s5._domainkey.good.test: key record: p= is not a 32-byte Ed25519 key; fix: publish the TXT record "v=DKIM1; k=ed25519; p=' "$OUT" "bad Ed25519 encoding"
 assert_grep_fixed 'dkim: error: s6._domainkey.good.test has 2 TXT records: a key is one record' "$OUT" "key split into records"
 assert_grep_fixed 'dkim: error: s7._domainkey.good.test: key record: k= does not match a=' "$OUT" "k= mismatch"
+
+# Several smarthosts: each one is checked; one that does not answer is
+# an error of its own, the other's findings stay.
+conf starttls "$GOOD" me@good.test
+sed -i 's/^host localhost$/host localhost, 127.0.0.3/' "$CFG"
+run_postseal -C "$CFG" --doctor
+assert_exit 1 "two smarthosts, one down"
+assert_grep_fixed 'connect: ok: localhost port '"$GOOD"' (127.0.0.1) answers' "$OUT" "two hosts: the first checked"
+assert_grep "^connect: error: 127.0.0.3 port $GOOD: " "$OUT" "two hosts: the second checked and down"
+assert_grep_fixed 'account: ok: account default' "$OUT" "two hosts: account line"
+assert_grep_fixed '2 smarthost(s)' "$OUT" "two hosts: counted"
+conf starttls "$GOOD" me@good.test
 
 # DNSBL: listed, a refused query (127.255.255.x: not a listing), clean.
 printf 'account bl : d\ndnsbl_zones bl.test refusing.test, clean.test\n' >>"$CFG"

@@ -25,7 +25,6 @@
 #include <arpa/nameser.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <resolv.h>
 #include <stdint.h>
@@ -48,6 +47,7 @@
 #include "buf.h"
 #include "config.h"
 #include "dkim.h"
+#include "dns.h"
 #include "err.h"
 #include "message.h"
 
@@ -1790,19 +1790,27 @@ dkim_txt_answer(const unsigned char *ans, size_t len, struct buf *txt,
 int
 dkim_dns_txt(void *arg, const char *name, struct buf *txt, struct err *e)
 {
-	unsigned char *ans = xcalloc(1, DNS_ANS_MAX);
-	int n, rc;
+	struct dns *d = NULL;
+	struct dns_answer ans;
+	enum dns_status st;
+	int rc;
 
 	(void)arg;
-	n = res_query(name, ns_c_in, ns_t_txt, ans, DNS_ANS_MAX);
-	if (n >= 0)
-		rc = dkim_txt_answer(ans, (size_t)n, txt, e);
-	else if (h_errno == HOST_NOT_FOUND || h_errno == NO_DATA)
+	/* One resolver per key: a verification looks up a few keys. */
+	if (dns_open_opt(NULL, DKIM_DNS_TIMEOUT_MS, 0, &d, e) == -1)
+		return err_prefix(e, "DNS lookup failed");
+	st = dns_lookup(d, name, DNS_T_TXT, &ans);
+	buf_clear(txt);
+	if (st == DNS_FOUND && ans.nrr > 0)
+		rc = buf_add(txt, ans.rr[0].text, ans.rr[0].len) == -1
+			 ? err_set(e, ERR_DATA, "TXT record too large")
+			 : 0;
+	else if (st == DNS_FOUND || st == DNS_NXDOMAIN || st == DNS_NODATA)
 		rc = err_set(e, ERR_NOINPUT, "no TXT record");
 	else
-		rc = err_set(e, ERR_TEMP, "DNS lookup failed (%s)",
-		    hstrerror(h_errno));
-	free(ans);
+		rc = err_set(e, ERR_TEMP, "DNS lookup failed (%s)", ans.why);
+	dns_answer_free(&ans);
+	dns_close(d);
 	return rc;
 }
 

@@ -206,11 +206,13 @@ int dkim_sign_message(const struct dkim_signer *s, struct message *m,
 typedef int dkim_lookup_fn(void *arg, const char *name, struct buf *txt,
     struct err *e);
 
-/* Live DNS through res_query(); arg is unused. */
+/* Live DNS through dns.c (the system's resolvers, no DNSSEC validation,
+ * as before); arg is unused. */
+#define DKIM_DNS_TIMEOUT_MS 10000
 int dkim_dns_txt(void *arg, const char *name, struct buf *txt, struct err *e);
 
 /*
- * Parse a DNS answer (as res_query() returns it): the first TXT record's
+ * Parse a raw DNS answer (as res_query() returns it): the first TXT record's
  * strings, joined, into txt.  ERR_NOINPUT if there is none, ERR_DATA if
  * the answer is malformed.
  */

@@ -236,6 +236,13 @@ int
 dns_open(const char *server, unsigned timeout_ms, struct dns **out,
     struct err *e)
 {
+	return dns_open_opt(server, timeout_ms, 1, out, e);
+}
+
+int
+dns_open_opt(const char *server, unsigned timeout_ms, int validate,
+    struct dns **out, struct err *e)
+{
 	struct dns *d = NULL;
 	const char *why;
 	char fwd[96];
@@ -260,7 +267,7 @@ dns_open(const char *server, unsigned timeout_ms, struct dns **out,
 	} else {
 		if ((r = ub_ctx_resolvconf(d->ctx, NULL)) != 0)
 			goto fail;
-		if (access(ROOT_KEY, R_OK) == 0 &&
+		if (validate && access(ROOT_KEY, R_OK) == 0 &&
 		    (r = ub_ctx_add_ta_file(d->ctx, ROOT_KEY)) != 0)
 			goto fail;
 	}

@@ -87,6 +87,12 @@ struct dns; /* a resolver context (libunbound) */
  */
 int dns_open(const char *server, unsigned timeout_ms, struct dns **out,
     struct err *e);
+/* As dns_open(); validate 0 loads no trust anchor even for the system's
+ * resolvers (every answer insecure, none bogus): for lookups that did
+ * not validate before (DKIM keys), so a resolver that strips DNSSEC
+ * data does not turn every key into a failure. */
+int dns_open_opt(const char *server, unsigned timeout_ms, int validate,
+    struct dns **out, struct err *e);
 void dns_close(struct dns *d);
 
 /* A struct dns_resolver that looks names up through d. */

@@ -1,8 +1,8 @@
 #!/bin/sh
-# --dkim-verify through the real resolver path (res_query(), the answer
-# parser, TXT records split into several strings), not --dns-record: a
-# private mount and network namespace (unshare -m -n) where 127.0.0.1:53 is
-# a real nameserver (NSD, authoritative for example.com, from a zone file
+# --dkim-verify through the real resolver path (dns.c: libunbound with
+# the system's resolv.conf; TXT records split into several strings), not
+# --dns-record: a private mount and network namespace (unshare -m -n)
+# where 127.0.0.1:53 is a real nameserver (NSD, authoritative for example.com, from a zone file
 # made here) and /etc/resolv.conf is bind-mounted to point at it.  The host's
 # /etc and network are not touched.  Checked: rsa-sha256 (its key is two
 # TXT strings) and ed25519-sha256 signatures pass; a changed body fails; a

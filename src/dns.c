@@ -202,8 +202,9 @@ ub_fail(struct err *e, enum err_kind kind, const char *what, int r)
  * server (a test server, a split-horizon or home resolver) may well
  * serve: the test TLD, home.arpa, the private (unblock-lan-zones) and
  * documentation address ranges' reverse zones.  localhost stays local,
- * but 127.in-addr.arpa is the given server's: the doctor reports the
- * PTR of a smarthost on loopback as that server has it.
+ * and so is 127.0.0.1's reverse name (localhost); the rest of
+ * 127.in-addr.arpa is the given server's, so the doctor reports the PTR
+ * of a smarthost on 127.0.0.2 and up as that server has it.
  */
 static const char *const forwarded_zones[] = {"test.", "home.arpa.",
     "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
@@ -229,6 +230,9 @@ use_server(struct ub_ctx *ctx, const char *fwd)
 		if ((r = ub_ctx_set_option(ctx, "local-zone:", zone)) != 0)
 			return r;
 	}
+	if ((r = ub_ctx_set_option(ctx,
+		 "local-data:", "1.0.0.127.in-addr.arpa. PTR localhost.")) != 0)
+		return r;
 	return ub_ctx_set_fwd(ctx, fwd);
 }
 

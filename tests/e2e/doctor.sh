@@ -1,10 +1,14 @@
 #!/bin/sh
 # postseal --doctor against real servers on loopback: smtpd.py as the
-# smarthost (good, expiring, expired and wrong-name certificates; --auth
-# with the right and a wrong password) and nsd serving the sender
-# domain (a correct one giving a clean report; a DKIM key that does not
-# match, t=y, a missing DKIM record, SPF that does not authorise the
-# smarthost, missing DMARC, p=none).  --json is parsed by Python.
+# smarthost (good, expiring, expired and wrong-name certificates, a pin
+# right and wrong, AUTH offered before STARTTLS, a TLS port configured as
+# STARTTLS, two smarthosts; --auth with the right and a wrong password)
+# and nsd serving the sender domain (a correct one giving a clean report;
+# DKIM records that do not match, t=y, missing, RSA 1024, bad Ed25519,
+# split into two records, k= wrong; SPF not authorising the smarthost and
+# the provider include; missing DMARC, p=none; DNSBL listed and refused).
+# --json is parsed by Python.  The SPF, rDNS, MX and DNS-failure plants
+# run through the same code in spf-check.sh and dmarc-check.sh.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nameserver.sh"
 e2e_init
@@ -153,6 +157,16 @@ assert any(f["section"] == "localhost" and f["area"] == "tls" for f in d["findin
 assert all(set(f) == {"section", "area", "severity", "text", "fix"} for f in d["findings"])
 ' "$OUT" || fail "--json output does not parse or lacks findings"
 
+# A pinned certificate: the pin's match is reported; a wrong pin fails.
+conf starttls "$GOOD" me@good.test "tls_fingerprint $(cat "$CA/server.sha256")"
+run_postseal -C "$CFG" --doctor
+assert_exit 0 "pin"
+assert_grep_fixed 'tls: ok: certificate matches tls_fingerprint' "$OUT" "pin matched"
+conf starttls "$GOOD" me@good.test "tls_fingerprint $(cat "$CA/wrongname.sha256")"
+run_postseal -C "$CFG" --doctor
+assert_exit 1 "wrong pin"
+assert_grep "^connect: error: localhost port $GOOD: .*fingerprint" "$OUT" "wrong pin: a connection error naming the fingerprint"
+
 # A wrong password is an error with --auth.
 conf starttls "$GOOD" me@good.test 'password wrong-one'
 sed -i '/^password Zq8-doctor$/d' "$CFG"
@@ -240,6 +254,16 @@ conf starttls "$GOOD" me@nodmarc.test
 run_postseal -C "$CFG" --doctor
 assert_exit 1 "no DMARC"
 assert_grep_fixed 'dmarc: error: no DMARC record at _dmarc.nodmarc.test; fix: publish a TXT record at _dmarc.nodmarc.test' "$OUT" "missing DMARC"
+
+# A server offering AUTH before STARTTLS: a warning (postseal waits for
+# TLS anyway).
+start_server --name plainauth --tls starttls --user u --password Zq8-doctor \
+    --ehlo-plain-extra "AUTH PLAIN LOGIN"
+conf starttls "$PORT" me@good.test
+run_postseal -C "$CFG" --doctor
+assert_exit 0 "AUTH before STARTTLS (a warning)"
+assert_grep_fixed 'auth: warning: the server offers AUTH before STARTTLS' "$OUT" "AUTH before TLS warned"
+assert_no_command AUTH
 
 # Certificates: expiring (warning), expired and wrong name (errors).
 start_server --name expiring --cert expiring --tls starttls --user u \

@@ -167,6 +167,16 @@ run_postseal -C "$CFG" --doctor
 assert_exit 1 "wrong pin"
 assert_grep "^connect: error: localhost port $GOOD: .*fingerprint" "$OUT" "wrong pin: a connection error naming the fingerprint"
 
+# EHLO names: one that does not resolve, one that is not qualified.
+conf starttls "$GOOD" me@good.test
+sed -i 's/^domain out.good.test$/domain nowhere.good.test/' "$CFG"
+run_postseal -C "$CFG" --doctor
+assert_exit 0 "EHLO name not resolving (a warning)"
+assert_grep_fixed 'ehlo: warning: EHLO name nowhere.good.test does not resolve: some servers refuse it; fix: ' "$OUT" "EHLO name does not resolve"
+sed -i 's/^domain nowhere.good.test$/domain myhost/' "$CFG"
+run_postseal -C "$CFG" --doctor
+assert_grep_fixed 'ehlo: warning: EHLO name myhost is not a fully qualified domain name' "$OUT" "EHLO name not qualified"
+
 # A wrong password is an error with --auth.
 conf starttls "$GOOD" me@good.test 'password wrong-one'
 sed -i '/^password Zq8-doctor$/d' "$CFG"

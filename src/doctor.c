@@ -31,6 +31,7 @@
 #include "dns.h"
 #include "doctor.h"
 #include "log.h"
+#include "oauth2.h"
 #include "smtp.h"
 #include "spf.h"
 #include "tls.h"
@@ -585,6 +586,57 @@ report_keys(struct doctor *d)
 	}
 }
 
+/*
+ * OAuth2 accounts: oauth2_report()'s lines (flow, state file, cached
+ * token) as findings, then whether a token grant works now, run as a
+ * submission runs it (a rotated refresh token is stored).
+ */
+static void
+report_oauth2(struct doctor *d)
+{
+	const struct account *a = d->a;
+	char *text = NULL, *l, *nl;
+	size_t len = 0;
+	struct err oe;
+	FILE *m;
+	int r;
+
+	if (!oauth2_enabled(a))
+		return;
+	if ((m = open_memstream(&text, &len)) == NULL) {
+		finding(&d->rp, "oauth2", 1, "cannot check the token state: %s",
+		    strerror(errno));
+		return;
+	}
+	memset(&oe, 0, sizeof(oe));
+	r = oauth2_report(a, m, &oe);
+	fclose(m);
+	for (l = text; l != NULL && *l != '\0'; l = nl) {
+		if ((nl = strchr(l, '\n')) != NULL)
+			*nl++ = '\0';
+		l += strspn(l, " ");
+		if (*l == '\0' || strcmp(l, "OAuth2:") == 0 ||
+		    strncmp(l, "token grant:", 12) == 0 ||
+		    strncmp(l, "error:", 6) == 0)
+			continue;
+		finding(&d->rp, "oauth2", strstr(l, "TOO OPEN") ? 2 : 0, "%s",
+		    l);
+	}
+	free(text);
+	if (r == 0)
+		finding(&d->rp, "oauth2", 0, "token grant works now");
+	else if (oauth2_needs_login(&oe))
+		finding(&d->rp, "oauth2", 2,
+		    "token grant: %s; fix: run postseal --oauth2-login -a %s "
+		    "again",
+		    oe.text, a->name);
+	else
+		finding(&d->rp, "oauth2", 2,
+		    "token grant: %s (%s); fix: check the token endpoint and "
+		    "the oauth2_* settings",
+		    oe.text, oe.kind == ERR_TEMP ? "temporary" : "permanent");
+}
+
 static void
 report_account(struct doctor *d)
 {
@@ -645,8 +697,7 @@ report_account(struct doctor *d)
 		    "could not check whether EHLO name %s resolves (DNS "
 		    "failure, not a missing record)",
 		    a->domain);
-	/* OAuth2 token state (issue 11): the lead wires oauth2.c's report
-	 * here, e.g. oauth2_report(a, ...) turned into findings. */
+	report_oauth2(d);
 }
 
 static void

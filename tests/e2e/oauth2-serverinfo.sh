@@ -4,14 +4,21 @@
 # grant works now, run as a submission runs it (a rotated refresh token is
 # stored); revoked consent is permanent with the login hint and a non-zero
 # exit; an endpoint that is down is temporary; no token in the output.
+# --doctor reports the same as findings.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 . "$E2E/oauth2-lib.sh"
+. "$(dirname "$0")/nameserver.sh"
 postseal_only "OAuth2 token state in --serverinfo"
 make_ca
 start_oauth2d --rotate --lifetime 600 --refresh-token "$O2_SEED"
 start_smtp_oauth
-oauth2_config refresh_token
+# The doctor's domain checks ask this server, never the machine's.
+ns_zone example.org <<'EOF2'
+@	TXT	"v=spf1 -all"
+EOF2
+ns_start
+oauth2_config refresh_token "dns_server 127.0.0.1:$NS_PORT"
 seed_state
 
 # ---- 1. refresh works: reported ok, the rotation stored ----
@@ -48,6 +55,15 @@ run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 0 "send after the reports"
 delivered 1 "sent with the reported token"
 
+# The doctor: the same state as findings, the grant checked.
+run_postseal -C "$CFG" --doctor
+assert_grep "^oauth2: ok: flow: +refresh_token$" "$OUT" "doctor: flow"
+assert_grep "^oauth2: ok: token grant works now$" "$OUT" "doctor: grant ok"
+assert_no_grep "^oauth2: error" "$OUT" "doctor: no oauth2 error"
+assert_eq "$(state_get refresh_token)" "$(o2_stat newest_refresh)" \
+    "doctor: rotation stored"
+assert_no_tokens "$OUT" "$ERR"
+
 # ---- 2. revoked: permanent, the login hint, non-zero exit ----
 o2_ctl /test/revoke
 run_postseal -C "$CFG" --serverinfo
@@ -58,6 +74,11 @@ assert_grep_fixed "run postseal --oauth2-login -a default again" "$OUT" \
     "revoked: login hint in the report"
 assert_grep_fixed "run postseal --oauth2-login -a default again" "$ERR" \
     "revoked: login hint on stderr"
+assert_no_tokens "$OUT" "$ERR"
+run_postseal -C "$CFG" --doctor
+assert_exit 1 "--doctor, revoked"
+assert_grep "^oauth2: error: token grant: .*; fix: run postseal --oauth2-login -a default again$" \
+    "$OUT" "doctor: revoked is an error with the fix"
 assert_no_tokens "$OUT" "$ERR"
 
 # ---- 3. the token endpoint is down: temporary ----

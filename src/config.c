@@ -2189,19 +2189,31 @@ user_dir(const char *home)
 	return dir;
 }
 
+/*
+ * *systemp: 1 when the system files were chosen (no -C, and the user has no
+ * configuration of their own in the XDG directory), whether config or
+ * accounts/ or both exist there.  A -C file is never the system
+ * configuration, even when it names one of its files: with -C postseal
+ * runs as the caller and nothing else (SECURITY.md, P1).
+ */
 static int
 choose_files(const struct loader *ld, const char *path, char **mainp,
-    char **dirp, struct err *e)
+    char **dirp, int *systemp, struct err *e)
 {
 	char *udir, *rc;
 
+	*systemp = 0;
 	if (path != NULL) {
 		given_files(path, mainp, dirp);
 		return 0;
 	}
 	udir = user_dir(ld->home);
-	if ((udir != NULL && try_dir(udir, mainp, dirp)) ||
-	    try_dir(SYSCONFDIR_POSTSEAL, mainp, dirp)) {
+	if (udir != NULL && try_dir(udir, mainp, dirp)) {
+		free(udir);
+		return 0;
+	}
+	if (try_dir(SYSCONFDIR_POSTSEAL, mainp, dirp)) {
+		*systemp = 1;
 		free(udir);
 		return 0;
 	}
@@ -2518,13 +2530,14 @@ config_load(const char *path, struct config **out, struct err *e)
 {
 	struct loader ld;
 	char *mainf = NULL, *accdir = NULL;
-	int r = -1;
+	int r = -1, sys;
 
 	memset(&ld, 0, sizeof(ld));
 	ld.c = xcalloc(1, sizeof(*ld.c));
 	ld.home = home_dir();
-	if (choose_files(&ld, path, &mainf, &accdir, e) == -1)
+	if (choose_files(&ld, path, &mainf, &accdir, &sys, e) == -1)
 		goto out;
+	ld.c->system = sys;
 	if (mainf != NULL && read_file(&ld, mainf, 0, e) == -1)
 		goto out;
 	if (accdir != NULL && read_accounts_dir(&ld, accdir, e) == -1)
@@ -2546,6 +2559,26 @@ out:
 	free(mainf);
 	free(accdir);
 	return r;
+}
+
+int
+config_is_system(const char *path)
+{
+	struct loader ld;
+	struct err e;
+	char *mainf = NULL, *accdir = NULL;
+	int sys = 0;
+
+	if (path != NULL)
+		return 0;
+	memset(&ld, 0, sizeof(ld));
+	ld.home = home_dir();
+	if (choose_files(&ld, NULL, &mainf, &accdir, &sys, &e) == -1)
+		sys = 0;
+	free(mainf);
+	free(accdir);
+	free(ld.home);
+	return sys;
 }
 
 void

@@ -138,6 +138,7 @@ struct config {
 	size_t naccounts;
 	const struct account *deflt; /* "account default : x", or NULL */
 	char *main_file;	     /* the file that was read, or NULL */
+	int system; /* the system files (SYSCONFDIR_POSTSEAL), never -C's */
 
 	/* Every file read, owned here; struct account's file points in. */
 	char **files;
@@ -153,6 +154,13 @@ struct config {
  * On success *out is set; the caller frees it with config_free().
  */
 int config_load(const char *path, struct config **out, struct err *e);
+
+/*
+ * 1 if config_load(path) would read the system configuration: path (-C) is
+ * NULL, the user has no configuration directory of their own, and
+ * SYSCONFDIR_POSTSEAL holds config or accounts/.  Reads no file.
+ */
+int config_is_system(const char *path);
 
 /*
  * Choose the account: by name if name is not NULL, else the first whose

@@ -1082,14 +1082,17 @@ expire(struct run *r, struct queue *q, struct queue_entry *qe,
 
 /* ---- queue directories ---- */
 
+/* The system configuration, found by default (config, accounts/ or both),
+ * or a file of it that root named with -C. */
 static int
 system_config(const struct config *cfg)
 {
 	size_t n = strlen(SYSCONFDIR_POSTSEAL);
 
-	return cfg->main_file != NULL &&
-	       strncmp(cfg->main_file, SYSCONFDIR_POSTSEAL, n) == 0 &&
-	       cfg->main_file[n] == '/';
+	return cfg->system ||
+	       (cfg->main_file != NULL &&
+		   strncmp(cfg->main_file, SYSCONFDIR_POSTSEAL, n) == 0 &&
+		   cfg->main_file[n] == '/');
 }
 
 int
@@ -1492,6 +1495,7 @@ runq_hold(int system, const struct queue_envelope *env,
 	signal(SIGXFSZ, SIG_IGN);
 	memset(&fake, 0, sizeof(fake));
 	fake.main_file = system ? sysfile : NULL;
+	fake.system = system;
 	if (runq_queue_dir(&fake, NULL, dir, dirsize, e) == -1 ||
 	    queue_open(dir, 1, &q, e) == -1 ||
 	    queue_store(q, env, write_msg, arg, &qe, e) == -1)

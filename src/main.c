@@ -221,6 +221,8 @@ run_mode(const struct opts *o, struct err *e)
 
 	if (run_unconfigured(o, &r, e) == 0)
 		return r;
+	if (submit_via_drop(o))
+		return submit_drop(o, e);
 	if (config_load(o->config_file, &cfg, e) == -1) {
 		if (o->mode == MODE_SMTP) {
 			server_refuse(STDOUT_FILENO, e);

@@ -40,6 +40,8 @@
  *   held f=1 B=- F=Cron Daemon optional: spooled while the configuration
  *                              was unusable; submit.c's options to apply
  *   warned 1700014400          optional: a delay warning was sent then
+ *   uid 1001                   optional: the local user who submitted it
+ *                              through the drop step (privsep.c); never 0
  *   end                        the last line; nothing may follow
  *
  * Recipients: rcpt, sent and failed lines together 1..QUEUE_MAX_RCPTS
@@ -344,6 +346,7 @@ static const struct field fields[] = {
     {"error", F_TEXT, 0, OFF(last_error)},
     {"held", F_TEXT, 0, OFF(held)},
     {"warned", F_TIME, 0, OFF(warned)},
+    {"uid", F_SIZE, 0, OFF(uid)},
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 

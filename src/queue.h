@@ -78,6 +78,10 @@ struct queue_envelope {
 			   * submission options to apply later (submit.c's
 			   * format); NULL for an ordinary entry */
 	long long warned; /* a delay warning was sent then, or 0 */
+	/* Issue 10: the real uid of the local user whose message the drop
+	 * step took (privsep.c); 0 for one submitted directly (root never
+	 * goes through the drop step). */
+	unsigned long long uid;
 
 	/* Private to queue.c. */
 	char *text_;

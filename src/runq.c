@@ -56,6 +56,7 @@
 #include "log.h"
 #include "oauth2.h"
 #include "queue.h"
+#include "privsep.h"
 #include "runq.h"
 #include "smtp.h"
 
@@ -1549,6 +1550,30 @@ out:
 	queue_release(qe);
 }
 
+/* Root's run of the system configuration takes what local users dropped
+ * (privsep.c) into the system queue first; they are held entries there. */
+static void
+pickup_incoming(const struct config *cfg)
+{
+	struct queue *q = NULL;
+	struct err e;
+	int n;
+
+	if (geteuid() != 0 || !system_config(cfg))
+		return;
+	if (queue_open(POSTSEAL_SYSTEM_QUEUE, 1, &q, &e) == -1) {
+		log_error("%s", e.text);
+		return;
+	}
+	n = privsep_pickup(POSTSEAL_INCOMING, q, &e);
+	if (n == -1 && e.kind != ERR_NOINPUT)
+		log_error("%s", e.text);
+	else if (n > 0)
+		log_debug("%d message%s taken from %s", n, n == 1 ? "" : "s",
+		    POSTSEAL_INCOMING);
+	queue_close(q);
+}
+
 void
 runq_release_held(const struct config *cfg, runq_release_fn *fn, void *arg)
 {
@@ -1558,6 +1583,7 @@ runq_release_held(const struct config *cfg, runq_release_fn *fn, void *arg)
 	char **ids;
 	size_t n, i, k;
 
+	pickup_incoming(cfg);
 	qset_open(cfg, &s);
 	for (k = 0; k < s.n; k++) {
 		if (queue_list(s.q[k], QUEUE_ACTIVE, &ids, &n, &e) == -1) {

@@ -10,6 +10,8 @@
  * is accepted, so a failure here always exits non-zero and the caller keeps
  * the mail.  Non-goals: SMTP (smtp.c), storage and retries (queue.c, runq.c).
  */
+#include <dirent.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
 #include <pwd.h>
@@ -27,6 +29,7 @@
 #include "message.h"
 #include "runq.h"
 #include "smtp.h"
+#include "privsep.h"
 #include "submit.h"
 
 /* Bytes of a Message-ID kept in the queue envelope (for logs). */
@@ -38,9 +41,10 @@ struct envelope {
 	struct addr_list rcpts;
 	int utf8; /* some address needs SMTPUTF8 */
 	char *maildomain;
-	char *local_user;	 /* login@maildomain */
-	struct aliases *aliases; /* the account's aliases file, or NULL */
-	char host[2][256];	 /* short host name, FQDN (local domains) */
+	char *local_user;	      /* login@maildomain */
+	unsigned long long submitter; /* a dropped entry's uid, or 0: us */
+	struct aliases *aliases;      /* the account's aliases file, or NULL */
+	char host[2][256]; /* short host name, FQDN (local domains) */
 	const char *local_domains[4];
 	int no_fqdn;	  /* maildomain is a short host name */
 	int fqdn_missing; /* an address needed the domain no_fqdn lacks */
@@ -157,7 +161,8 @@ static int
 find_sender(const struct opts *o, const struct account *a, struct envelope *env,
     struct err *e)
 {
-	const struct passwd *pw = getpwuid(getuid());
+	const struct passwd *pw =
+	    getpwuid(env->submitter != 0 ? (uid_t)env->submitter : getuid());
 	const char *why;
 
 	env->local_user = qual(env, pw != NULL ? pw->pw_name : "postmaster");
@@ -621,10 +626,10 @@ system_queue(const struct opts *o)
 }
 
 /* Store the message (read from fd unless given as rm, exactly as read);
- * id and dir say where. */
+ * with drop, hand it to the drop step instead.  id and dir say where. */
 static int
 hold(const struct opts *o, int fd, struct message *rm, const struct err *why,
-    char *id, char *dir, size_t dirsize, struct err *e)
+    int drop, char *id, char *dir, size_t dirsize, struct err *e)
 {
 	struct message_read_opts ro = {0};
 	struct queue_envelope qe = {0};
@@ -653,8 +658,11 @@ hold(const struct opts *o, int fd, struct message *rm, const struct err *why,
 	qe.msgid = message_get(m, "Message-ID");
 	qe.body_8bit = message_has_8bit(m);
 	qe.held = held;
-	r = runq_hold(system_queue(o), &qe, write_message, m, why, id, dir,
-	    dirsize, e);
+	if (drop)
+		r = privsep_submit(&qe, write_message, m, message_size(m), e);
+	else
+		r = runq_hold(system_queue(o), &qe, write_message, m, why, id,
+		    dir, dirsize, e);
 out:
 	free(rcpts);
 	if (m != rm)
@@ -668,7 +676,8 @@ submit_unconfigured(const struct opts *o, const struct err *why, struct err *e)
 	char id[QUEUE_ID_LEN + 1], dir[PATH_MAX];
 	struct err he;
 
-	if (hold(o, STDIN_FILENO, NULL, why, id, dir, sizeof(dir), &he) == -1) {
+	if (hold(o, STDIN_FILENO, NULL, why, 0, id, dir, sizeof(dir), &he) ==
+	    -1) {
 		err_set(e,
 		    he.kind == ERR_USAGE || he.kind == ERR_DATA ? he.kind
 								: why->kind,
@@ -698,7 +707,7 @@ hold_no_fqdn(const struct opts *o, int fd, struct message *m, struct err *e)
 	char id[QUEUE_ID_LEN + 1], dir[PATH_MAX];
 	struct err why = *e, he;
 
-	if (hold(o, fd, m, &why, id, dir, sizeof(dir), &he) == -1) {
+	if (hold(o, fd, m, &why, 0, id, dir, sizeof(dir), &he) == -1) {
 		err_set(e,
 		    he.kind == ERR_USAGE || he.kind == ERR_DATA ? he.kind
 								: why.kind,
@@ -710,6 +719,51 @@ hold_no_fqdn(const struct opts *o, int fd, struct message *m, struct err *e)
 		 "first queue run (postseal -q) after the fix sends it",
 	    why.text, id, dir);
 	return 0;
+}
+
+/* Every file of the system configuration we would read can be read. */
+static int
+system_readable(void)
+{
+	const char *dir = SYSCONFDIR_POSTSEAL "/accounts";
+	char path[PATH_MAX];
+	struct dirent *de;
+	size_t n;
+	DIR *d;
+	int ok = 1;
+
+	if (access(SYSCONFDIR_POSTSEAL "/config", F_OK) == 0 &&
+	    access(SYSCONFDIR_POSTSEAL "/config", R_OK) != 0)
+		return 0;
+	if ((d = opendir(dir)) == NULL)
+		return errno == ENOENT;
+	while (ok && (de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 6 || strcmp(de->d_name + n - 5, ".conf") != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+			(int)sizeof(path) ||
+		    access(path, R_OK) != 0)
+			ok = 0;
+	}
+	closedir(d);
+	return ok;
+}
+
+int
+submit_via_drop(const struct opts *o)
+{
+	return o->mode == MODE_SEND && geteuid() != 0 &&
+	       config_is_system(o->config_file) && !system_readable();
+}
+
+int
+submit_drop(const struct opts *o, struct err *e)
+{
+	char id[QUEUE_ID_LEN + 1], dir[PATH_MAX];
+	struct err why = {0};
+
+	return hold(o, STDIN_FILENO, NULL, &why, 1, id, dir, sizeof(dir), e);
 }
 
 struct release {
@@ -735,6 +789,7 @@ release_held(void *arg, const struct queue_envelope *qenv, int fd,
     struct err *e)
 {
 	const struct release *rel = arg;
+	struct account shared;
 	struct message_read_opts ro = {0};
 	struct envelope env = {0};
 	struct message *m = NULL;
@@ -746,6 +801,15 @@ release_held(void *arg, const struct queue_envelope *qenv, int fd,
 	if (held_decode(qenv, &o, e) == -1 ||
 	    (a = config_find(rel->cfg, o.account, o.sender, e)) == NULL)
 		return -1;
+	if (qenv->uid != 0) {
+		/* A local user's message through the drop step (SECURITY.md
+		 * P8): the account's own sender, whatever -f said, and the
+		 * login name is the submitter's, not ours. */
+		shared = *a;
+		shared.allow_from_override = 0;
+		a = &shared;
+		env.submitter = qenv->uid;
+	}
 	env.maildomain = find_maildomain(a);
 	env.no_fqdn =
 	    a->maildomain == NULL && strchr(env.maildomain, '.') == NULL;

@@ -52,4 +52,16 @@ int submit_unconfigured(const struct opts *o, const struct err *why,
  * the run then sends it).  Problems are reported on stderr. */
 void submit_release_held(const struct config *cfg);
 
+/*
+ * Issue 10: 1 if this submission goes through the drop step: sendmail
+ * mode, not root, no -C and no configuration of the user's own (so the
+ * system one applies), and some file of the system configuration is not
+ * readable by us.  With -C or a user configuration postseal runs as the
+ * user alone and never runs the drop step (SECURITY.md P2).
+ */
+int submit_via_drop(const struct opts *o);
+
+/* Read the message and hand it to the drop step (privsep_submit()). */
+int submit_drop(const struct opts *o, struct err *e);
+
 #endif

@@ -1,0 +1,87 @@
+/*
+ * drop.c -- postseal-drop, the setgid step of the system install (issue
+ * 10; SECURITY.md section P).  Installed setgid to the group that alone
+ * may write the incoming spool, it reads one drop record on stdin and
+ * stores it there (privsep_drop()); that is all it can do.
+ *
+ * It trusts nothing from the caller: the environment is cleared before
+ * anything else, no core dump and no ptrace (PR_SET_DUMPABLE 0, besides
+ * the kernel's own rule for set-id programs), file descriptors 0-2 are
+ * made to exist, every other is closed, no argument is read, no
+ * configuration either (it reads no file with a secret: the group it runs
+ * as reads nothing), and the only path it opens is the compiled-in
+ * incoming directory.  The caller is its real uid.
+ *
+ * Exit: 0 stored, 65 a malformed record, 75 the per-user limit or a full
+ * disk (try later), 71 a broken installation; one line on stderr says why.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
+
+#include <sodium.h>
+
+#include "err.h"
+#include "installdirs.h"
+#include "privsep.h"
+#include "queue.h"
+
+extern char **environ;
+
+static void
+harden(void)
+{
+	static char *empty[] = {NULL};
+	struct rlimit rl = {0, 0};
+	int fd;
+
+	environ = empty;
+	setrlimit(RLIMIT_CORE, &rl);
+#ifdef HAVE_SYS_PRCTL_H
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+	signal(SIGXFSZ, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	umask(027);
+	/* A closed 0-2 would make our next open() the caller's stderr. */
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) == -1 &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			_exit(71);
+	for (fd = 3; fd < 1024; fd++)
+		close(fd);
+}
+
+int
+main(int argc, char **argv)
+{
+	char id[QUEUE_ID_LEN + 1];
+	struct err e = {0};
+
+	(void)argv;
+	harden();
+	if (argc > 1) {
+		fputs("postseal-drop: takes no arguments; postseal runs it\n",
+		    stderr);
+		return 64;
+	}
+	if (sodium_init() < 0) {
+		fputs("postseal-drop: cannot initialise libsodium\n", stderr);
+		return 71;
+	}
+	if (privsep_drop(STDIN_FILENO, POSTSEAL_INCOMING, getuid(), id, &e) ==
+	    -1) {
+		fprintf(stderr, "postseal-drop: %s\n", e.text);
+		return err_exit_code(e.kind);
+	}
+	return 0;
+}

@@ -1,0 +1,691 @@
+/*
+ * privsep.c -- the privilege boundary of the system install (issue 10).
+ *
+ * Purpose: three sides of one spool directory, incoming/ (SECURITY.md,
+ * section P):
+ *   - privsep_submit(), in the user's process: builds the drop record
+ *     (privsep.h) and writes it to the drop program, which it runs with an
+ *     empty environment.  Holds no secret: the user cannot read one.
+ *   - privsep_drop(), in the setgid drop program: reads the record from
+ *     stdin with every size bounded, parses the envelope strictly
+ *     (queue_env_parse()), keeps only the fields a submission may set,
+ *     adds the caller's real uid, enforces the per-user count and byte
+ *     limits, and writes t<uid>-<id> (O_EXCL, O_NOFOLLOW, a name it
+ *     chose), fsync()s it and renames it to <uid>-<id>.  It opens no path
+ *     but incoming/ and the names it made.
+ *   - privsep_pickup(), in the sender (root's queue run): takes each
+ *     <uid>-<id> that is a regular file with one link, owned by that uid,
+ *     locks it, re-parses and re-checks it as the drop step did, stores
+ *     it in the system queue as a held entry with its uid, and removes it.
+ *
+ * Invariant: nothing the user wrote is used as a path, and nothing outside
+ * incoming/ is opened on the user's behalf; the message bytes are copied,
+ * never interpreted here.
+ *
+ * Failure policy: a record that fails a check is refused by the drop step
+ * (exit 65, nothing left behind) and, should one appear anyway, logged and
+ * removed by the sender.  A drop killed halfway leaves a t* file, counted
+ * in the user's limit and swept after QUEUE_STALE_TMP seconds.  A crash of
+ * the sender between the store and the removal sends the message twice
+ * (at least once, as everywhere in the queue).
+ *
+ * Non-goals: the account policy (which users may use which account and
+ * sender: submit.c when the held entry is released), networking.
+ */
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "buf.h"
+#include "err.h"
+#include "installdirs.h"
+#include "log.h"
+#include "privsep.h"
+#include "queue.h"
+
+#ifndef POSTSEAL_DROP
+#define POSTSEAL_DROP "/usr/lib/postseal/postseal-drop"
+#endif
+
+/* Envelope text at most: QUEUE_MAX_RCPTS lines of QUEUE_MAX_VALUE and
+ * some more. */
+#define ENV_CAP ((size_t)(QUEUE_MAX_RCPTS + 64) * (QUEUE_MAX_VALUE + 16))
+#define CHUNK 65536
+
+/* ---- small I/O ---- */
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Read the magic line and the envelope from fd into b, up to and
+ * including its "end" line; *envlen is where the envelope ends in b (the
+ * message's first bytes may follow it in b).
+ */
+static int
+read_envelope(int fd, struct buf *b, size_t *envlen, struct err *e)
+{
+	char chunk[CHUNK];
+	const char *end;
+	ssize_t n;
+	size_t from = 0, m = sizeof(PRIVSEP_MAGIC) - 1;
+
+	for (;;) {
+		end = NULL;
+		if (b->len >= m + 4)
+			end =
+			    memmem(b->data + from, b->len - from, "\nend\n", 5);
+		if (end != NULL)
+			break;
+		if (b->len > 5)
+			from = b->len - 5;
+		if ((n = read(fd, chunk, sizeof(chunk))) == -1) {
+			if (errno == EINTR)
+				continue;
+			return err_set(e, ERR_IO, "read: %s", strerror(errno));
+		}
+		if (n == 0)
+			return err_set(e, ERR_DATA,
+			    "record: truncated envelope");
+		if (buf_add(b, chunk, (size_t)n) == -1)
+			return err_set(e, ERR_DATA,
+			    "record: envelope too large");
+	}
+	if (memcmp(b->data, PRIVSEP_MAGIC, m) != 0)
+		return err_set(e, ERR_DATA, "record: not a drop record");
+	*envlen = (size_t)(end - b->data) + 5;
+	return 0;
+}
+
+/* "f=0|1 B=7BIT|8BITMIME|- F=..." (submit.c's held value). */
+static int
+held_ok(const char *h)
+{
+	if (h == NULL || strncmp(h, "f=", 2) != 0 ||
+	    (h[2] != '0' && h[2] != '1'))
+		return 0;
+	h += 3;
+	if (strncmp(h, " B=7BIT ", 8) == 0)
+		h += 8;
+	else if (strncmp(h, " B=8BITMIME ", 12) == 0)
+		h += 12;
+	else if (strncmp(h, " B=- ", 5) == 0)
+		h += 5;
+	else
+		return 0;
+	return strncmp(h, "F=", 2) == 0;
+}
+
+/*
+ * Parse the envelope of a record (text after the magic line) and check
+ * what a submission may carry: pending recipients only, a held value, no
+ * delivery state.  env is filled (caller frees) on success.
+ */
+static int
+record_parse(const char *text, size_t len, struct queue_envelope *env,
+    struct err *e)
+{
+	if (queue_env_parse(text, len, env, e) == -1)
+		return err_prefix(e, "record");
+	if (env->nsent != 0 || env->nfailed != 0 || env->nrcpts == 0 ||
+	    env->attempts != 0 || env->last_error != NULL || env->warned != 0 ||
+	    !held_ok(env->held)) {
+		queue_env_free(env);
+		return err_set(e, ERR_DATA, "record: not a new submission");
+	}
+	return 0;
+}
+
+/* The fields a submission may set, copied from src (borrowed). */
+static void
+record_copy(const struct queue_envelope *src, struct queue_envelope *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->account = src->account;
+	dst->from = src->from;
+	dst->rcpts = src->rcpts;
+	dst->nrcpts = src->nrcpts;
+	dst->dsn_notify = src->dsn_notify;
+	dst->dsn_return = src->dsn_return;
+	dst->dsn_envid = src->dsn_envid;
+	dst->msgid = src->msgid;
+	dst->body_8bit = src->body_8bit;
+	dst->smtputf8 = src->smtputf8;
+	dst->held = src->held;
+	dst->size = src->size;
+}
+
+/* ---- the user's side ---- */
+
+/* The kind whose exit status is code (the drop program's exit). */
+static enum err_kind
+exit_kind(int code)
+{
+	int k;
+
+	for (k = ERR_USAGE; k <= ERR_CONFIG; k++)
+		if (err_exit_code((enum err_kind)k) == code)
+			return (enum err_kind)k;
+	return ERR_TEMP;
+}
+
+static int
+wait_drop(pid_t pid, struct err *e)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR)
+			return err_set(e, ERR_OS, "wait for %s: %s",
+			    POSTSEAL_DROP, strerror(errno));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	if (WIFEXITED(st))
+		return err_set(e, exit_kind(WEXITSTATUS(st)),
+		    "the message was not queued (%s exited with %d)",
+		    POSTSEAL_DROP, WEXITSTATUS(st));
+	return err_set(e, ERR_TEMP, "the message was not queued (%s died)",
+	    POSTSEAL_DROP);
+}
+
+static pid_t
+spawn_drop(int *fdp, struct err *e)
+{
+	char *const argv[] = {(char *)(uintptr_t) "postseal-drop", NULL};
+	char *const envp[] = {NULL};
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) == -1)
+		return err_set(e, ERR_OS, "pipe: %s", strerror(errno));
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return err_set(e, ERR_OS, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(p[1]);
+		if (dup2(p[0], STDIN_FILENO) == -1)
+			_exit(71);
+		if (p[0] != STDIN_FILENO)
+			close(p[0]);
+		/* Nothing of ours reaches it: empty environment. */
+		execve(POSTSEAL_DROP, argv, envp);
+		fprintf(stderr, "postseal: %s: %s\n", POSTSEAL_DROP,
+		    strerror(errno));
+		_exit(errno == ENOENT ? 69 : 71);
+	}
+	close(p[0]);
+	*fdp = p[1];
+	return pid;
+}
+
+int
+privsep_submit(const struct queue_envelope *env, queue_write_fn *write,
+    void *arg, unsigned long long size, struct err *e)
+{
+	struct queue_envelope rec;
+	struct buf b;
+	struct err we = {0};
+	void (*old)(int);
+	int fd = -1, r = -1, werr = 0;
+	pid_t pid;
+
+	record_copy(env, &rec);
+	memset(rec.id, '0', QUEUE_ID_LEN);
+	rec.size = size;
+	buf_init(&b, ENV_CAP);
+	if (buf_addstr(&b, PRIVSEP_MAGIC) == -1 ||
+	    queue_env_format(&rec, &b, e) == -1)
+		goto out;
+	old = signal(SIGPIPE, SIG_IGN);
+	if ((pid = spawn_drop(&fd, e)) == -1) {
+		signal(SIGPIPE, old);
+		goto out;
+	}
+	if (write_all(fd, b.data, b.len) == -1 || write(arg, fd, &we) == -1)
+		werr = 1; /* the drop program says why, below */
+	close(fd);
+	r = wait_drop(pid, e);
+	signal(SIGPIPE, old);
+	if (r == 0 && werr)
+		r = err_set(e, ERR_IO, "writing to %s: %s", POSTSEAL_DROP,
+		    we.text[0] != '\0' ? we.text : strerror(errno));
+out:
+	buf_reset(&b);
+	return r;
+}
+
+/* ---- the drop program's side ---- */
+
+/* "<uid>-<id>" or, with tmp, "t<uid>-<id>": *uidp and 1 if name is one. */
+static int
+record_name(const char *name, int *tmp, unsigned long long *uidp)
+{
+	const char *p = name;
+
+	*tmp = *p == 't';
+	if (*tmp)
+		p++;
+	if (*p < '0' || *p > '9' || parse_uint(&p, 0xffffffffULL, uidp) == -1 ||
+	    *p != '-')
+		return 0;
+	return queue_id_valid(p + 1);
+}
+
+/* What uid has in incoming/ now: entries and bytes. */
+static int
+user_usage(int dfd, uid_t uid, size_t *count, unsigned long long *bytes,
+    struct err *e)
+{
+	unsigned long long u;
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	int tmp, fd;
+
+	*count = 0;
+	*bytes = 0;
+	if ((fd = dup(dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return err_set(e, ERR_TEMP, "incoming: %s", strerror(errno));
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (!record_name(de->d_name, &tmp, &u) || u != uid)
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue; /* just picked up */
+		(*count)++;
+		*bytes += (unsigned long long)st.st_size;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int
+check_limit(int dfd, uid_t uid, unsigned long long size, struct err *e)
+{
+	unsigned long long bytes;
+	size_t count;
+
+	if (size > PRIVSEP_MAX_BYTES)
+		return err_set(e, ERR_DATA,
+		    "message too large for the system queue (%llu bytes, at "
+		    "most %llu)",
+		    size, PRIVSEP_MAX_BYTES);
+	if (user_usage(dfd, uid, &count, &bytes, e) == -1)
+		return -1;
+	if (count >= PRIVSEP_MAX_ENTRIES || bytes + size > PRIVSEP_MAX_BYTES)
+		return err_set(e, ERR_TEMP,
+		    "your messages waiting for the system queue reach the "
+		    "limit (%zu messages, %llu bytes); try later",
+		    count, bytes);
+	return 0;
+}
+
+/* Copy exactly n bytes from in to out, after the first have bytes of b. */
+static int
+copy_body(int in, int out, const char *have, size_t nhave, unsigned long long n,
+    struct err *e)
+{
+	char chunk[CHUNK];
+	ssize_t r;
+
+	if (nhave > n)
+		return err_set(e, ERR_DATA, "record: data after the message");
+	if (write_all(out, have, nhave) == -1)
+		return err_set(e, ERR_TEMP, "incoming: %s", strerror(errno));
+	n -= nhave;
+	while (n > 0) {
+		r = read(in, chunk,
+		    n < sizeof(chunk) ? (size_t)n : sizeof(chunk));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return err_set(e, ERR_IO, "read: %s", strerror(errno));
+		if (r == 0)
+			return err_set(e, ERR_DATA,
+			    "record: truncated message");
+		if (write_all(out, chunk, (size_t)r) == -1)
+			return err_set(e, ERR_TEMP, "incoming: %s",
+			    strerror(errno));
+		n -= (unsigned long long)r;
+	}
+	/* Nothing may follow (a pipe: one more read sees its end). */
+	while ((r = read(in, chunk, 1)) == -1 && errno == EINTR)
+		;
+	if (r != 0)
+		return err_set(e, ERR_DATA, "record: data after the message");
+	return 0;
+}
+
+/* Our envelope for rec, with uid, into b. */
+static int
+drop_envelope(const struct queue_envelope *rec, uid_t uid, const char *id,
+    struct buf *b, struct err *e)
+{
+	struct queue_envelope out;
+	long long now = (long long)time(NULL);
+
+	record_copy(rec, &out);
+	memcpy(out.id, id, QUEUE_ID_LEN + 1);
+	out.uid = uid;
+	out.created = out.next_try = now;
+	buf_clear(b);
+	if (buf_addstr(b, PRIVSEP_MAGIC) == -1 ||
+	    queue_env_format(&out, b, e) == -1)
+		return err_prefix(e, "record");
+	return 0;
+}
+
+static void
+new_id(char *id)
+{
+	unsigned char r[6];
+
+	randombytes_buf(r, sizeof(r));
+	snprintf(id, QUEUE_ID_LEN + 1, "%08llx%02x%02x%02x%02x%02x%02x",
+	    (unsigned long long)time(NULL) & 0xffffffffULL, r[0], r[1], r[2],
+	    r[3], r[4], r[5]);
+}
+
+/* Create t<uid>-<id> with a fresh id; its name into tmp and final. */
+static int
+drop_create(int dfd, uid_t uid, char *id, char *tmp, char *final, size_t size,
+    struct err *e)
+{
+	int fd, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		new_id(id);
+		snprintf(tmp, size, "t%lu-%s", (unsigned long)uid, id);
+		snprintf(final, size, "%lu-%s", (unsigned long)uid, id);
+		fd = openat(dfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (fd != -1)
+			return fd;
+		if (errno != EEXIST)
+			break;
+	}
+	return err_set(e, ERR_TEMP, "incoming: cannot create an entry: %s",
+	    strerror(errno));
+}
+
+/* Write the record to a new file and rename it into place. */
+static int
+drop_store(int in, int dfd, uid_t uid, const struct queue_envelope *rec,
+    const char *rest, size_t nrest, char *id, struct err *e)
+{
+	char tmp[64], final[64];
+	struct buf b;
+	int fd, r = -1;
+
+	buf_init(&b, ENV_CAP);
+	if ((fd = drop_create(dfd, uid, id, tmp, final, sizeof(tmp), e)) == -1)
+		goto out;
+	if (drop_envelope(rec, uid, id, &b, e) == -1)
+		goto fail;
+	if (write_all(fd, b.data, b.len) == -1) {
+		err_set(e, ERR_TEMP, "incoming: %s", strerror(errno));
+		goto fail;
+	}
+	if (copy_body(in, fd, rest, nrest, rec->size, e) == -1)
+		goto fail;
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		err_set(e, ERR_TEMP, "incoming: %s", strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dfd, tmp, dfd, final) == -1) {
+		err_set(e, ERR_TEMP, "incoming: rename: %s", strerror(errno));
+		goto fail;
+	}
+	fsync(dfd);
+	r = 0;
+	goto out;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlinkat(dfd, tmp, 0);
+out:
+	buf_reset(&b);
+	return r;
+}
+
+int
+privsep_drop(int in, const char *incoming, uid_t uid, char *id, struct err *e)
+{
+	struct queue_envelope rec;
+	size_t envlen, m = sizeof(PRIVSEP_MAGIC) - 1;
+	struct buf b;
+	int dfd = -1, r = -1, parsed = 0;
+
+	memset(&rec, 0, sizeof(rec));
+	buf_init(&b, ENV_CAP);
+	if (read_envelope(in, &b, &envlen, e) == -1 ||
+	    record_parse(b.data + m, envlen - m, &rec, e) == -1)
+		goto out;
+	parsed = 1;
+	if ((dfd = open(incoming,
+		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		err_set(e, ERR_TEMP, "cannot open %s: %s", incoming,
+		    strerror(errno));
+		goto out;
+	}
+	if (check_limit(dfd, uid, rec.size, e) == -1)
+		goto out;
+	r = drop_store(in, dfd, uid, &rec, b.data + envlen, b.len - envlen, id,
+	    e);
+out:
+	if (parsed)
+		queue_env_free(&rec);
+	if (dfd != -1)
+		close(dfd);
+	buf_reset(&b);
+	return r;
+}
+
+/* ---- the sender's side ---- */
+
+struct copy_arg {
+	int fd;
+	off_t off;
+	unsigned long long size;
+};
+
+/* queue_write_fn: the message bytes of a record. */
+static int
+copy_out(void *arg, int fd, struct err *e)
+{
+	const struct copy_arg *c = arg;
+	char chunk[CHUNK];
+	unsigned long long left = c->size;
+	off_t off = c->off;
+	ssize_t r;
+
+	while (left > 0) {
+		r = pread(c->fd, chunk,
+		    left < sizeof(chunk) ? (size_t)left : sizeof(chunk), off);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return err_set(e, ERR_DATA, "incoming: short record");
+		if (write_all(fd, chunk, (size_t)r) == -1)
+			return err_set(e, ERR_TEMP, "write: %s",
+			    strerror(errno));
+		left -= (unsigned long long)r;
+		off += r;
+	}
+	return 0;
+}
+
+/* Open name for pickup: a locked regular file with one link, owned by the
+ * uid its name says. */
+static int
+pickup_open(int dfd, const char *name, unsigned long long uid, struct stat *st,
+    struct err *e)
+{
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return err_set(e, ERR_TEMP, "%s: %s", name, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		close(fd);
+		return err_set(e, ERR_NONE, "%s: busy", name);
+	}
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode) || st->st_nlink != 1 ||
+	    (unsigned long long)st->st_uid != uid) {
+		close(fd);
+		return err_set(e, ERR_DATA,
+		    "%s: not a regular file with one link owned by uid %llu",
+		    name, uid);
+	}
+	return fd;
+}
+
+/* One record: into q, then removed.  0 moved, -1 refused (e says). */
+static int
+pickup_one(int dfd, const char *name, unsigned long long uid, struct queue *q,
+    struct err *e)
+{
+	struct queue_envelope rec, tmpl;
+	struct copy_arg c;
+	struct stat st;
+	struct buf b;
+	size_t envlen, m = sizeof(PRIVSEP_MAGIC) - 1;
+	int fd, r = -1, parsed = 0;
+
+	buf_init(&b, ENV_CAP);
+	if ((fd = pickup_open(dfd, name, uid, &st, e)) == -1)
+		goto out;
+	if (read_envelope(fd, &b, &envlen, e) == -1 ||
+	    record_parse(b.data + m, envlen - m, &rec, e) == -1)
+		goto bad;
+	parsed = 1;
+	if (rec.uid != uid ||
+	    rec.size != (unsigned long long)st.st_size - envlen) {
+		err_set(e, ERR_DATA, "%s: uid or size does not match", name);
+		goto bad;
+	}
+	record_copy(&rec, &tmpl);
+	tmpl.uid = rec.uid;
+	c.fd = fd;
+	c.off = (off_t)envlen;
+	c.size = rec.size;
+	if (queue_store(q, &tmpl, copy_out, &c, NULL, e) == -1)
+		goto out; /* kept for the next run */
+	r = 0;
+bad:
+	/* Moved, or refused for good: either way it leaves incoming/. */
+	if (unlinkat(dfd, name, 0) == -1 && r == 0)
+		log_warn("incoming/%s: cannot remove: %s", name,
+		    strerror(errno));
+out:
+	if (parsed)
+		queue_env_free(&rec);
+	if (fd != -1)
+		close(fd);
+	buf_reset(&b);
+	return r;
+}
+
+/* A partial record older than QUEUE_STALE_TMP: its drop step died. */
+static void
+sweep_stale(int dfd, const char *name)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_mtime + QUEUE_STALE_TMP < time(NULL))
+		unlinkat(dfd, name, 0);
+}
+
+static int
+open_incoming(const char *incoming, struct err *e)
+{
+	struct stat st;
+	int dfd;
+
+	dfd = open(incoming, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd == -1)
+		return err_set(e, errno == ENOENT ? ERR_NOINPUT : ERR_CONFIG,
+		    "%s: %s", incoming, strerror(errno));
+	if (fstat(dfd, &st) == -1 ||
+	    (st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & S_IWOTH)) {
+		close(dfd);
+		return err_set(e, ERR_CONFIG,
+		    "%s: must belong to root or us and not be writable by "
+		    "others",
+		    incoming);
+	}
+	return dfd;
+}
+
+int
+privsep_pickup(const char *incoming, struct queue *q, struct err *e)
+{
+	unsigned long long uid;
+	struct dirent *de;
+	struct err pe;
+	DIR *d;
+	int dfd, tmp, moved = 0;
+
+	if ((dfd = open_incoming(incoming, e)) == -1)
+		return -1;
+	if ((d = fdopendir(dup(dfd))) == NULL) {
+		close(dfd);
+		return err_set(e, ERR_OS, "%s: %s", incoming, strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!record_name(de->d_name, &tmp, &uid)) {
+			if (de->d_name[0] != '.')
+				log_warn("%s/%s: not a record, left alone",
+				    incoming, de->d_name);
+			continue;
+		}
+		if (tmp) {
+			sweep_stale(dfd, de->d_name);
+			continue;
+		}
+		pe.kind = ERR_NONE;
+		if (pickup_one(dfd, de->d_name, uid, q, &pe) == 0)
+			moved++;
+		else if (pe.kind != ERR_NONE)
+			log_error("incoming/%s: %s", de->d_name, pe.text);
+	}
+	closedir(d);
+	close(dfd);
+	return moved;
+}

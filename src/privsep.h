@@ -1,0 +1,58 @@
+/*
+ * privsep.h -- the privilege boundary of the system install (issue 10,
+ * SECURITY.md section P): a local user's message reaches the system queue
+ * only through the drop step, which trusts nothing from the user, and only
+ * the sender (root's queue run) reads the system account's secrets.
+ *
+ * The drop record, what the user's postseal writes to the drop program's
+ * stdin: the line "postseal-drop 1", a queue envelope (queue.c's format,
+ * up to its "end" line) with a "held" value (submit.c's options), then
+ * exactly "size" bytes of message.  The drop program re-checks all of it,
+ * keeps only the fields a submission may set, adds the caller's real uid
+ * and writes its own envelope and the bytes to INCOMING/t<uid>-<id>, then
+ * renames it to INCOMING/<uid>-<id>: a name it chooses, O_EXCL, never a
+ * path from the user.
+ */
+#ifndef POSTSEAL_PRIVSEP_H
+#define POSTSEAL_PRIVSEP_H
+
+#include <sys/types.h>
+
+#include "err.h"
+#include "queue.h"
+
+#define PRIVSEP_MAGIC "postseal-drop 1\n"
+/* Per local user, in incoming/ at once (SECURITY.md P7). */
+#define PRIVSEP_MAX_ENTRIES 100
+#define PRIVSEP_MAX_BYTES (64ULL * 1024 * 1024)
+
+/*
+ * The user's side: run the drop program (PRIVSEP_DROP, environment
+ * cleared) and write the record for env (the held value set; id, size,
+ * times ignored) and the size bytes write(arg, fd) produces to it.
+ * Returns 0 once the drop program said the message is in incoming/; else
+ * e says why (its exit status kind; its message went to stderr).
+ */
+int privsep_submit(const struct queue_envelope *env, queue_write_fn *write,
+    void *arg, unsigned long long size, struct err *e);
+
+/*
+ * The drop program: read one record from fd in, check it, and store it in
+ * the directory incoming as submitted by uid.  id receives the name's
+ * ID (QUEUE_ID_LEN + 1 bytes).  ERR_DATA for a malformed record, ERR_TEMP
+ * for the per-user limit or a full disk; nothing is left behind then.
+ */
+int privsep_drop(int in, const char *incoming, uid_t uid, char *id,
+    struct err *e);
+
+/*
+ * The sender: move every complete record of incoming into q as a held
+ * entry with its uid (queue_store()), re-checking everything the drop
+ * step checked, and remove it.  Stale partial records are removed;
+ * records that fail a check are logged and removed.  Returns the number
+ * moved, or -1 if incoming cannot be opened (ERR_NOINPUT if it does not
+ * exist).
+ */
+int privsep_pickup(const char *incoming, struct queue *q, struct err *e);
+
+#endif

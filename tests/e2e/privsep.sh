@@ -1,0 +1,255 @@
+#!/bin/sh
+# privsep.sh -- the system install's privilege model (issue 10, SECURITY.md
+# section P): "make install" + "make install-system" as root, one system
+# account (accounts/sys.conf, 0640 root:GROUP, no config file beside it),
+# then a local user outside every group sends with plain sendmail through
+# the setgid drop step, root's queue run takes the message from incoming/
+# and sends it with the account's password, and an attacker user tries to
+# get that password or abuse the spool.  The password is a random string;
+# nothing the attacker could read may hold it.
+#
+# Runs in a private mount namespace with an overlay on the configured
+# prefix, so the install never touches the machine's files; the users and
+# groups it creates (unique names) are removed at the end.  Needs root.
+if [ -z "${PRIVSEP_NS:-}" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "privsep: SKIP: needs root (users, groups, a setgid program)"
+		exit 77
+	fi
+	command -v unshare >/dev/null 2>&1 || {
+		echo "privsep: SKIP: unshare (util-linux) missing"
+		exit 77
+	}
+	PRIVSEP_NS=1 exec unshare -m --propagation private sh "$0" "$@"
+fi
+. "${top_srcdir:-.}/tests/e2e/lib.sh"
+. "$top_srcdir/tests/e2e/queue_common.sh"
+e2e_init
+postseal_only
+[ -n "${INSTALL_PATHS:-}" ] || skip "run from make check (needs INSTALL_PATHS)"
+eval "$INSTALL_PATHS"
+for c in useradd userdel groupadd groupdel setpriv getent make; do
+	need_cmd "$c"
+done
+grep -q '^NoNewPrivs:[[:space:]]*0' /proc/self/status ||
+    skip "no_new_privs is set: set-id programs cannot work here"
+case $prefix in
+/ | /usr | "") skip "prefix $prefix: the overlay would cover the system" ;;
+esac
+for d in "$confdir" "$queuedir" "$pkglibexecdir" "$bindir" "$sbindir"; do
+	case $d in
+	"$prefix"/*) ;;
+	*) skip "$d is not under the prefix $prefix" ;;
+	esac
+done
+
+# The overlay: writes under the prefix go to a tmpfs of this namespace.
+mkdir -p "$T/ov"
+mount -t tmpfs -o mode=755 tmpfs "$T/ov" || skip "cannot mount a tmpfs"
+mkdir -p "$T/ov/up" "$T/ov/work" "$prefix"
+mount -t overlay overlay \
+    -o "lowerdir=$prefix,upperdir=$T/ov/up,workdir=$T/ov/work" "$prefix" ||
+    skip "cannot mount an overlay on $prefix"
+at_cleanup "umount -l '$prefix' 2>/dev/null; umount -l '$T/ov' 2>/dev/null"
+
+# Users and groups with names of this run only.
+tag=$$
+PG=pstg$tag
+DG=pstd$tag
+U1=pstu$tag
+U2=psta$tag
+at_cleanup "userdel '$U1' 2>/dev/null; userdel '$U2' 2>/dev/null; \
+    groupdel '$DG' 2>/dev/null; groupdel '$PG' 2>/dev/null; \
+    groupdel '$U1' 2>/dev/null; groupdel '$U2' 2>/dev/null"
+for u in "$U1" "$U2"; do
+	useradd -M -U -d /nonexistent -s /bin/sh "$u" ||
+	    hard_error "useradd $u"
+done
+
+make -s -C "$top_builddir" install >"$T/install.out" 2>&1
+RC=$?
+assert_exit 0 "make install"
+make -s -C "$top_builddir" install-system POSTSEAL_GROUP="$PG" \
+    DROP_GROUP="$DG" >"$T/install-system.out" 2>&1
+RC=$?
+assert_exit 0 "make install-system"
+DROP=$pkglibexecdir/postseal-drop
+INC=$queuedir/incoming
+assert_eq "$(stat -c '%a %U %G' "$DROP")" "2755 root $DG" "drop: setgid"
+assert_eq "$(stat -c '%a %U %G' "$INC")" "1770 root $DG" "incoming/"
+assert_eq "$(stat -c '%a %U %G' "$queuedir")" "710 root $DG" "system queue"
+assert_eq "$(stat -c '%a %U %G' "$confdir/accounts")" "750 root $PG" \
+    "accounts/"
+
+# The system account: accounts/ only, no config file (the file-selection
+# bug: the system queue was used only when config existed).
+make_ca
+SECRET=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+start_server --tls starttls --user sysuser --password "$SECRET"
+{
+	printf 'account sys\nhost localhost\nport %s\n' "$PORT"
+	printf 'tls on\ntls_starttls on\ntls_trust_file %s\n' "$CA/ca.pem"
+	printf 'timeout 10\ndomain client.example.org\n'
+	printf 'from sender@example.org\nauth on\nuser sysuser\n'
+	printf 'password %s\n' "$SECRET"
+} >"$confdir/accounts/sys.conf"
+chown root:"$PG" "$confdir/accounts/sys.conf"
+chmod 640 "$confdir/accounts/sys.conf"
+SENDMAIL=$sbindir/sendmail
+PS=$bindir/postseal
+
+# as USER CMD...: run CMD as USER, no supplementary group, an environment
+# of our choosing; stdout and stderr to $T/as.out (readable by us only),
+# appended to $T/attacker.all, the whole of what the users saw.
+as() {
+	_u=$1
+	shift
+	setpriv --reuid="$_u" --regid="$_u" --clear-groups \
+	    env -i PATH=/usr/bin:/bin HOME=/nonexistent LOGNAME="$_u" "$@" \
+	    >"$T/as.out" 2>&1
+	RC=$?
+	cat "$T/as.out" >>"$T/attacker.all"
+	sed 's/^/  as: /' "$T/as.out" | head -n 20
+}
+n_incoming() {
+	find "$INC" -mindepth 1 -maxdepth 1 | wc -l
+}
+
+# ---- 1. a local user sends with plain sendmail ----
+printf 'Subject: from a user\n\nhello from cron\n' >"$T/msg"
+chmod 644 "$T/msg"
+as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/msg"
+assert_exit 0 "user: sendmail through the drop step"
+assert_eq "$(n_incoming)" 1 "one record in incoming/"
+f=$(find "$INC" -mindepth 1 -maxdepth 1 | head -n 1)
+assert_match "$(basename "$f")" "^$(id -u "$U1")-[0-9a-f]{20}\$" \
+    "record named uid-id"
+assert_eq "$(stat -c '%U %G %a %h' "$f")" "$U1 $DG 640 1" "record owner"
+assert_grep "^uid $(id -u "$U1")\$" "$f" "the drop step recorded the uid"
+assert_nothing_delivered
+
+# Root's queue run takes it, signs and sends with the account.
+run_postseal_as_root() {
+	OUT=$T/root.out
+	ERR=$T/root.err
+	timeout -k 5 60 "$PS" "$@" >"$OUT" 2>"$ERR"
+	RC=$?
+	sed 's/^/  root: /' "$ERR" | head -n 20
+}
+run_postseal_as_root -v -q
+assert_exit 0 "root: -q"
+assert_eq "$(n_incoming)" 0 "incoming/ emptied"
+assert_eq "$(spool_count 'from a user')" 1 "delivered once"
+m=$(grep -l 'from a user' "$SPOOL"/*.eml | head -n 1)
+assert_grep '^From: .*sender@example.org' "$m" "From is the account's"
+assert_eq "$(find "$queuedir/active" -mindepth 1 | wc -l)" 0 \
+    "system queue empty after the run"
+
+# Root itself sends directly through the system account (no drop step).
+run_postseal_as_root -i rcpt@example.org <"$T/msg"
+assert_exit 0 "root: direct send with accounts/ only"
+assert_eq "$(n_incoming)" 0 "root never uses incoming/"
+
+# ---- 2. the attacker: the account file, -C, -v/-d, environment ----
+as "$U2" cat "$confdir/accounts/sys.conf"
+assert_exit 1 "attacker: cat the account file"
+as "$U2" "$PS" -C "$confdir/accounts/sys.conf" -i rcpt@example.org
+assert_exit_in "66 78" "attacker: -C the account file"
+as "$U2" "$PS" -C "$confdir/accounts/sys.conf" --serverinfo
+assert_eq "$(n_incoming)" 0 "-C never reaches the drop step"
+as "$U2" env TMPDIR=/nonexistent "$PS" -i rcpt@example.org <"$T/msg"
+assert_exit 75 "attacker: TMPDIR only harms the attacker's own process"
+as "$U2" env GNUTLS_DEBUG_LEVEL=99 LD_PRELOAD=/nonexistent.so \
+    XDG_STATE_HOME=/nonexistent "$PS" -v -f ceo@bank.example -i \
+    rcpt@example.org <"$T/msg"
+assert_exit 0 "attacker: -v with a hostile environment, via drop"
+as "$U2" "$PS" -a sys --serverinfo
+assert_eq "$(n_incoming)" 1 "the attacker's message waits in incoming/"
+
+# ---- 3. the spool: list, plant, overwrite ----
+as "$U2" ls "$INC"
+assert_exit 2 "attacker: list incoming/"
+as "$U2" ln -s "$confdir/accounts/sys.conf" "$INC/$(id -u "$U2")-0000000000000000aaaa"
+[ "$RC" -ne 0 ] || fail "attacker planted a symlink in incoming/"
+as "$U2" sh -c "echo x >'$queuedir/active/x'"
+[ "$RC" -ne 0 ] || fail "attacker wrote into the system queue"
+
+# A record that names a file, has data after the message, or is garbage:
+# refused by the drop step, nothing left.
+printf 'postseal-drop 1\npostseal-queue 1\nid 00000000000000000000\naccount *\nfrom <>\nrcpt <rcpt@example.org>\nbody8bit 0\nsmtputf8 0\nsize 3\ncreated 1\nattempts 0\nnext 1\nheld f=0 B=- F=\nend\nabcdEXTRA' >"$T/rec.bad"
+chmod 644 "$T/rec.bad"
+as "$U2" "$DROP" <"$T/rec.bad"
+assert_exit 65 "drop: data after the message"
+assert_grep 'data after the message' "$T/as.out" "drop: says why"
+printf 'postseal-drop 1\nmsg /etc/shadow\nend\n' >"$T/rec.bad2"
+chmod 644 "$T/rec.bad2"
+as "$U2" "$DROP" <"$T/rec.bad2"
+assert_exit 65 "drop: a record naming a file"
+as "$U2" "$DROP" </dev/null
+assert_exit 65 "drop: empty input"
+assert_eq "$(n_incoming)" 1 "refused records leave nothing"
+
+# ---- 4. /proc and ptrace of the drop step; kill it halfway ----
+mkfifo "$T/slow"
+chmod 666 "$T/slow"
+{ head -c 300 "$T/rec.bad" | sed 's/size 3/size 100000/'; sleep 30; } \
+    >"$T/slow" &
+feeder=$!
+track_pid "$feeder"
+setpriv --reuid="$U2" --regid="$U2" --clear-groups env -i "$DROP" \
+    <"$T/slow" >"$T/drop.out" 2>&1 &
+dpid=$!
+track_pid "$dpid"
+sleep 1
+for p in environ mem; do
+	as "$U2" cat "/proc/$dpid/$p"
+	[ "$RC" -ne 0 ] || fail "attacker read /proc/PID/$p of the drop step"
+done
+as "$U2" ls "/proc/$dpid/fd"
+[ "$RC" -ne 0 ] || fail "attacker listed /proc/PID/fd of the drop step"
+if command -v gdb >/dev/null 2>&1; then
+	as "$U2" gdb -batch -p "$dpid"
+	assert_grep 'ptrace|Operation not permitted|not permitted' "$T/as.out" \
+	    "ptrace of the drop step refused"
+fi
+kill -KILL "$dpid"
+wait "$dpid" 2>/dev/null
+kill "$feeder" 2>/dev/null
+assert_eq "$(find "$INC" -name "t*" | wc -l)" 1 \
+    "killed halfway: a partial t* record"
+run_postseal_as_root -q
+assert_exit 0 "root: -q after the kill"
+assert_eq "$(spool_count 'from a user')" 3 \
+    "the attacker's whole message sent, the partial one not"
+assert_eq "$(find "$INC" -name "t*" | wc -l)" 1 \
+    "the partial record waits to be swept"
+# The account's sender, not the attacker's -f.
+assert_no_grep_fixed 'MAIL FROM:<ceo@bank.example>' "$RECORD" \
+    "a local user cannot choose a foreign envelope sender"
+assert_grep_fixed "MAIL FROM:<sender@example.org>" "$RECORD" "the account's"
+
+# ---- 5. the per-user limit ----
+i=0
+while [ $i -lt 100 ]; do
+	setpriv --reuid="$U2" --regid="$U2" --clear-groups env -i \
+	    "$SENDMAIL" -i rcpt@example.org <"$T/msg" >/dev/null 2>&1 ||
+	    break
+	i=$((i + 1))
+done
+assert_eq "$i" 99 "the limit: 100 records at once, the partial one counts"
+as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/msg"
+assert_exit 75 "over the limit: try later"
+assert_grep 'limit' "$T/as.out" "over the limit: says so"
+as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/msg"
+assert_exit 0 "another user is not held by the attacker's limit"
+find "$INC" -mindepth 1 -delete
+
+# ---- the secret never reached the attacker ----
+assert_no_secret sysuser "$SECRET" "$T/attacker.all" "$T/drop.out"
+assert_no_grep_fixed "$SECRET" "$T/attacker.all" "attacker output"
+
+make -s -C "$top_builddir" uninstall-system POSTSEAL_GROUP="$PG" \
+    DROP_GROUP="$DG" >/dev/null 2>&1
+ok
+getent group "$DG" >/dev/null && fail "uninstall-system left group $DG"
+e2e_done

@@ -9,11 +9,13 @@
  * the kernel's own rule for set-id programs), file descriptors 0-2 are
  * made to exist, every other is closed, no argument is read, no
  * configuration either (it reads no file with a secret: the group it runs
- * as reads nothing), and the only path it opens is the compiled-in
- * incoming directory.  The caller is its real uid.
+ * as reads nothing), and the only paths it opens are the compiled-in
+ * incoming directory and policy file.  The caller is its real uid.
  *
- * Exit: 0 stored, 65 a malformed record, 75 the per-user limit or a full
- * disk (try later), 71 a broken installation; one line on stderr says why.
+ * Exit: 0 stored, 65 a malformed record, 77 refused by the policy file
+ * (SYSCONFDIR_POSTSEAL/policy, not secret), 75 the per-user limit or a
+ * full disk (try later), 71 a broken installation; one line on stderr
+ * says why.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -78,8 +80,8 @@ main(int argc, char **argv)
 		fputs("postseal-drop: cannot initialise libsodium\n", stderr);
 		return 71;
 	}
-	if (privsep_drop(STDIN_FILENO, POSTSEAL_INCOMING, getuid(), id, &e) ==
-	    -1) {
+	if (privsep_drop(STDIN_FILENO, POSTSEAL_INCOMING,
+		SYSCONFDIR_POSTSEAL "/policy", getuid(), id, &e) == -1) {
 		fprintf(stderr, "postseal-drop: %s\n", e.text);
 		return err_exit_code(e.kind);
 	}

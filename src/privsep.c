@@ -40,10 +40,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -483,12 +487,13 @@ out:
 }
 
 int
-privsep_drop(int in, const char *incoming, uid_t uid, char *id, struct err *e)
+privsep_drop(int in, const char *incoming, const char *policy, uid_t uid,
+    char *id, struct err *e)
 {
 	struct queue_envelope rec;
 	size_t envlen, m = sizeof(PRIVSEP_MAGIC) - 1;
 	struct buf b;
-	int dfd = -1, r = -1, parsed = 0;
+	int dfd = -1, r = -1, parsed = 0, use;
 
 	memset(&rec, 0, sizeof(rec));
 	buf_init(&b, ENV_CAP);
@@ -496,6 +501,9 @@ privsep_drop(int in, const char *incoming, uid_t uid, char *id, struct err *e)
 	    record_parse(b.data + m, envlen - m, &rec, e) == -1)
 		goto out;
 	parsed = 1;
+	if (privsep_policy_check(policy, uid, rec.account,
+		rec.held[2] == '1' ? rec.from : NULL, &use, e) == -1)
+		goto out;
 	if ((dfd = open(incoming,
 		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
 		err_set(e, ERR_TEMP, "cannot open %s: %s", incoming,
@@ -688,4 +696,211 @@ privsep_pickup(const char *incoming, struct queue *q, struct err *e)
 	closedir(d);
 	close(dfd);
 	return moved;
+}
+
+/* ---- the drop policy ---- */
+
+#define POLICY_MAX 65536
+#define POLICY_MAX_GROUPS 256
+
+struct policy {
+	const char *user; /* the submitter's login name */
+	gid_t groups[POLICY_MAX_GROUPS];
+	int ngroups;
+	const char *sender; /* -f, or NULL */
+	int users_set, user_ok, from_ok;
+};
+
+static int
+read_policy(const char *file, struct buf *b, struct err *e)
+{
+	char chunk[4096];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT)
+		return 0;
+	if (fd == -1)
+		return err_set(e, ERR_CONFIG, "%s: %s", file, strerror(errno));
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 022)) {
+		close(fd);
+		return err_set(e, ERR_CONFIG,
+		    "%s: must be a file of root's that only root can write",
+		    file);
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(b, chunk, (size_t)n) == -1) {
+			close(fd);
+			return err_set(e, ERR_CONFIG, "%s: too large", file);
+		}
+	close(fd);
+	if (n == -1 || buf_addch(b, '\0') == -1)
+		return err_set(e, ERR_CONFIG, "%s: read error", file);
+	return 1;
+}
+
+/* A sender the account's from replaces without asking: no domain,
+ * localhost, or this host. */
+static int
+local_sender(const char *s)
+{
+	const char *at = strrchr(s, '@');
+	char host[256];
+
+	if (at == NULL)
+		return 1;
+	if (strcasecmp(at + 1, "localhost") == 0)
+		return 1;
+	return gethostname(host, sizeof(host)) == 0 &&
+	       (host[sizeof(host) - 1] = '\0', strcasecmp(at + 1, host) == 0);
+}
+
+static int
+from_matches(const char *pat, const char *s)
+{
+	const char *pa = strrchr(pat, '@'), *sa = strrchr(s, '@');
+	char lp[1024], ls[1024];
+
+	if (pa == NULL || sa == NULL)
+		return fnmatch(pat, s, 0) == 0;
+	if ((size_t)(pa - pat) >= sizeof(lp) || (size_t)(sa - s) >= sizeof(ls))
+		return 0;
+	memcpy(lp, pat, (size_t)(pa - pat));
+	lp[pa - pat] = '\0';
+	memcpy(ls, s, (size_t)(sa - s));
+	ls[sa - s] = '\0';
+	return fnmatch(lp, ls, 0) == 0 &&
+	       fnmatch(pa + 1, sa + 1, FNM_CASEFOLD) == 0;
+}
+
+/* The next blank-separated word of *pp (NUL-terminated in place), or
+ * NULL at the end. */
+static char *
+next_word(char **pp)
+{
+	char *p = *pp + strspn(*pp, " \t\r"), *w;
+
+	if (*p == '\0')
+		return NULL;
+	w = p;
+	p += strcspn(p, " \t\r");
+	if (*p != '\0')
+		*p++ = '\0';
+	*pp = p;
+	return w;
+}
+
+/* One "keyword values" line of the section that applies. */
+static void
+policy_apply(struct policy *p, const char *kw, char *vals)
+{
+	const struct group *g;
+	char *v;
+	int i;
+
+	if (strcmp(kw, "allow_users") == 0 || strcmp(kw, "allow_groups") == 0)
+		p->users_set = 1;
+	while ((v = next_word(&vals)) != NULL) {
+		if (strcmp(kw, "allow_users") == 0 && strcmp(v, p->user) == 0)
+			p->user_ok = 1;
+		else if (strcmp(kw, "allow_groups") == 0 &&
+			 (g = getgrnam(v)) != NULL)
+			for (i = 0; i < p->ngroups; i++)
+				if (p->groups[i] == g->gr_gid)
+					p->user_ok = 1;
+		if (strcmp(kw, "allow_from") == 0 && p->sender != NULL &&
+		    from_matches(v, p->sender))
+			p->from_ok = 1;
+	}
+}
+
+/* Walk a copy of the policy text; with apply, apply the lines of section
+ * want ("" for the global one).  Returns whether section want exists. */
+static int
+policy_walk(const char *text, const char *want, struct policy *p, int apply)
+{
+	char *copy = xstrdup(text), *line, *next, *kw, *name;
+	char sect[QUEUE_MAX_NAME + 1] = "";
+	int found = 0;
+
+	for (line = copy; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line += strspn(line, " \t");
+		if (*line == '#' || (kw = next_word(&line)) == NULL)
+			continue;
+		if (strcmp(kw, "account") == 0) {
+			name = next_word(&line);
+			if (name == NULL ||
+			    str_copy(sect, name, sizeof(sect)) == -1)
+				str_copy(sect, "\n", sizeof(sect)); /* none */
+			found |= strcmp(sect, want) == 0;
+		} else if (apply && strcmp(sect, want) == 0) {
+			policy_apply(p, kw, line);
+		}
+	}
+	free(copy);
+	return found;
+}
+
+static int
+policy_user(struct policy *p, uid_t uid, struct err *e)
+{
+	const struct passwd *pw = getpwuid(uid);
+	int n = POLICY_MAX_GROUPS;
+
+	if (pw == NULL)
+		return err_set(e, ERR_AUTH, "uid %lu has no passwd entry",
+		    (unsigned long)uid);
+	p->user = pw->pw_name;
+	if (getgrouplist(pw->pw_name, pw->pw_gid, p->groups, &n) == -1)
+		n = POLICY_MAX_GROUPS; /* the first ones */
+	p->ngroups = n;
+	return 0;
+}
+
+int
+privsep_policy_check(const char *file, uid_t uid, const char *account,
+    const char *sender, int *use_sender, struct err *e)
+{
+	struct policy p;
+	struct buf b;
+	const char *want = "";
+	int r = -1, have;
+
+	*use_sender = 0;
+	memset(&p, 0, sizeof(p));
+	p.sender = sender != NULL && !local_sender(sender) ? sender : NULL;
+	buf_init(&b, POLICY_MAX);
+	if ((have = read_policy(file, &b, e)) == -1 ||
+	    policy_user(&p, uid, e) == -1)
+		goto out;
+	if (have) {
+		if (strcmp(account, "*") != 0 &&
+		    policy_walk(b.data, account, &p, 0))
+			want = account;
+		policy_walk(b.data, want, &p, 1);
+	}
+	if (p.users_set && !p.user_ok) {
+		err_set(e, ERR_AUTH,
+		    "user %s may not send through the system account%s%s "
+		    "(see %s)",
+		    p.user, *want != '\0' ? " " : "", want, file);
+		goto out;
+	}
+	if (p.sender != NULL && !p.from_ok) {
+		err_set(e, ERR_AUTH,
+		    "envelope sender '%s' is not allowed for user %s "
+		    "(allow_from in %s); nothing was queued",
+		    p.sender, p.user, file);
+		goto out;
+	}
+	*use_sender = p.sender != NULL;
+	r = 0;
+out:
+	buf_reset(&b);
+	return r;
 }

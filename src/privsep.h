@@ -37,13 +37,15 @@ int privsep_submit(const struct queue_envelope *env, queue_write_fn *write,
     void *arg, unsigned long long size, struct err *e);
 
 /*
- * The drop program: read one record from fd in, check it, and store it in
- * the directory incoming as submitted by uid.  id receives the name's
- * ID (QUEUE_ID_LEN + 1 bytes).  ERR_DATA for a malformed record, ERR_TEMP
- * for the per-user limit or a full disk; nothing is left behind then.
+ * The drop program: read one record from fd in, check it and the policy
+ * file (privsep_policy_check()), and store it in the directory incoming
+ * as submitted by uid.  id receives the name's ID (QUEUE_ID_LEN + 1
+ * bytes).  ERR_DATA for a malformed record, ERR_AUTH for one the policy
+ * refuses, ERR_TEMP for the per-user limit or a full disk; nothing is
+ * left behind then.
  */
-int privsep_drop(int in, const char *incoming, uid_t uid, char *id,
-    struct err *e);
+int privsep_drop(int in, const char *incoming, const char *policy, uid_t uid,
+    char *id, struct err *e);
 
 /*
  * The sender: move every complete record of incoming into q as a held
@@ -54,5 +56,30 @@ int privsep_drop(int in, const char *incoming, uid_t uid, char *id,
  * exist).
  */
 int privsep_pickup(const char *incoming, struct queue *q, struct err *e);
+
+/*
+ * The drop policy (SYSCONFDIR_POSTSEAL/policy, not secret: the drop step
+ * reads it, so a refusal is a synchronous exit 77; the sender checks it
+ * again).  Lines "keyword value..." ('#' starts a comment line):
+ *   account NAME        the lines below apply to submissions with -a NAME
+ *                       (before any account line: those without -a, and
+ *                       any -a NAME that has no section of its own);
+ *   allow_users U...    only these local users may submit (default: all);
+ *   allow_groups G...   ...or members of these groups;
+ *   allow_from P...     envelope senders (-f) they may choose (fnmatch
+ *                       globs, the domain case-insensitively); default
+ *                       none: the account's own from is used.
+ * A local sender (no '@', @localhost, or @ this host) is never refused:
+ * the account's from replaces it.  No file: everyone may submit, with the
+ * account's from.  The file must belong to root and not be writable by
+ * group or others (ERR_CONFIG otherwise).
+ *
+ * privsep_policy_check(): 0 if uid may submit for account ("*": no -a)
+ * with sender (NULL: no -f); *use_sender is set to 1 when sender is one
+ * allow_from allows (the sender then keeps it), else 0.  ERR_AUTH with a
+ * clear text when refused.
+ */
+int privsep_policy_check(const char *file, uid_t uid, const char *account,
+    const char *sender, int *use_sender, struct err *e);
 
 #endif

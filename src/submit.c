@@ -790,6 +790,7 @@ release_held(void *arg, const struct queue_envelope *qenv, int fd,
 {
 	const struct release *rel = arg;
 	struct account shared;
+	int use;
 	struct message_read_opts ro = {0};
 	struct envelope env = {0};
 	struct message *m = NULL;
@@ -803,10 +804,16 @@ release_held(void *arg, const struct queue_envelope *qenv, int fd,
 		return -1;
 	if (qenv->uid != 0) {
 		/* A local user's message through the drop step (SECURITY.md
-		 * P8): the account's own sender, whatever -f said, and the
-		 * login name is the submitter's, not ours. */
+		 * P8): the policy again (it may have changed, and we trust
+		 * nothing the drop step wrote), then the account's own sender
+		 * unless allow_from allows the user's -f; the login name is
+		 * the submitter's, not ours. */
+		if (privsep_policy_check(SYSCONFDIR_POSTSEAL "/policy",
+			(uid_t)qenv->uid, qenv->account, o.sender, &use,
+			e) == -1)
+			return -1;
 		shared = *a;
-		shared.allow_from_override = 0;
+		shared.allow_from_override = use;
 		a = &shared;
 		env.submitter = qenv->uid;
 	}

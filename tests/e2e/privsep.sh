@@ -160,9 +160,12 @@ assert_eq "$(n_incoming)" 0 "-C never reaches the drop step"
 as "$U2" env TMPDIR=/nonexistent "$PS" -i rcpt@example.org <"$T/msg"
 assert_exit 75 "attacker: TMPDIR only harms the attacker's own process"
 as "$U2" env GNUTLS_DEBUG_LEVEL=99 LD_PRELOAD=/nonexistent.so \
-    XDG_STATE_HOME=/nonexistent "$PS" -v -f ceo@bank.example -i \
-    rcpt@example.org <"$T/msg"
+    XDG_STATE_HOME=/nonexistent "$PS" -v -i rcpt@example.org <"$T/msg"
 assert_exit 0 "attacker: -v with a hostile environment, via drop"
+as "$U2" "$SENDMAIL" -i -f ceo@bank.example rcpt@example.org <"$T/msg"
+assert_exit 77 "no policy file: a foreign -f is refused at once"
+assert_grep "sender 'ceo@bank.example' is not allowed" "$T/as.out" \
+    "the refusal names the sender"
 as "$U2" "$PS" -a sys --serverinfo
 assert_eq "$(n_incoming)" 1 "the attacker's message waits in incoming/"
 
@@ -243,6 +246,49 @@ assert_grep 'limit' "$T/as.out" "over the limit: says so"
 as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/msg"
 assert_exit 0 "another user is not held by the attacker's limit"
 find "$INC" -mindepth 1 -delete
+
+# ---- 6. the policy file: who may send, and as whom ----
+POL=$confdir/policy
+printf '%s\n' "# test policy" "allow_users $U1" \
+    "allow_from *@users.example.org" "account other" \
+    "allow_users nobody-at-all" >"$POL"
+chmod 644 "$POL"
+before=$(spool_count 'from a user')
+as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/msg"
+assert_exit 77 "policy: a user not in allow_users"
+assert_grep "user $U2 may not send" "$T/as.out" "policy: says who"
+as "$U1" "$SENDMAIL" -i -f ceo@bank.example rcpt@example.org <"$T/msg"
+assert_exit 77 "policy: a foreign -f outside allow_from"
+assert_grep "sender 'ceo@bank.example' is not allowed" "$T/as.out" \
+    "policy: says which sender"
+as "$U1" "$SENDMAIL" -i -a other rcpt@example.org <"$T/msg"
+assert_exit 77 "policy: -a an account whose section refuses the user"
+assert_eq "$(n_incoming)" 0 "refused submissions queue nothing"
+as "$U1" "$SENDMAIL" -i -f alice@Users.Example.org rcpt@example.org <"$T/msg"
+assert_exit 0 "policy: -f inside allow_from"
+as "$U1" "$SENDMAIL" -i -f cron rcpt@example.org <"$T/msg"
+assert_exit 0 "policy: a local -f is not refused"
+: >"$RECORD"
+run_postseal_as_root -q
+assert_exit 0 "root: -q with the policy"
+assert_eq "$(spool_count 'from a user')" $((before + 2)) "both sent"
+assert_grep_fixed 'MAIL FROM:<alice@Users.Example.org>' "$RECORD" \
+    "the allowed -f is kept"
+assert_grep_fixed 'MAIL FROM:<sender@example.org>' "$RECORD" \
+    "the local -f becomes the account's from"
+# The sender checks again: a record the policy no longer allows fails.
+as "$U1" "$SENDMAIL" -i -f bob@users.example.org rcpt@example.org <"$T/msg"
+assert_exit 0 "policy: queued while allowed"
+printf 'allow_users %s\n' "$U1" >"$POL"
+run_postseal_as_root -q
+assert_eq "$(spool_count 'from a user')" $((before + 2)) \
+    "not sent once the policy forbids it"
+assert_eq "$(find "$queuedir/failed" -mindepth 1 -maxdepth 1 | wc -l)" 1 \
+    "kept in failed/"
+chmod 666 "$POL"
+as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/msg"
+assert_exit 78 "policy: a policy file others can write is refused"
+rm -f "$POL"
 
 # ---- the secret never reached the attacker ----
 assert_no_secret sysuser "$SECRET" "$T/attacker.all" "$T/drop.out"

@@ -69,10 +69,19 @@ main(int argc, char **argv)
 	char id[QUEUE_ID_LEN + 1];
 	struct err e = {0};
 
-	(void)argv;
 	harden();
+	if (argc == 2 && strcmp(argv[1], "-l") == 0) {
+		/* mailq: this user's own entries, nothing else. */
+		if (privsep_show(POSTSEAL_STATUS, POSTSEAL_INCOMING, getuid(),
+			stdout, &e) == -1) {
+			fprintf(stderr, "postseal-drop: %s\n", e.text);
+			return err_exit_code(e.kind);
+		}
+		return 0;
+	}
 	if (argc > 1) {
-		fputs("postseal-drop: takes no arguments; postseal runs it\n",
+		fputs("postseal-drop: takes no arguments but -l; postseal "
+		      "runs it\n",
 		    stderr);
 		return 64;
 	}

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "message.h"
 #include "oauth2.h"
+#include "privsep.h"
 #include "installdirs.h"
 #include "runq.h"
 #include "server.h"
@@ -188,6 +189,8 @@ run_unconfigured(const struct opts *o, int *r, struct err *e)
 static int
 run_configured(const struct opts *o, const struct config *cfg, struct err *e)
 {
+	int r;
+
 	switch (o->mode) {
 	case MODE_DKIM_SIGN:
 		return submit_dkim_filter(o, cfg, e);
@@ -197,7 +200,9 @@ run_configured(const struct opts *o, const struct config *cfg, struct err *e)
 		return run_oauth2_login(o, cfg, e);
 	case MODE_QUEUE_RUN:
 		submit_release_held(cfg);
-		return run_queue(o, cfg, e);
+		r = run_queue(o, cfg, e);
+		runq_write_status(cfg);
+		return r;
 	case MODE_QUEUE_LIST:
 		return runq_list(cfg, o->json, stdout, e);
 	case MODE_QUEUE_DROP:
@@ -222,7 +227,8 @@ run_mode(const struct opts *o, struct err *e)
 	if (run_unconfigured(o, &r, e) == 0)
 		return r;
 	if (submit_via_drop(o))
-		return submit_drop(o, e);
+		return o->mode == MODE_QUEUE_LIST ? privsep_mailq(e)
+						  : submit_drop(o, e);
 	if (config_load(o->config_file, &cfg, e) == -1) {
 		if (o->mode == MODE_SMTP) {
 			server_refuse(STDOUT_FILENO, e);

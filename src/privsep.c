@@ -219,36 +219,58 @@ wait_drop(pid_t pid, struct err *e)
 	    POSTSEAL_DROP);
 }
 
+/* Run the drop program with arg (or none); with fdp, its stdin is a pipe
+ * whose write end goes into *fdp. */
 static pid_t
-spawn_drop(int *fdp, struct err *e)
+spawn_drop(const char *arg, int *fdp, struct err *e)
 {
-	char *const argv[] = {(char *)(uintptr_t) "postseal-drop", NULL};
+	char *const argv[] = {(char *)(uintptr_t) "postseal-drop",
+	    (char *)(uintptr_t)arg, NULL};
 	char *const envp[] = {NULL};
-	int p[2];
+	int p[2] = {-1, -1};
 	pid_t pid;
 
-	if (pipe(p) == -1)
+	if (fdp != NULL && pipe(p) == -1)
 		return err_set(e, ERR_OS, "pipe: %s", strerror(errno));
 	if ((pid = fork()) == -1) {
-		close(p[0]);
-		close(p[1]);
+		if (fdp != NULL) {
+			close(p[0]);
+			close(p[1]);
+		}
 		return err_set(e, ERR_OS, "fork: %s", strerror(errno));
 	}
 	if (pid == 0) {
-		close(p[1]);
-		if (dup2(p[0], STDIN_FILENO) == -1)
-			_exit(71);
-		if (p[0] != STDIN_FILENO)
-			close(p[0]);
+		if (fdp != NULL) {
+			close(p[1]);
+			if (dup2(p[0], STDIN_FILENO) == -1)
+				_exit(71);
+			if (p[0] != STDIN_FILENO)
+				close(p[0]);
+		}
 		/* Nothing of ours reaches it: empty environment. */
 		execve(POSTSEAL_DROP, argv, envp);
 		fprintf(stderr, "postseal: %s: %s\n", POSTSEAL_DROP,
 		    strerror(errno));
 		_exit(errno == ENOENT ? 69 : 71);
 	}
-	close(p[0]);
-	*fdp = p[1];
+	if (fdp != NULL) {
+		close(p[0]);
+		*fdp = p[1];
+	}
 	return pid;
+}
+
+int
+privsep_mailq(struct err *e)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	if ((pid = spawn_drop("-l", NULL, e)) == -1)
+		return -1;
+	return wait_drop(pid, e) == -1
+		   ? err_set(e, e->kind, "mailq: %s failed", POSTSEAL_DROP)
+		   : 0;
 }
 
 int
@@ -270,7 +292,7 @@ privsep_submit(const struct queue_envelope *env, queue_write_fn *write,
 	    queue_env_format(&rec, &b, e) == -1)
 		goto out;
 	old = signal(SIGPIPE, SIG_IGN);
-	if ((pid = spawn_drop(&fd, e)) == -1) {
+	if ((pid = spawn_drop(NULL, &fd, e)) == -1) {
 		signal(SIGPIPE, old);
 		goto out;
 	}
@@ -894,7 +916,7 @@ privsep_policy_check(const char *file, uid_t uid, const char *account,
 	if (p.sender != NULL && !p.from_ok) {
 		err_set(e, ERR_AUTH,
 		    "envelope sender '%s' is not allowed for user %s "
-		    "(allow_from in %s); nothing was queued",
+		    "(allow_from in %s)",
 		    p.sender, p.user, file);
 		goto out;
 	}
@@ -903,4 +925,49 @@ privsep_policy_check(const char *file, uid_t uid, const char *account,
 out:
 	buf_reset(&b);
 	return r;
+}
+
+/* ---- a local user's mailq ---- */
+
+int
+privsep_show(const char *status, const char *incoming, uid_t uid, FILE *out,
+    struct err *e)
+{
+	unsigned long long bytes = 0;
+	char name[32], chunk[4096];
+	size_t count = 0, n;
+	struct stat st;
+	int sfd, fd = -1, dfd, shown = 0;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "%lu", (unsigned long)uid);
+	sfd = open(status, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd != -1) {
+		fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		close(sfd);
+	}
+	if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == 0 && st.st_size > 0 && (f = fdopen(fd, "r")) != NULL) {
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			fwrite(chunk, 1, n, out);
+		fclose(f);
+		fd = -1;
+		shown = 1;
+	}
+	if (fd != -1)
+		close(fd);
+	dfd = open(incoming, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd != -1 && user_usage(dfd, uid, &count, &bytes, e) == 0 &&
+	    count > 0) {
+		fprintf(out,
+		    "-- %zu message%s (%llu bytes) waiting for the next "
+		    "queue run\n",
+		    count, count == 1 ? "" : "s", bytes);
+		shown = 1;
+	}
+	if (dfd != -1)
+		close(dfd);
+	if (!shown)
+		fputs("Mail queue is empty\n", out);
+	return fflush(out) == EOF ? err_set(e, ERR_IO, "write error") : 0;
 }

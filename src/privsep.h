@@ -18,6 +18,8 @@
 
 #include <sys/types.h>
 
+#include <stdio.h>
+
 #include "err.h"
 #include "queue.h"
 
@@ -81,5 +83,19 @@ int privsep_pickup(const char *incoming, struct queue *q, struct err *e);
  */
 int privsep_policy_check(const char *file, uid_t uid, const char *account,
     const char *sender, int *use_sender, struct err *e);
+
+/*
+ * mailq for a local user of the system account: run the drop program
+ * with -l, which prints to our stdout what privsep_show() prints.
+ */
+int privsep_mailq(struct err *e);
+
+/*
+ * The drop program's -l: the listing root's queue run left for uid
+ * (status/<uid>, runq_write_status()), then how many of uid's records
+ * wait in incoming for the next run; "Mail queue is empty" if neither.
+ */
+int privsep_show(const char *status, const char *incoming, uid_t uid, FILE *out,
+    struct err *e);
 
 #endif

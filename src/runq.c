@@ -38,7 +38,9 @@
  * (queue.c), message content.
  */
 #include <sys/types.h>
+#include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1745,6 +1747,7 @@ struct listing {
 	long long now;
 	size_t shown, failed;
 	unsigned long long bytes;
+	unsigned long long uid; /* only the entries of this submitter, or 0 */
 };
 
 static void
@@ -1782,6 +1785,11 @@ list_area(struct listing *l, struct queue *q, enum queue_area area)
 	for (i = 0; i < n; i++) {
 		if ((rc = queue_peek(q, area, ids[i], &env, &e)) == QUEUE_GONE)
 			continue;
+		if (l->uid != 0 && (rc != 0 || env.uid != l->uid)) {
+			if (rc == 0)
+				queue_env_free(&env);
+			continue;
+		}
 		if (!l->json && l->shown == 0)
 			fputs("-Queue ID-            --Size-- ---Age- Tries  "
 			      "Sender -> Recipients  (last error)\n",
@@ -1805,7 +1813,7 @@ list_area(struct listing *l, struct queue *q, enum queue_area area)
 int
 runq_list(const struct config *cfg, int json, FILE *out, struct err *e)
 {
-	struct listing l = {out, json, now_time(), 0, 0, 0};
+	struct listing l = {out, json, now_time(), 0, 0, 0, 0};
 	struct qset s;
 	size_t i;
 
@@ -1826,6 +1834,133 @@ runq_list(const struct config *cfg, int json, FILE *out, struct err *e)
 		return -1;
 	}
 	return 0;
+}
+
+/* ---- each local user's view of the system queue (issue 10) ---- */
+
+/* The submitters (uid != 0) of every entry in q, without repeats. */
+static size_t
+queue_uids(struct queue *q, unsigned long long **uids)
+{
+	struct queue_envelope env;
+	struct err e;
+	char **ids;
+	size_t n, i, j, k = 0;
+	int a;
+
+	*uids = NULL;
+	for (a = QUEUE_ACTIVE; a <= QUEUE_FAILED; a++) {
+		if (queue_list(q, (enum queue_area)a, &ids, &n, &e) == -1)
+			continue;
+		for (i = 0; i < n; i++) {
+			if (queue_peek(q, (enum queue_area)a, ids[i], &env,
+				&e) != 0)
+				continue;
+			for (j = 0; j < k && (*uids)[j] != env.uid; j++)
+				;
+			if (env.uid != 0 && j == k) {
+				*uids =
+				    xreallocarray(*uids, k + 1, sizeof(**uids));
+				(*uids)[k++] = env.uid;
+			}
+			queue_env_free(&env);
+		}
+		queue_list_free(ids, n);
+	}
+	return k;
+}
+
+/* STATUS/<uid>: that user's entries of q, as mailq lists them. */
+static void
+status_one(int dfd, gid_t gid, struct queue *q, unsigned long long uid)
+{
+	struct listing l = {NULL, 0, now_time(), 0, 0, 0, uid};
+	char tmp[48], name[32];
+	int fd;
+
+	snprintf(name, sizeof(name), "%llu", uid);
+	snprintf(tmp, sizeof(tmp), "%llu.tmp", uid);
+	fd = openat(dfd, tmp,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd == -1 || fchown(fd, 0, gid) == -1 || fchmod(fd, 0640) == -1 ||
+	    (l.out = fdopen(fd, "w")) == NULL) {
+		if (fd != -1)
+			close(fd);
+		unlinkat(dfd, tmp, 0);
+		return;
+	}
+	list_area(&l, q, QUEUE_ACTIVE);
+	list_area(&l, q, QUEUE_FAILED);
+	if (l.shown > 0)
+		fprintf(l.out,
+		    "-- %zu entr%s (%zu failed, marked !), %llu bytes\n",
+		    l.shown, l.shown == 1 ? "y" : "ies", l.failed, l.bytes);
+	if (fclose(l.out) == EOF || renameat(dfd, tmp, dfd, name) == -1)
+		unlinkat(dfd, tmp, 0);
+}
+
+/* Remove the listings of users with nothing in the queue now. */
+static void
+status_sweep(int dfd, const unsigned long long *uids, size_t n)
+{
+	unsigned long long u;
+	struct dirent *de;
+	const char *p;
+	size_t i;
+	DIR *d;
+	int fd = dup(dfd);
+
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		p = de->d_name;
+		if (parse_uint(&p, ~0ULL, &u) == -1 || *p != '\0')
+			continue;
+		for (i = 0; i < n && uids[i] != u; i++)
+			;
+		if (i == n)
+			unlinkat(dfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+void
+runq_write_status(const struct config *cfg)
+{
+	unsigned long long *uids = NULL;
+	struct queue *q = NULL;
+	struct stat st;
+	struct err e;
+	size_t n, i;
+	int dfd = -1;
+
+	if (geteuid() != 0 || !system_config(cfg) ||
+	    queue_open(POSTSEAL_SYSTEM_QUEUE, 0, &q, &e) == -1)
+		return;
+	/* The queue directory's group is the drop step's (make
+	 * install-system): only it may read the listings. */
+	if (stat(POSTSEAL_SYSTEM_QUEUE, &st) == -1 || st.st_gid == 0)
+		goto out;
+	/* (our umask is 077, so the mode is set after mkdir.) */
+	if (mkdir(POSTSEAL_STATUS, 0700) == 0 &&
+	    (chown(POSTSEAL_STATUS, 0, st.st_gid) == -1 ||
+		chmod(POSTSEAL_STATUS, 0750) == -1))
+		log_warn("%s: %s", POSTSEAL_STATUS, strerror(errno));
+	if ((dfd = open(POSTSEAL_STATUS,
+		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		goto out;
+	n = queue_uids(q, &uids);
+	for (i = 0; i < n; i++)
+		status_one(dfd, st.st_gid, q, uids[i]);
+	status_sweep(dfd, uids, n);
+out:
+	if (dfd != -1)
+		close(dfd);
+	free(uids);
+	queue_close(q);
 }
 
 /* ---- drop and retry ---- */

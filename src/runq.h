@@ -136,4 +136,13 @@ int runq_drop(const struct config *cfg, const char *id, struct err *e);
  * queue with its attempts reset (and its age for expiry restarted). */
 int runq_retry(const struct config *cfg, const char *id, struct err *e);
 
+/*
+ * Root's run of the system configuration: write QUEUE/status/<uid> for
+ * every local user with entries in the system queue, their entries as
+ * mailq lists them, readable by the drop step's group only (the group of
+ * the queue directory); remove the others.  The drop step shows a user
+ * their own (postseal-drop -l).  Failures are silent: it is a view.
+ */
+void runq_write_status(const struct config *cfg);
+
 #endif

@@ -753,8 +753,10 @@ system_readable(void)
 int
 submit_via_drop(const struct opts *o)
 {
-	return o->mode == MODE_SEND && geteuid() != 0 &&
-	       config_is_system(o->config_file) && !system_readable();
+	return (o->mode == MODE_SEND ||
+		   (o->mode == MODE_QUEUE_LIST && !o->json)) &&
+	       geteuid() != 0 && config_is_system(o->config_file) &&
+	       !system_readable();
 }
 
 int

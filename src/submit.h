@@ -53,8 +53,9 @@ int submit_unconfigured(const struct opts *o, const struct err *why,
 void submit_release_held(const struct config *cfg);
 
 /*
- * Issue 10: 1 if this submission goes through the drop step: sendmail
- * mode, not root, no -C and no configuration of the user's own (so the
+ * Issue 10: 1 if this submission goes through the drop step (or, for
+ * mailq, the listing comes from it: privsep_mailq()): sendmail mode or
+ * a text mailq, not root, no -C and no configuration of the user's own (so the
  * system one applies), and some file of the system configuration is not
  * readable by us.  With -C or a user configuration postseal runs as the
  * user alone and never runs the drop step (SECURITY.md P2).

@@ -285,6 +285,22 @@ assert_eq "$(spool_count 'from a user')" $((before + 2)) \
     "not sent once the policy forbids it"
 assert_eq "$(find "$queuedir/failed" -mindepth 1 -maxdepth 1 | wc -l)" 1 \
     "kept in failed/"
+# mailq: each user sees their own entries only, through the drop step.
+assert_eq "$(stat -c '%a %U %G' "$queuedir/status")" "750 root $DG" \
+    "status/: the drop step's group only"
+as "$U1" "$bindir/mailq"
+assert_exit 0 "user: mailq"
+assert_grep '^-- 1 entry \(1 failed' "$T/as.out" "user: their failed entry"
+assert_grep_fixed 'bob@users.example.org' "$T/as.out" "user: their sender"
+as "$U2" "$bindir/mailq"
+assert_exit 0 "another user: mailq"
+assert_grep '^Mail queue is empty' "$T/as.out" "another user sees none of it"
+as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/msg"
+as "$U1" "$bindir/mailq"
+assert_grep '^-- 1 message \([0-9]+ bytes\) waiting' "$T/as.out" \
+    "user: a record not yet taken"
+run_postseal_as_root -bp
+assert_grep_fixed 'bob@users.example.org' "$OUT" "root's mailq sees it all"
 chmod 666 "$POL"
 as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/msg"
 assert_exit 78 "policy: a policy file others can write is refused"

@@ -38,6 +38,7 @@ man5=$D$mandir/man5/postseal.conf.5
 unit=$D$unitdir/postseal-queue.service
 uunit=$D$userunitdir/postseal-queue.service
 for f in "$man1" "$man5" "$unit" "$D$unitdir/postseal-queue.timer" "$uunit" \
+    "$D$unitdir/postseal-incoming.path" "$D$pkglibexecdir/postseal-drop" \
     "$D$userunitdir/postseal-queue.timer" "$D$complete/postseal" \
     "$D$confdir/config.example" "$D$sysconfdir/logrotate.d/postseal"; do
 	ok
@@ -48,6 +49,8 @@ assert_grep_fixed "$confdir/config" "$man5" "postseal.conf(5)"
 assert_grep_fixed "$queuedir" "$man5" "postseal.conf(5)"
 assert_grep "^ExecStart=$bindir/postseal " "$unit" "system unit"
 assert_grep "^ReadWritePaths=$queuedir\$" "$unit" "system unit"
+assert_grep "^PathChanged=$queuedir/incoming\$" \
+    "$D$unitdir/postseal-incoming.path" "path unit"
 assert_grep "^ExecStart=$bindir/postseal " "$uunit" "user unit"
 assert_grep_fixed "$confdir/config" "$D$complete/postseal" "completion"
 # No other path to the configuration or the binary is left in them (the

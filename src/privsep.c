@@ -915,7 +915,7 @@ privsep_policy_check(const char *file, uid_t uid, const char *account,
 	}
 	if (p.sender != NULL && !p.from_ok) {
 		err_set(e, ERR_AUTH,
-		    "envelope sender '%s' is not allowed for user %s "
+		    "sender '%s' is not allowed for user %s "
 		    "(allow_from in %s)",
 		    p.sender, p.user, file);
 		goto out;

@@ -625,6 +625,32 @@ system_queue(const struct opts *o)
 		       o->config_file[n] == '/'));
 }
 
+/*
+ * Issue 10: every address in the From and Sender fields of a local user's
+ * message through the system account must be a local one or one the
+ * policy's allow_from gives the user (privsep_policy_check()).  Checked
+ * in the user's process, for a synchronous 77, and again by the sender.
+ */
+static int
+header_senders_ok(const struct message *m, uid_t uid, const char *account,
+    struct err *e)
+{
+	static const char *const names[] = {"From", "Sender"};
+	struct addr_list l = {0};
+	const char *v;
+	size_t i;
+	int use, r = 0;
+
+	for (i = 0; r == 0 && i < 2; i++)
+		if ((v = message_get(m, names[i])) != NULL)
+			r = addr_parse_list(v, strlen(v), &l, e);
+	for (i = 0; r == 0 && i < l.n; i++)
+		r = privsep_policy_check(SYSCONFDIR_POSTSEAL "/policy", uid,
+		    account, l.v[i], &use, e);
+	addr_list_free(&l);
+	return r;
+}
+
 /* Store the message (read from fd unless given as rm, exactly as read);
  * with drop, hand it to the drop step instead.  id and dir say where. */
 static int
@@ -658,7 +684,9 @@ hold(const struct opts *o, int fd, struct message *rm, const struct err *why,
 	qe.msgid = message_get(m, "Message-ID");
 	qe.body_8bit = message_has_8bit(m);
 	qe.held = held;
-	if (drop)
+	if (drop && header_senders_ok(m, getuid(), qe.account, e) == -1)
+		r = -1;
+	else if (drop)
 		r = privsep_submit(&qe, write_message, m, message_size(m), e);
 	else
 		r = runq_hold(system_queue(o), &qe, write_message, m, why, id,
@@ -826,6 +854,8 @@ release_held(void *arg, const struct queue_envelope *qenv, int fd,
 	ro.max_size = a->max_message_size;
 	if (local_names(a, &env, e) == 0 && find_sender(&o, a, &env, e) == 0 &&
 	    message_read(fd, &ro, &m, e) == 0 &&
+	    (qenv->uid == 0 || header_senders_ok(m, (uid_t)qenv->uid,
+				   qenv->account, e) == 0) &&
 	    held_rcpts_add(qenv, &env, e) == 0 && !unqualified(&env, m, e) &&
 	    complete(&o, a, &env, -1, m, e) == 0 && sign(a, m, e) == 0)
 		r = hand_off(&o, rel->cfg, a, &env, m, e);

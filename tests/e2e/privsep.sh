@@ -166,8 +166,18 @@ as "$U2" "$SENDMAIL" -i -f ceo@bank.example rcpt@example.org <"$T/msg"
 assert_exit 77 "no policy file: a foreign -f is refused at once"
 assert_grep "sender 'ceo@bank.example' is not allowed" "$T/as.out" \
     "the refusal names the sender"
+printf 'From: The CEO <ceo@bank.example>\nSubject: forged\n\nx\n' >"$T/forged"
+chmod 644 "$T/forged"
+as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/forged"
+assert_exit 77 "a foreign From: header is refused at once"
+assert_grep "sender 'ceo@bank.example' is not allowed" "$T/as.out" \
+    "the refusal names the From address"
+printf 'From: Cron Daemon <root>\nSubject: cron local\n\ncron\n' >"$T/cron"
+chmod 644 "$T/cron"
+as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/cron"
+assert_exit 0 "a local From: (cron's) is not refused"
 as "$U2" "$PS" -a sys --serverinfo
-assert_eq "$(n_incoming)" 1 "the attacker's message waits in incoming/"
+assert_eq "$(n_incoming)" 2 "the attacker's messages wait in incoming/"
 
 # ---- 3. the spool: list, plant, overwrite ----
 as "$U2" ls "$INC"
@@ -190,7 +200,7 @@ as "$U2" "$DROP" <"$T/rec.bad2"
 assert_exit 65 "drop: a record naming a file"
 as "$U2" "$DROP" </dev/null
 assert_exit 65 "drop: empty input"
-assert_eq "$(n_incoming)" 1 "refused records leave nothing"
+assert_eq "$(n_incoming)" 2 "refused records leave nothing"
 
 # ---- 4. /proc and ptrace of the drop step; kill it halfway ----
 mkfifo "$T/slow"
@@ -224,6 +234,7 @@ run_postseal_as_root -q
 assert_exit 0 "root: -q after the kill"
 assert_eq "$(spool_count 'from a user')" 3 \
     "the attacker's whole message sent, the partial one not"
+assert_eq "$(spool_count 'cron local')" 1 "the local From: one sent"
 assert_eq "$(find "$INC" -name "t*" | wc -l)" 1 \
     "the partial record waits to be swept"
 # The account's sender, not the attacker's -f.
@@ -305,6 +316,30 @@ chmod 666 "$POL"
 as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/msg"
 assert_exit 78 "policy: a policy file others can write is refused"
 rm -f "$POL"
+
+# The sender checks the From: header itself: a record written straight
+# to the drop step (no user-side check) with a forged From fails.
+body='From: ceo@bank.example
+Subject: forged
+
+x
+'
+{
+	printf 'postseal-drop 1\npostseal-queue 1\nid 00000000000000000000\n'
+	printf 'account *\nfrom <>\nrcpt <rcpt@example.org>\nbody8bit 0\n'
+	printf 'smtputf8 0\nsize %s\ncreated 1\nattempts 0\nnext 1\n' \
+	    "$(printf "$body" | wc -c)"
+	printf 'held f=0 B=- F=\nend\n'
+	printf "$body"
+} >"$T/rec.forged"
+chmod 644 "$T/rec.forged"
+as "$U2" "$DROP" <"$T/rec.forged"
+assert_exit 0 "the drop step takes a well-formed record"
+nf=$(find "$queuedir/failed" -mindepth 1 -maxdepth 1 | wc -l)
+run_postseal_as_root -q
+assert_eq "$(find "$queuedir/failed" -mindepth 1 -maxdepth 1 | wc -l)" \
+    $((nf + 1)) "the sender refuses the forged From: (failed/)"
+assert_no_grep_fixed 'From: ceo@bank.example' "$RECORD" "never sent"
 
 # ---- the secret never reached the attacker ----
 assert_no_secret sysuser "$SECRET" "$T/attacker.all" "$T/drop.out"

@@ -3,7 +3,8 @@
  *
  *   argv --> envelope sender, account, recipients (+ -t headers)
  *   stdin --> message_read --> message_complete --> message_make_safe
- *         --> dkim_sign_message --> hand-off (queue, then smarthost)
+ *         --> e2e_protect --> dkim_sign_message
+ *         --> hand-off (queue, then smarthost)
  *
  * Everything that can be refused (bad addresses, no recipients, a DKIM key
  * that does not load, an oversized message) is refused before the message
@@ -23,6 +24,7 @@
 #include "aliases.h"
 #include "buf.h"
 #include "dkim.h"
+#include "e2e.h"
 #include "log.h"
 #include "message.h"
 #include "runq.h"
@@ -305,8 +307,9 @@ complete(const struct opts *o, const struct account *a,
 {
 	/* -B 7BIT, or a smarthost without 8BITMIME: re-encode 8-bit bodies
 	 * now, before signing, so the signature covers what is sent. */
+	/* End-to-end protection signs 7-bit entities (RFC 3156 3). */
 	int allow_8bit =
-	    a->smtp_8bitmime &&
+	    a->smtp_8bitmime && !e2e_active(a) &&
 	    (o->body_type == NULL || ascii_casecmp(o->body_type, "7BIT") != 0);
 	struct message_complete_opts co = {0};
 	const char *d = addr_domain(env->from);
@@ -501,7 +504,12 @@ submit_fd(const struct opts *o, const struct config *cfg, int fd, struct err *e)
 	if (smtp_check_account(a, e) == -1)
 		return err_prefix(e, "%s:%u: account %s", a->file, a->line,
 		    a->name);
-	if (prepare(o, a, 1, -1, fd, &env, &m, e) == 0 && sign(a, m, e) == 0)
+	/* Signed and encrypted before spooling: a queue run sends exactly
+	 * these bytes, and an "always" refusal is reported now. */
+	if (prepare(o, a, 1, -1, fd, &env, &m, e) == 0 &&
+	    e2e_protect(a, env.from, (const char *const *)env.rcpts.v,
+		env.rcpts.n, &m, e) == 0 &&
+	    sign(a, m, e) == 0)
 		r = hand_off(o, cfg, a, &env, m, e);
 	else if (env.fqdn_missing)
 		r = hold_no_fqdn(o, fd, m, e);

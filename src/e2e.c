@@ -119,7 +119,11 @@ job_open(struct job *j, const struct account *a, struct err *e)
 	    (g = gpgme_set_pinentry_mode(j->ctx,
 		 GPGME_PINENTRY_MODE_LOOPBACK)) != 0)
 		return gerr(e, ERR_CONFIG, "gpg_home", g);
-	gpgme_set_passphrase_cb(j->ctx, pass_cb, j);
+	/* GPGME's gpgsm engine takes no passphrase callback ("Not
+	 * implemented"), so S/MIME never asks: a locked key works only from
+	 * the agent's cache (gpg-preset-passphrase), else fails. */
+	if (j->proto == GPGME_PROTOCOL_OpenPGP)
+		gpgme_set_passphrase_cb(j->ctx, pass_cb, j);
 	gpgme_set_armor(j->ctx, j->proto == GPGME_PROTOCOL_OpenPGP);
 	gpgme_set_keylist_mode(j->ctx,
 	    GPGME_KEYLIST_MODE_LOCAL | GPGME_KEYLIST_MODE_VALIDATE);
@@ -456,6 +460,8 @@ build_content(const struct job *j, const struct message *m, struct buf *c)
 
 /* ---- the crypto operations ---- */
 
+/* detach: a detached signature (no encryption); else encrypt (and sign,
+ * OpenPGP, when there is a signer). */
 static int
 run_op(struct job *j, const struct buf *in, int detach, struct buf *out,
     const char **hash, struct err *e)
@@ -475,9 +481,8 @@ run_op(struct job *j, const struct buf *in, int detach, struct buf *out,
 		gerr(e, ERR_TEMP, "gpgme_data", g);
 		goto out;
 	}
-	if (!j->encrypt)
-		g = gpgme_op_sign(j->ctx, din, dout,
-		    detach ? GPGME_SIG_MODE_DETACH : GPGME_SIG_MODE_NORMAL);
+	if (detach)
+		g = gpgme_op_sign(j->ctx, din, dout, GPGME_SIG_MODE_DETACH);
 	else if (j->sign && j->proto == GPGME_PROTOCOL_OpenPGP)
 		g = gpgme_op_encrypt_sign(j->ctx, j->keys, trust, din, dout);
 	else
@@ -485,13 +490,17 @@ run_op(struct job *j, const struct buf *in, int detach, struct buf *out,
 	if (g != 0) {
 		if (gpgme_err_code(g) == GPG_ERR_NO_PASSPHRASE ||
 		    gpgme_err_code(g) == GPG_ERR_BAD_PASSPHRASE ||
+		    gpgme_err_code(g) == GPG_ERR_NO_PIN_ENTRY ||
+		    gpgme_err_code(g) == GPG_ERR_ENOTTY ||
 		    gpgme_err_code(g) == GPG_ERR_CANCELED)
 			err_set(e, ERR_CONFIG,
-			    "account %s: the signing key is locked: %s (set "
-			    "pgp_passphrase_eval)",
-			    j->a->name, gpgme_strerror(g));
+			    "account %s: the signing key is locked: %s (%s)",
+			    j->a->name, gpgme_strerror(g),
+			    j->proto == GPGME_PROTOCOL_CMS
+				? "preset its passphrase in gpg-agent"
+				: "set pgp_passphrase_eval");
 		else
-			gerr(e, ERR_TEMP, j->encrypt ? "encrypt" : "sign", g);
+			gerr(e, ERR_TEMP, detach ? "sign" : "encrypt", g);
 		goto out;
 	}
 	if (hash != NULL) {

@@ -30,6 +30,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -272,42 +273,58 @@ add_key(struct job *j, const char *addr, struct buf *missing)
 
 /* ---- policy ---- */
 
-/* Every envelope recipient appears in To or Cc (or their Resent- forms). */
-static int
-no_bcc(const struct message *m, const char *const *rcpts, size_t n)
+/* The addresses in To and Cc (and their Resent- forms) into seen. */
+static void
+visible_rcpts(const struct message *m, struct addr_list *seen)
 {
 	static const char *const names[] = {"To", "Cc", "Resent-To",
 	    "Resent-Cc"};
-	struct addr_list seen = {0};
 	struct err e2;
-	size_t i, k, h;
-	int ok = 1;
+	size_t k, h, len, nl;
+	const char *f;
 
 	for (h = 0; h < message_nheaders(m); h++) {
-		size_t len;
-		const char *f = message_header(m, h, &len), *c;
+		f = message_header(m, h, &len);
 		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
-			size_t nl = strlen(names[k]);
+			nl = strlen(names[k]);
 			if (len > nl && f[nl] == ':' &&
-			    ascii_ncasecmp(f, names[k], nl) == 0) {
-				c = f + nl + 1;
-				(void)addr_parse_list(c, len - nl - 1, &seen,
-				    &e2);
-			}
+			    ascii_ncasecmp(f, names[k], nl) == 0)
+				(void)addr_parse_list(f + nl + 1, len - nl - 1,
+				    seen, &e2);
 		}
 	}
-	for (i = 0; i < n && ok; i++) {
-		ok = 0;
-		for (k = 0; k < seen.n && !ok; k++)
-			ok = ascii_casecmp(seen.v[k], rcpts[i]) == 0;
-	}
+}
+
+static int
+is_visible(const struct addr_list *seen, const char *addr)
+{
+	size_t k;
+
+	for (k = 0; k < seen->n; k++)
+		if (ascii_casecmp(seen->v[k], addr) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every envelope recipient appears in To or Cc. */
+static int
+no_bcc(const struct message *m, char *const *rcpts, size_t n)
+{
+	struct addr_list seen = {0};
+	size_t i;
+	int ok = 1;
+
+	visible_rcpts(m, &seen);
+	for (i = 0; i < n && ok; i++)
+		ok = is_visible(&seen, rcpts[i]);
 	addr_list_free(&seen);
 	return ok;
 }
 
+/* bcc_ok: this copy goes to one Bcc recipient alone (e2e_submit()). */
 static int
 decide_encrypt(struct job *j, const struct message *m, const char *from,
-    const char *const *rcpts, size_t n, struct err *e)
+    char *const *rcpts, size_t n, int bcc_ok, struct err *e)
 {
 	int policy = j->proto == GPGME_PROTOCOL_CMS ? j->a->smime_encrypt
 						    : j->a->pgp_encrypt;
@@ -331,14 +348,12 @@ decide_encrypt(struct job *j, const struct message *m, const char *from,
 	else if (r == -1)
 		log_warn("%s: not encrypted: no valid key for %.*s", kw,
 		    (int)missing.len, missing.data ? missing.data : "");
-	else if (!no_bcc(m, rcpts, n)) {
-		if (policy == CONF_ENCRYPT_ALWAYS)
-			r = err_set(e, ERR_DATA,
-			    "%s always: a Bcc recipient would be named in "
-			    "everyone's copy; send Bcc copies separately",
-			    kw);
-		else
-			log_warn("%s: a Bcc recipient: not encrypted", kw);
+	else if (!bcc_ok && !no_bcc(m, rcpts, n)) {
+		/* e2e_submit() splits first; this is a broken invariant. */
+		r = err_set(e, ERR_SOFTWARE,
+		    "%s: a Bcc recipient in a shared "
+		    "copy",
+		    kw);
 	} else
 		j->encrypt = 1;
 	buf_reset(&missing);
@@ -781,15 +796,13 @@ transform(struct job *j, struct message **mp, struct err *e)
 	return r;
 }
 
-int
-e2e_protect(const struct account *a, const char *from, const char *const *rcpts,
-    size_t nrcpts, struct message **mp, struct err *e)
+static int
+protect(const struct account *a, const char *from, char *const *rcpts,
+    size_t nrcpts, int bcc_ok, struct message **mp, struct err *e)
 {
 	struct job j;
 	int r;
 
-	if (!e2e_active(a))
-		return 0;
 	memset(&j, 0, sizeof(j));
 	if (nrcpts > ADDR_LIST_MAX)
 		return err_set(e, ERR_DATA, "too many recipients");
@@ -798,14 +811,109 @@ e2e_protect(const struct account *a, const char *from, const char *const *rcpts,
 	if (r == 0)
 		r = load_signer(&j, e);
 	if (r == 0)
-		r = decide_encrypt(&j, *mp, from, rcpts, nrcpts, e);
+		r = decide_encrypt(&j, *mp, from, rcpts, nrcpts, bcc_ok, e);
 	if (r == 0 && a->autocrypt && !j.sign)
 		r = err_set(e, ERR_CONFIG, "autocrypt needs pgp_sign");
-	if (r == 0 && (j.sign || j.encrypt))
-		r = transform(&j, mp, e);
-	else if (r == 0 && a->autocrypt)
+	if (r == 0 && (j.sign || j.encrypt || a->autocrypt))
 		r = transform(&j, mp, e);
 	job_close(&j);
+	return r;
+}
+
+/* A copy of m through a temporary file (the body never sits in memory). */
+static int
+dup_message(const struct message *m, struct message **out, struct err *e)
+{
+	struct message_read_opts ro = {0};
+	FILE *f;
+	int r = -1;
+
+	if ((f = tmpfile()) == NULL)
+		return err_set(e, ERR_TEMP, "tmpfile: %s", strerror(errno));
+	if (message_write(m, fileno(f), e) == 0) {
+		if (lseek(fileno(f), 0, SEEK_SET) == -1)
+			err_set(e, ERR_TEMP, "lseek: %s", strerror(errno));
+		else {
+			ro.ignore_dots = 1;
+			r = message_read(fileno(f), &ro, out, e);
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+struct copy {
+	struct message *m;
+	char **rcpts; /* borrowed strings */
+	size_t n;
+	int bcc; /* for one Bcc recipient alone */
+};
+
+/*
+ * The copies to protect: one for the To/Cc recipients and one for each
+ * other (Bcc) recipient when the account encrypts, else one for all.
+ */
+static size_t
+plan_copies(const struct account *a, const struct message *m,
+    char *const *rcpts, size_t n, struct copy *c)
+{
+	struct addr_list seen = {0};
+	size_t i, nc = 1;
+	int split = a->pgp_encrypt != CONF_ENCRYPT_NEVER ||
+		    a->smime_encrypt != CONF_ENCRYPT_NEVER;
+
+	c[0].rcpts = xcalloc(n + 1, sizeof(char *));
+	if (split)
+		visible_rcpts(m, &seen);
+	for (i = 0; i < n; i++) {
+		if (!split || is_visible(&seen, rcpts[i])) {
+			c[0].rcpts[c[0].n++] = rcpts[i];
+			continue;
+		}
+		c[nc].rcpts = xcalloc(2, sizeof(char *));
+		c[nc].rcpts[0] = rcpts[i];
+		c[nc].bcc = 1;
+		c[nc++].n = 1;
+	}
+	addr_list_free(&seen);
+	if (c[0].n == 0) { /* only Bcc recipients */
+		free(c[0].rcpts);
+		memmove(c, c + 1, (nc - 1) * sizeof(*c));
+		nc--;
+	}
+	return nc;
+}
+
+int
+e2e_submit(const struct account *a, const char *from, char *const *rcpts,
+    size_t nrcpts, struct message *m, e2e_send_fn send, void *arg,
+    struct err *e)
+{
+	struct copy *c;
+	size_t i, nc;
+	int r = 0;
+
+	if (!e2e_active(a))
+		return send(arg, (char **)(uintptr_t)rcpts, nrcpts, m, e);
+	if (nrcpts > ADDR_LIST_MAX)
+		return err_set(e, ERR_DATA, "too many recipients");
+	c = xcalloc(nrcpts + 1, sizeof(*c));
+	nc = plan_copies(a, m, rcpts, nrcpts, c);
+	/* Every copy is protected before any is handed off: a refusal
+	 * leaves nothing queued. */
+	for (i = 0; i < nc && r == 0; i++) {
+		r = dup_message(m, &c[i].m, e);
+		if (r == 0)
+			r = protect(a, from, c[i].rcpts, c[i].n,
+			    nc > 1 || i > 0, &c[i].m, e);
+	}
+	for (i = 0; i < nc && r == 0; i++)
+		r = send(arg, c[i].rcpts, c[i].n, c[i].m, e);
+	for (i = 0; i < nc; i++) {
+		message_free(c[i].m);
+		free(c[i].rcpts);
+	}
+	free(c);
 	return r;
 }
 

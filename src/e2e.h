@@ -15,17 +15,26 @@
 int e2e_active(const struct account *a);
 
 /*
- * Protect *mp for the envelope (from, rcpts) as the account says.  The
- * message must be complete (headers added, Bcc removed) and 7-bit
- * (message_make_safe() with allow_8bit off).  On success *mp may be a new
- * message (the old one is freed).  Refusals: ERR_DATA naming each recipient
- * without a usable key under "always" or a Bcc recipient that cannot get
- * a copy of its own; ERR_CONFIG for a signing key that is missing, expired,
- * revoked or locked without pgp_passphrase_eval; ERR_TEMP when the crypto
- * engine fails to run.
+ * Hand off the message as the account's end-to-end policy says, through
+ * send(arg, rcpts, n, copy, e) once per copy (rcpts and copy borrowed for
+ * the call).  m must be complete (headers added, Bcc removed) and 7-bit
+ * (message_make_safe() with allow_8bit off).  Without e2e_active() it
+ * goes to send() as it is, to all recipients; otherwise it is not changed
+ * and the copies are protected.  Without
+ * encryption there is one copy for all recipients (signed as configured);
+ * with pgp_encrypt/smime_encrypt, one for the To/Cc recipients and one for
+ * each other (Bcc) recipient, each encrypted to its own recipients and the
+ * sender, so no copy names a Bcc recipient's key.  Every copy is protected
+ * before the first send(): a refusal sends nothing.  Refusals: ERR_DATA
+ * naming each recipient without a usable key under "always"; ERR_CONFIG
+ * for a signing key that is missing, expired, revoked or locked without
+ * pgp_passphrase_eval; ERR_TEMP when the crypto engine fails to run.  A
+ * failing send() stops the rest and its error is returned.
  */
-int e2e_protect(const struct account *a, const char *from,
-    const char *const *rcpts, size_t nrcpts, struct message **mp,
+typedef int (*e2e_send_fn)(void *arg, char **rcpts, size_t n,
+    struct message *copy, struct err *e);
+int e2e_submit(const struct account *a, const char *from, char *const *rcpts,
+    size_t nrcpts, struct message *m, e2e_send_fn send, void *arg,
     struct err *e);
 
 /*

@@ -431,6 +431,27 @@ hand_off(const struct opts *o, const struct config *cfg,
 	    log_msgid(message_get(m, "Message-ID"), msgid, sizeof(msgid)), e);
 }
 
+/* One copy from e2e_submit(): DKIM-signed, then handed off to rcpts. */
+struct copy_ctx {
+	const struct opts *o;
+	const struct config *cfg;
+	const struct account *a;
+	const struct envelope *env;
+};
+
+static int
+send_copy(void *arg, char **rcpts, size_t n, struct message *m, struct err *e)
+{
+	const struct copy_ctx *cc = arg;
+	struct envelope sub = *cc->env; /* shallow: not freed */
+
+	sub.rcpts.v = rcpts;
+	sub.rcpts.n = n;
+	if (sign(cc->a, m, e) == -1)
+		return -1;
+	return hand_off(cc->o, cc->cfg, cc->a, &sub, m, e);
+}
+
 /* The account's aliases file and the domains that count as local. */
 static int
 local_names(const struct account *a, struct envelope *env, struct err *e)
@@ -504,14 +525,13 @@ submit_fd(const struct opts *o, const struct config *cfg, int fd, struct err *e)
 	if (smtp_check_account(a, e) == -1)
 		return err_prefix(e, "%s:%u: account %s", a->file, a->line,
 		    a->name);
-	/* Signed and encrypted before spooling: a queue run sends exactly
-	 * these bytes, and an "always" refusal is reported now. */
-	if (prepare(o, a, 1, -1, fd, &env, &m, e) == 0 &&
-	    e2e_protect(a, env.from, (const char *const *)env.rcpts.v,
-		env.rcpts.n, &m, e) == 0 &&
-	    sign(a, m, e) == 0)
-		r = hand_off(o, cfg, a, &env, m, e);
-	else if (env.fqdn_missing)
+	/* Signed and encrypted before spooling (e2e.c): a queue run sends
+	 * exactly these bytes, and an "always" refusal is reported now. */
+	if (prepare(o, a, 1, -1, fd, &env, &m, e) == 0) {
+		struct copy_ctx cc = {o, cfg, a, &env};
+		r = e2e_submit(a, env.from, env.rcpts.v, env.rcpts.n, m,
+		    send_copy, &cc, e);
+	} else if (env.fqdn_missing)
 		r = hold_no_fqdn(o, fd, m, e);
 	message_free(m);
 	envelope_free(&env);

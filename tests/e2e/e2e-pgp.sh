@@ -4,7 +4,7 @@
 # gpg --verify / --decrypt under the recipients' keys, DKIM with the
 # outside verifiers after the transformation, a multipart message with an
 # attachment comes back byte for byte; each refusal ("always" without a
-# key, a Bcc recipient, an expired, revoked or untrusted key, a locked key
+# key, an expired, revoked or untrusted key, a locked key
 # without pgp_passphrase_eval) exits 65/78 with the reason and queues
 # nothing.
 . "$(dirname "$0")/lib.sh"
@@ -160,16 +160,52 @@ refused "two without keys" 'nokey@example.org \(no key\), other@example.net \(no
 refused "untrusted key" 'untrusted@example.org \(not trusted\)' untrusted@example.org
 refused "expired key" 'expired@example.org \(expired\)' expired@example.org
 refused "revoked key" 'revoked@example.org \(revoked\)' revoked@example.org
-# The Bcc recipient has a key; the refusal is for the key list it leaks.
-refused "Bcc recipient" 'pgp_encrypt always: a Bcc recipient' rcpt@example.org sender@example.org
+# A Bcc recipient without a key: refused, and the To copy is not sent.
+refused "Bcc without a key" 'pgp_encrypt always: no valid key for nokey@example.org \(no key\)' rcpt@example.org nokey@example.org
+
+# 4b. A Bcc recipient with a key gets a copy of its own: neither copy
+#     names the other's key (RFC 3156 leaves key IDs in the clear).
+gr --quick-gen-key 'Bcc <bcc@example.org>' default default 1y >/dev/null 2>&1
+BF=$(fpr "$R" bcc@example.org)
+gr --export "$BF" | gs --import 2>/dev/null
+gs --quick-lsign-key "$BF" 2>/dev/null
+keyids() { # encrypted part -> the encryption subkey IDs, sorted
+	gpg --homedir "$S" --list-packets "$1" 2>/dev/null |
+	    sed -n 's/.*:pubkey enc packet:.*keyid \([0-9A-F]*\).*/\1/p' | sort
+}
+subkey() { # home addr -> encryption subkey ID
+	gpg --homedir "$1" --with-colons --list-keys "$2" |
+	    awk -F: '$1 == "sub" && $12 ~ /e/ { print $5; exit }'
+}
+conf "pgp_sign $SF" "pgp_encrypt always"
+_n=$(n_eml)
+run_postseal -C "$CFG" rcpt@example.org bcc@example.org <"$T/multi"
+assert_exit 0 "Bcc with a key"
+assert_eq "$(n_eml)" $((_n + 2)) "Bcc: two copies delivered"
+for f in $(ls -tr "$SPOOL"/*.eml | tail -n 2); do
+	"$PYTHON" "$top_srcdir/tests/e2e/mimeparts.py" "$f" "$T/pb"
+	ids=$(keyids "$T/pb/2.body" | tr '\n' ' ')
+	if gr --decrypt "$T/pb/2.body" >"$T/db" 2>"$T/db.err" &&
+	    grep -q "$(subkey "$R" rcpt@example.org)" "$T/db.err"; then
+		who=rcpt other=bcc
+	else
+		who=bcc other=rcpt
+	fi
+	assert_same_file "$T/db" "$T/multi.entity" "Bcc: the $who copy decrypts"
+	want=$(printf '%s\n%s\n' "$(subkey "$S" sender@example.org)" \
+	    "$(subkey "$S" $who@example.org)" | sort | tr '\n' ' ')
+	assert_eq "$ids" "$want" "Bcc: the $who copy is for $who and the sender only"
+	assert_no_grep "$(subkey "$S" $other@example.org)" "$T/db.err" "Bcc: the $who copy names no $other key"
+done
+assert_queue_empty "Bcc copies"
 
 # 5. opportunistic: a recipient without a key gets a signed message.
 conf "pgp_sign $SF" "pgp_encrypt opportunistic"
 sed 's/^To: .*/To: rcpt@example.org, nokey@example.org/' "$T/multi" >"$T/opp"
 run_postseal -C "$CFG" rcpt@example.org nokey@example.org <"$T/opp"
 assert_exit 0 "opportunistic without a key"
-assert_delivered 4
-assert_grep_i '^Content-Type: multipart/signed' "$SPOOL/4.eml" "opportunistic falls back to signing"
+_n4=$(n_eml)
+assert_grep_i '^Content-Type: multipart/signed' "$SPOOL/$_n4.eml" "opportunistic falls back to signing"
 assert_grep_i 'not encrypted: no valid key for nokey@example.org' "$ERR" "opportunistic says why"
 
 # 6. A locked key: pgp_passphrase_eval through the loopback pinentry;
@@ -186,13 +222,13 @@ conf "pgp_sign $LF"
 run_postseal -C "$CFG" rcpt@example.org <"$T/multi" </dev/null
 assert_exit 78 "locked key without pgp_passphrase_eval"
 assert_grep_i 'locked.*pgp_passphrase_eval' "$ERR" "locked key: stderr"
-assert_delivered 4 "locked key: nothing sent"
+assert_delivered 6 "locked key: nothing sent"
 printf 'Pgp-Pass-77\n' >"$T/pp"
 conf "pgp_sign $LF" "pgp_passphrase_eval cat $T/pp"
 run_postseal -C "$CFG" rcpt@example.org <"$T/multi"
 assert_exit 0 "locked key with pgp_passphrase_eval"
-assert_delivered 5
-"$PYTHON" "$top_srcdir/tests/e2e/mimeparts.py" "$SPOOL/5.eml" "$T/p5"
+assert_delivered 7
+"$PYTHON" "$top_srcdir/tests/e2e/mimeparts.py" "$SPOOL/7.eml" "$T/p5"
 gs --verify "$T/p5/2.body" "$T/p5/1" 2>"$T/v5" || fail "locked key: bad signature"
 assert_no_secret x Pgp-Pass-77 "$ERR" "$OUT"
 
@@ -200,13 +236,13 @@ assert_no_secret x Pgp-Pass-77 "$ERR" "$OUT"
 conf "pgp_sign $SF" "autocrypt on"
 run_postseal -C "$CFG" rcpt@example.org <"$T/multi"
 assert_exit 0 "autocrypt"
-assert_delivered 6
-assert_grep '^Autocrypt: addr=sender@example.org; keydata=' "$SPOOL/6.eml" "Autocrypt header"
+assert_delivered 8
+assert_grep '^Autocrypt: addr=sender@example.org; keydata=' "$SPOOL/8.eml" "Autocrypt header"
 "$PYTHON" -c 'import re, sys, base64
 h = open(sys.argv[1], "rb").read().split(b"\r\n\r\n")[0]
 m = re.search(rb"Autocrypt: addr=[^;]*; keydata=((?:\r\n [A-Za-z0-9+/=]+)+)", h)
 sys.stdout.buffer.write(base64.b64decode(re.sub(rb"\s", b"", m.group(1))))' \
-    "$SPOOL/6.eml" >"$T/ac.key" || fail "Autocrypt keydata not base64"
+    "$SPOOL/8.eml" >"$T/ac.key" || fail "Autocrypt keydata not base64"
 gpg --show-keys --with-colons "$T/ac.key" 2>/dev/null | grep -q "$SF" ||
     fail "Autocrypt keydata is not the sender's key"
 
@@ -221,5 +257,5 @@ assert_grep_fixed 'the OpenPGP (pgp_*) and S/MIME (smime_*) settings exclude eac
 conf "autocrypt on"
 run_postseal -C "$CFG" rcpt@example.org <"$T/multi"
 assert_grep 'autocrypt needs pgp_sign' "$ERR" "autocrypt without a key"
-assert_delivered 6 "bad configurations: nothing sent"
+assert_delivered 8 "bad configurations: nothing sent"
 dkim_done

@@ -13,14 +13,15 @@
  * every recipient and the sender have a valid, trusted key, "always"
  * refuses otherwise (ERR_DATA naming each recipient).  Encryption is always
  * to the sender's own key too.  A recipient that is in no To/Cc field (a
- * Bcc) would be named by its key in the copy everyone gets, so encryption
- * with a Bcc recipient is refused under "always" and skipped (signature
- * only) under "opportunistic".  e2e_protect_headers copies the header
- * fields into the protected part (RFC 9788) and, when encrypting, sends
- * Subject "..." outside.
+ * Bcc) would be named by its key in the copy everyone gets, so with
+ * encryption each gets a copy of its own (e2e_submit()), and every copy is
+ * protected before the first is handed off.  e2e_protect_headers copies
+ * the header fields into the protected part (RFC 9788) and, when
+ * encrypting, sends Subject "..." outside.
  *
- * Passphrases never come from a prompt: the pinentry is in loopback mode
- * and the callback answers with pgp_passphrase_eval's output or cancels.
+ * Passphrases never come from a prompt: OpenPGP's pinentry is in loopback
+ * mode and the callback answers with pgp_passphrase_eval's output or
+ * cancels; S/MIME's is in error mode (the agent's cache or nothing).
  * Non-goals: decryption, verification, key management.  This is the only
  * file that includes gpgme.h.
  */

@@ -3,7 +3,8 @@
  *
  *   argv --> envelope sender, account, recipients (+ -t headers)
  *   stdin --> message_read --> message_complete --> message_make_safe
- *         --> e2e_protect --> dkim_sign_message
+ *         --> e2e_submit (a copy per Bcc recipient when encrypting)
+ *         --> dkim_sign_message, per copy
  *         --> hand-off (queue, then smarthost)
  *
  * Everything that can be refused (bad addresses, no recipients, a DKIM key

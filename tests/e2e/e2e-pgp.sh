@@ -246,6 +246,22 @@ sys.stdout.buffer.write(base64.b64decode(re.sub(rb"\s", b"", m.group(1))))' \
 gpg --show-keys --with-colons "$T/ac.key" 2>/dev/null | grep -q "$SF" ||
     fail "Autocrypt keydata is not the sender's key"
 
+# 7b. -odq, then a queue run: the queue holds the encrypted bytes (no
+#     clear text on disk) and the run sends them unchanged.
+conf "pgp_sign $SF" "pgp_encrypt always"
+run_postseal -C "$CFG" -odq rcpt@example.org <"$T/multi"
+assert_exit 0 "-odq encrypted"
+assert_delivered 8 "-odq: nothing sent yet"
+grep -r -q 'figures are attached' "$QUEUE" && fail "clear text in the queue"
+grep -r -q -- '-----BEGIN PGP MESSAGE-----' "$QUEUE" || fail "no OpenPGP message in the queue"
+run_postseal -C "$CFG" -q
+assert_exit 0 "queue run"
+assert_delivered 9
+"$PYTHON" "$top_srcdir/tests/e2e/mimeparts.py" "$SPOOL/9.eml" "$T/p9"
+gr --decrypt "$T/p9/2.body" >"$T/d9" 2>/dev/null || fail "queue run: decrypt"
+assert_same_file "$T/d9" "$T/multi.entity" "queue run: decrypted entity"
+assert_queue_empty "after the queue run"
+
 # 8. Configuration checked at load (the message is held, never sent
 #    unprotected: see postseal(1), a configuration that cannot be used).
 conf "pgp_encrypt sometimes"
@@ -257,5 +273,5 @@ assert_grep_fixed 'the OpenPGP (pgp_*) and S/MIME (smime_*) settings exclude eac
 conf "autocrypt on"
 run_postseal -C "$CFG" rcpt@example.org <"$T/multi"
 assert_grep 'autocrypt needs pgp_sign' "$ERR" "autocrypt without a key"
-assert_delivered 8 "bad configurations: nothing sent"
+assert_delivered 9 "bad configurations: nothing sent"
 dkim_done

@@ -274,4 +274,27 @@ conf "autocrypt on"
 run_postseal -C "$CFG" rcpt@example.org <"$T/multi"
 assert_grep 'autocrypt needs pgp_sign' "$ERR" "autocrypt without a key"
 assert_delivered 9 "bad configurations: nothing sent"
+
+# 9. --doctor reports the signing key: ok, a warning within 30 days of
+#    its expiry, an error when it has none usable.  Its DNS checks ask
+#    the test's nameserver only.
+. "$top_srcdir/tests/e2e/nameserver.sh"
+ns_zone example.org <<'EOF2'
+@	TXT	"v=spf1 -all"
+EOF2
+ns_start
+gs --quick-gen-key 'Soon <soon@example.org>' default default 10d >/dev/null 2>&1 ||
+    hard_error "gpg --quick-gen-key (soon)"
+conf "pgp_sign $SF" "dns_server 127.0.0.1:$NS_PORT"
+run_postseal -C "$CFG" --doctor
+assert_grep "^e2e: ok: pgp_sign $SF: " "$OUT" "doctor: signing key ok"
+conf "pgp_sign soon@example.org" "dns_server 127.0.0.1:$NS_PORT"
+run_postseal -C "$CFG" --doctor
+assert_grep "^e2e: warning: pgp_sign soon@example.org: .*expires in [0-9]+ days" \
+    "$OUT" "doctor: key expiring within 30 days"
+conf "pgp_sign nobody@example.org" "dns_server 127.0.0.1:$NS_PORT"
+run_postseal -C "$CFG" --doctor
+assert_exit 1 "doctor: no signing key"
+assert_grep "^e2e: error: pgp_sign nobody@example.org" "$OUT" \
+    "doctor: missing signing key is an error"
 dkim_done

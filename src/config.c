@@ -207,6 +207,14 @@ enum fid {
 	FID_OAUTH2_CLIENT_CERT,
 	FID_SOURCE_IP, /* issue 16 */
 	FID_PROXY,
+	FID_GPG_HOME, /* issue 15: end-to-end protection (e2e.c) */
+	FID_PGP_SIGN,
+	FID_SMIME_SIGN,
+	FID_PGP_ENCRYPT,
+	FID_SMIME_ENCRYPT,
+	FID_E2E_HEADERS,
+	FID_AUTOCRYPT,
+	FID_PGP_PASSEVAL,
 	FID_COUNT,
 	FID_NONE = -1,
 };
@@ -292,6 +300,14 @@ static const struct field fields[FID_COUNT] = {
     [FID_OAUTH2_CLIENT_CERT] = FLD(F_STR, oauth2_client_cert),
     [FID_SOURCE_IP] = FLD(F_STR, source_ip),
     [FID_PROXY] = FLD(F_STR, proxy),
+    [FID_GPG_HOME] = FLD(F_STR, gpg_home),
+    [FID_PGP_SIGN] = FLD(F_STR, pgp_sign),
+    [FID_SMIME_SIGN] = FLD(F_STR, smime_sign),
+    [FID_PGP_ENCRYPT] = FLD(F_INT, pgp_encrypt),
+    [FID_SMIME_ENCRYPT] = FLD(F_INT, smime_encrypt),
+    [FID_E2E_HEADERS] = FLD(F_INT, e2e_protect_headers),
+    [FID_AUTOCRYPT] = FLD(F_INT, autocrypt),
+    [FID_PGP_PASSEVAL] = FLD(F_STR, pgp_passphrase_eval),
 };
 
 /* A set of fields (which were given a value), one bit per field id. */
@@ -1437,6 +1453,24 @@ kw_oauth2_secret(struct ctx *cx, struct layer *l, const struct keyword *k,
 	return 0;
 }
 
+/* ---- end-to-end protection keywords (issue 15) ---- */
+
+/* pgp_encrypt, smime_encrypt: never, opportunistic or always. */
+static int
+kw_encrypt(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
+{
+	if (strcmp(v, "never") == 0)
+		layer_set_int(l, k->fid, CONF_ENCRYPT_NEVER);
+	else if (strcmp(v, "opportunistic") == 0)
+		layer_set_int(l, k->fid, CONF_ENCRYPT_OPPORTUNISTIC);
+	else if (strcmp(v, "always") == 0)
+		layer_set_int(l, k->fid, CONF_ENCRYPT_ALWAYS);
+	else
+		return perr(cx, "%s: expected never, opportunistic or always",
+		    k->name);
+	return 0;
+}
+
 /* Grouped by topic; looked up linearly. */
 static const struct keyword keywords[] = {
     {"host", FID_HOSTS, kw_host, 0, NULL},
@@ -1519,6 +1553,15 @@ static const struct keyword keywords[] = {
     {"oauth2_service_account_file", FID_OAUTH2_SA_FILE, kw_value, V_FILE, NULL},
     {"oauth2_client_key", FID_OAUTH2_CLIENT_KEY, kw_value, V_FILE, NULL},
     {"oauth2_client_cert", FID_OAUTH2_CLIENT_CERT, kw_value, V_FILE, NULL},
+    /* end-to-end protection (issue 15, e2e.c) */
+    {"gpg_home", FID_GPG_HOME, kw_value, V_FILE, NULL},
+    {"pgp_sign", FID_PGP_SIGN, kw_value, V_NOBLANK, NULL},
+    {"smime_sign", FID_SMIME_SIGN, kw_value, V_NOBLANK, NULL},
+    {"pgp_encrypt", FID_PGP_ENCRYPT, kw_encrypt, 0, NULL},
+    {"smime_encrypt", FID_SMIME_ENCRYPT, kw_encrypt, 0, NULL},
+    {"e2e_protect_headers", FID_E2E_HEADERS, kw_bool, 0, NULL},
+    {"autocrypt", FID_AUTOCRYPT, kw_bool, 0, NULL},
+    {"pgp_passphrase_eval", FID_PGP_PASSEVAL, kw_value, 0, NULL},
     /* msmtp keywords that are harmless to ignore */
     {"tls_min_dh_prime_bits", FID_NONE, kw_unsupported, U_WARN,
 	"GnuTLS's defaults apply"},
@@ -2469,6 +2512,16 @@ check_account(const struct account *a, struct err *e)
 		return err_set(e, ERR_CONFIG,
 		    "%s:%u: account %s: dkim_key needs dkim_domain", a->file,
 		    a->line, a->name);
+	if ((a->pgp_sign != NULL || a->pgp_encrypt != CONF_ENCRYPT_NEVER) &&
+	    (a->smime_sign != NULL || a->smime_encrypt != CONF_ENCRYPT_NEVER))
+		return err_set(e, ERR_CONFIG,
+		    "%s:%u: account %s: the OpenPGP (pgp_*) and S/MIME "
+		    "(smime_*) settings exclude each other",
+		    a->file, a->line, a->name);
+	if (a->autocrypt && a->pgp_sign == NULL)
+		return err_set(e, ERR_CONFIG,
+		    "%s:%u: account %s: autocrypt needs pgp_sign", a->file,
+		    a->line, a->name);
 	return check_key_file(a->tls_key_file, e);
 }
 
@@ -2989,6 +3042,17 @@ config_oauth2_secret_eval(const struct account *a, char **out, struct err *e)
 		return 0;
 	if (eval_command(a, a->oauth2_client_secret_eval, out, e) == -1)
 		return err_prefix(e, "oauth2_client_secret_eval");
+	return 0;
+}
+
+int
+config_pgp_passphrase(const struct account *a, char **out, struct err *e)
+{
+	*out = NULL;
+	if (a->pgp_passphrase_eval == NULL)
+		return 0;
+	if (eval_command(a, a->pgp_passphrase_eval, out, e) == -1)
+		return err_prefix(e, "pgp_passphrase_eval");
 	return 0;
 }
 

@@ -131,6 +131,23 @@ struct account {
 	char *oauth2_service_account_file; /* jwt_bearer: Google's JSON key */
 	char *oauth2_client_key;	   /* private_key_jwt (RFC 7523 2.2) */
 	char *oauth2_client_cert;	   /* its certificate (x5t) */
+
+	/* End-to-end protection (issue 15, e2e.c; postseal.conf(5)). */
+	char *gpg_home;	  /* GnuPG home; NULL: the user's */
+	char *pgp_sign;	  /* OpenPGP signing key (fingerprint or address) */
+	char *smime_sign; /* S/MIME signing certificate, likewise */
+	int pgp_encrypt;  /* CONF_ENCRYPT_* */
+	int smime_encrypt;
+	int e2e_protect_headers;   /* RFC 9788: Subject inside only */
+	int autocrypt;		   /* Autocrypt: header with pgp_sign's key */
+	char *pgp_passphrase_eval; /* command printing the key passphrase */
+};
+
+/* pgp_encrypt / smime_encrypt. */
+enum {
+	CONF_ENCRYPT_NEVER = 0,
+	CONF_ENCRYPT_OPPORTUNISTIC,
+	CONF_ENCRYPT_ALWAYS
 };
 
 struct config {
@@ -184,6 +201,13 @@ int config_password(const struct account *a, char **out, struct err *e);
  * (oauth2_client_secret_file is read by oauth2.c).  The caller wipes and
  * frees *out with str_wipe_free().
  */
+/*
+ * The passphrase of the signing key: pgp_passphrase_eval's output, run as
+ * passwordeval is (see config_password()); *out = NULL when it is not set.
+ * Caller wipes and frees.
+ */
+int config_pgp_passphrase(const struct account *a, char **out, struct err *e);
+
 int config_oauth2_secret_eval(const struct account *a, char **out,
     struct err *e);
 

@@ -30,6 +30,7 @@
 #include "dmarc.h"
 #include "dns.h"
 #include "doctor.h"
+#include "e2e.h"
 #include "log.h"
 #include "oauth2.h"
 #include "smtp.h"
@@ -587,6 +588,46 @@ report_keys(struct doctor *d)
 }
 
 /*
+ * OpenPGP/S-MIME accounts: e2e_report()'s lines ("ok ...", "warn ...",
+ * "fail ...": the signing key's state, expiry within 30 days a warning)
+ * as findings.
+ */
+static void
+report_e2e(struct doctor *d)
+{
+	static const struct {
+		const char *word;
+		int sev;
+	} sevs[] = {{"ok ", 0}, {"warn ", 1}, {"fail ", 2}};
+	char *text = NULL, *l, *nl;
+	size_t len = 0, i;
+	FILE *m;
+
+	if ((m = open_memstream(&text, &len)) == NULL) {
+		finding(&d->rp, "e2e", 1, "cannot check the keys: %s",
+		    strerror(errno));
+		return;
+	}
+	(void)e2e_report(d->a, m);
+	fclose(m);
+	for (l = text; l != NULL && *l != '\0'; l = nl) {
+		if ((nl = strchr(l, '\n')) != NULL)
+			*nl++ = '\0';
+		for (i = 0; i < sizeof(sevs) / sizeof(sevs[0]); i++)
+			if (strncmp(l, sevs[i].word, strlen(sevs[i].word)) ==
+			    0) {
+				l += strlen(sevs[i].word);
+				finding(&d->rp, "e2e", sevs[i].sev, "%s",
+				    l + strspn(l, " "));
+				break;
+			}
+		if (i == sizeof(sevs) / sizeof(sevs[0]) && *l != '\0')
+			finding(&d->rp, "e2e", 0, "%s", l);
+	}
+	free(text);
+}
+
+/*
  * OAuth2 accounts: oauth2_report()'s lines (flow, state file, cached
  * token) as findings, then whether a token grant works now, run as a
  * submission runs it (a rotated refresh token is stored).
@@ -698,6 +739,7 @@ report_account(struct doctor *d)
 		    "failure, not a missing record)",
 		    a->domain);
 	report_oauth2(d);
+	report_e2e(d);
 }
 
 static void

@@ -3,7 +3,9 @@
  *
  *   argv --> envelope sender, account, recipients (+ -t headers)
  *   stdin --> message_read --> message_complete --> message_make_safe
- *         --> dkim_sign_message --> hand-off (queue, then smarthost)
+ *         --> e2e_submit (a copy per Bcc recipient when encrypting)
+ *         --> dkim_sign_message, per copy
+ *         --> hand-off (queue, then smarthost)
  *
  * Everything that can be refused (bad addresses, no recipients, a DKIM key
  * that does not load, an oversized message) is refused before the message
@@ -25,6 +27,7 @@
 #include "aliases.h"
 #include "buf.h"
 #include "dkim.h"
+#include "e2e.h"
 #include "log.h"
 #include "message.h"
 #include "runq.h"
@@ -310,8 +313,9 @@ complete(const struct opts *o, const struct account *a,
 {
 	/* -B 7BIT, or a smarthost without 8BITMIME: re-encode 8-bit bodies
 	 * now, before signing, so the signature covers what is sent. */
+	/* End-to-end protection signs 7-bit entities (RFC 3156 3). */
 	int allow_8bit =
-	    a->smtp_8bitmime &&
+	    a->smtp_8bitmime && !e2e_active(a) &&
 	    (o->body_type == NULL || ascii_casecmp(o->body_type, "7BIT") != 0);
 	struct message_complete_opts co = {0};
 	const char *d = addr_domain(env->from);
@@ -433,6 +437,27 @@ hand_off(const struct opts *o, const struct config *cfg,
 	    log_msgid(message_get(m, "Message-ID"), msgid, sizeof(msgid)), e);
 }
 
+/* One copy from e2e_submit(): DKIM-signed, then handed off to rcpts. */
+struct copy_ctx {
+	const struct opts *o;
+	const struct config *cfg;
+	const struct account *a;
+	const struct envelope *env;
+};
+
+static int
+send_copy(void *arg, char **rcpts, size_t n, struct message *m, struct err *e)
+{
+	const struct copy_ctx *cc = arg;
+	struct envelope sub = *cc->env; /* shallow: not freed */
+
+	sub.rcpts.v = rcpts;
+	sub.rcpts.n = n;
+	if (sign(cc->a, m, e) == -1)
+		return -1;
+	return hand_off(cc->o, cc->cfg, cc->a, &sub, m, e);
+}
+
 /* The account's aliases file and the domains that count as local. */
 static int
 local_names(const struct account *a, struct envelope *env, struct err *e)
@@ -506,9 +531,13 @@ submit_fd(const struct opts *o, const struct config *cfg, int fd, struct err *e)
 	if (smtp_check_account(a, e) == -1)
 		return err_prefix(e, "%s:%u: account %s", a->file, a->line,
 		    a->name);
-	if (prepare(o, a, 1, -1, fd, &env, &m, e) == 0 && sign(a, m, e) == 0)
-		r = hand_off(o, cfg, a, &env, m, e);
-	else if (env.fqdn_missing)
+	/* Signed and encrypted before spooling (e2e.c): a queue run sends
+	 * exactly these bytes, and an "always" refusal is reported now. */
+	if (prepare(o, a, 1, -1, fd, &env, &m, e) == 0) {
+		struct copy_ctx cc = {o, cfg, a, &env};
+		r = e2e_submit(a, env.from, env.rcpts.v, env.rcpts.n, m,
+		    send_copy, &cc, e);
+	} else if (env.fqdn_missing)
 		r = hold_no_fqdn(o, fd, m, e);
 	message_free(m);
 	envelope_free(&env);

@@ -490,6 +490,20 @@ static const struct {
     {"account a\nsource_ip mail.example\n",
 	":2: source_ip: 'mail.example' is not an IPv4 or IPv6 address"},
     {"account a\nsource_ip 10.0.0.256\n", ":2: source_ip: '10.0.0.256'"},
+    {"account a\npgp_encrypt sometimes\n",
+	":2: pgp_encrypt: expected never, opportunistic or always"},
+    {"account a\nsmime_encrypt yes\n", ":2: smime_encrypt: expected"},
+    {"account a\ne2e_protect_headers maybe\n",
+	":2: e2e_protect_headers expects on or off"},
+    {"account a\nautocrypt yes\n", ":2: autocrypt expects on or off"},
+    {"account a\npgp_sign a key\n", ":2: pgp_sign: the value must not"},
+    {"account a\nhost h\npgp_encrypt always\nsmime_sign me@x.example\n",
+	":1: account a: the OpenPGP (pgp_*) and S/MIME (smime_*) settings "
+	"exclude each other"},
+    {"account a\nhost h\npgp_encrypt always\nsmime_encrypt always\n",
+	"settings exclude each other"},
+    {"account a\nhost h\nautocrypt on\n",
+	":1: account a: autocrypt needs pgp_sign"},
     {"defaults\nhost h\n", ": no account defined"},
     {"", ": no account defined"},
 };
@@ -944,6 +958,56 @@ test_password(void)
 	config_free(c);
 }
 
+/* End-to-end keywords (issue 15): values, defaults, inheritance, and
+ * pgp_passphrase_eval run as passwordeval is. */
+static void
+test_e2e(void)
+{
+	const struct account *a;
+	struct config *c;
+	struct err e;
+	char *pp = NULL;
+
+	c = load_text("defaults\ngpg_home /g\npgp_encrypt opportunistic\n"
+		      "account a\nhost h\npgp_sign ABCDEF0123456789\n"
+		      "pgp_encrypt always\ne2e_protect_headers on\n"
+		      "autocrypt on\npgp_passphrase_eval echo 's3cret pp'\n"
+		      "account b\nhost h\n"
+		      "account s\nhost h\npgp_encrypt never\n"
+		      "smime_sign me@example.org\nsmime_encrypt always\n",
+	    &e);
+	CHECK(c != NULL);
+	if (c == NULL) {
+		fprintf(stderr, "  %s\n", e.text);
+		return;
+	}
+	a = &c->accounts[0];
+	CHECK_STR(a->gpg_home, "/g");
+	CHECK_STR(a->pgp_sign, "ABCDEF0123456789");
+	CHECK(a->pgp_encrypt == CONF_ENCRYPT_ALWAYS);
+	CHECK(a->e2e_protect_headers == 1 && a->autocrypt == 1);
+	CHECK(config_pgp_passphrase(a, &pp, &e) == 0);
+	CHECK_STR(pp, "s3cret pp");
+	str_wipe_free(pp);
+	a = &c->accounts[1];
+	CHECK(a->pgp_encrypt == CONF_ENCRYPT_OPPORTUNISTIC);
+	CHECK(a->pgp_sign == NULL && a->smime_encrypt == CONF_ENCRYPT_NEVER);
+	CHECK(a->e2e_protect_headers == 0 && a->autocrypt == 0);
+	CHECK(config_pgp_passphrase(a, &pp, &e) == 0 && pp == NULL);
+	a = &c->accounts[2];
+	CHECK_STR(a->smime_sign, "me@example.org");
+	CHECK(a->smime_encrypt == CONF_ENCRYPT_ALWAYS);
+	config_free(c);
+	c = load_text("account a\nhost h\npgp_passphrase_eval exit 4\n", &e);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		CHECK(config_pgp_passphrase(&c->accounts[0], &pp, &e) == -1);
+		CHECK(pp == NULL && e.kind == ERR_CONFIG);
+		CHECK(strstr(e.text, "pgp_passphrase_eval") != NULL);
+	}
+	config_free(c);
+}
+
 int
 main(void)
 {
@@ -963,6 +1027,7 @@ main(void)
 	test_default_locations();
 	test_find();
 	test_password();
+	test_e2e();
 	/* the directory is small; leave it for inspection on failure */
 	if (check_fail == 0) {
 		char cmd[128];

@@ -90,10 +90,10 @@ struct flag {
 struct budget {
 	struct dns_resolver inner;
 	unsigned used;
-	/* DKIM keys fetched: name and the length of p= */
+	/* DKIM keys fetched: name, and an RSA key's size as parsed */
 	struct {
 		char name[NAME * 2];
-		size_t plen;
+		unsigned bits; /* 0: not an RSA key that parsed */
 		int rsa;
 	} keys[INSPECT_MAX_DKIM];
 	size_t nkeys;
@@ -512,24 +512,17 @@ budget_lookup(void *arg, const char *name, enum dns_type type,
 static void
 note_key(struct budget *b, const char *name, const char *txt, size_t len)
 {
-	const char *p = NULL, *k;
-	size_t i, n = 0;
+	unsigned bits = 0;
+	int rsa = memmem(txt, len, "k=ed25519", 9) == NULL;
 
 	if (b->nkeys == INSPECT_MAX_DKIM)
 		return;
-	for (i = 0; i + 2 <= len; i++) /* "p=" at a tag start */
-		if (txt[i] == 'p' && (i == 0 || strchr("; \t", txt[i - 1])) &&
-		    (txt[i + 1] == '=' || txt[i + 1] == ' ')) {
-			p = memchr(txt + i, '=', len - i);
-			break;
-		}
-	if (p != NULL)
-		for (p++; p < txt + len && *p != ';'; p++)
-			n += *p != ' ' && *p != '\t';
+	/* The modulus itself, parsed as the verifier parses it. */
+	if (rsa)
+		(void)dkim_key_record_check(txt, len, DKIM_RSA_SHA256, &bits);
 	str_copy(b->keys[b->nkeys].name, name, sizeof(b->keys[0].name));
-	b->keys[b->nkeys].plen = n;
-	k = memmem(txt, len, "k=ed25519", 9);
-	b->keys[b->nkeys].rsa = k == NULL;
+	b->keys[b->nkeys].bits = bits;
+	b->keys[b->nkeys].rsa = rsa;
 	b->nkeys++;
 }
 
@@ -608,12 +601,13 @@ dkim_flags(struct insp *in, struct dkimsig *s, size_t idx)
 	snprintf(name, sizeof(name), "%s._domainkey.%s", s->t.s, s->t.d);
 	for (i = 0; i < in->b.nkeys; i++)
 		if (ascii_casecmp(in->b.keys[i].name, name) == 0 &&
-		    in->b.keys[i].rsa && in->b.keys[i].plen > 0 &&
-		    in->b.keys[i].plen < 300) {
+		    in->b.keys[i].rsa && in->b.keys[i].bits > 0 &&
+		    in->b.keys[i].bits < 2048) {
 			s->weak = 1;
 			add_flag(in, "dkim-weak-key",
-			    "DKIM key %s is an RSA key shorter than 2048 bits",
-			    name);
+			    "DKIM key %s is an RSA key shorter than 2048 bits "
+			    "(%u)",
+			    name, in->b.keys[i].bits);
 		}
 }
 

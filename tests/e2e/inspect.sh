@@ -197,7 +197,7 @@ assert_grep 'dkim 1: pass d=example.com s=py a=rsa-sha256' "$T/other.txt" "other
 assert_match "$(flag other dkim-coverage)" 'DKIM signature 1 \(d=example\.com\) does not cover subject' "other: Subject not covered"
 assert_match "$(flag other dkim-coverage)" 'does not cover to:' "other: To not covered"
 assert_match "$(flag other dkim-l)" 'DKIM signature 1 \(d=example\.com\) has l=' "other: l= flagged"
-assert_match "$(flag other dkim-weak-key)" 'DKIM key py\._domainkey\.example\.com is an RSA key shorter than 2048 bits' "other: weak key"
+assert_match "$(flag other dkim-weak-key)" 'DKIM key py\._domainkey\.example\.com is an RSA key shorter than 2048 bits \(1024\)' "other: weak key"
 assert_eq "$(jq other 'j["dkim"][0]["covers"], j["dkim"][0]["weak_key"]')" "({'from': True, 'subject': False, 'to': False}, True)" "other: json coverage and key"
 
 # 5. Forwarded with ARC by a list at example.net: the chain is intact.

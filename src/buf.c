@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -273,6 +274,50 @@ static int
 lower(int c)
 {
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
+}
+
+char
+ascii_lower(char c)
+{
+	return (char)lower((unsigned char)c);
+}
+
+void
+copy_printable(char *dst, size_t size, const char *p, size_t n, int lc)
+{
+	size_t i;
+
+	if (n >= size)
+		n = size - 1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		dst[i] = c < ' ' || c >= 0x7f ? '?'
+			 : lc		      ? ascii_lower((char)c)
+					      : (char)c;
+	}
+	dst[n] = '\0';
+}
+
+int
+fd_write_all(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (w == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 int

@@ -82,6 +82,21 @@ int has_crlfnul(const char *p, size_t n);
 
 /* Case-insensitive ASCII comparison, locale-independent. */
 int ascii_casecmp(const char *a, const char *b);
+/* c in lower case if it is an ASCII capital, else c. */
+char ascii_lower(char c);
+
+/*
+ * Copy n bytes at p into dst (size > 0 bytes) as one printable line: cut
+ * to fit, every byte outside ' '..'~' becomes '?', in lower case when
+ * lower is nonzero.  For text from messages and the network.
+ */
+void copy_printable(char *dst, size_t size, const char *p, size_t n, int lower);
+
+/*
+ * Write all n bytes at p to fd, retrying short writes and EINTR.  Returns
+ * 0, or -1 with errno set (a write of 0 bytes is ENOSPC).
+ */
+int fd_write_all(int fd, const char *p, size_t n);
 int ascii_ncasecmp(const char *a, const char *b, size_t n);
 
 /*

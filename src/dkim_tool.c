@@ -68,23 +68,6 @@ keygen_args(const struct opts *o, enum dkim_alg *alg, unsigned *bits,
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Create path (never overwriting), mode 0600, durably. */
 static int
 write_key_file(const char *path, const char *data, size_t n, struct err *e)
@@ -97,7 +80,7 @@ write_key_file(const char *path, const char *data, size_t n, struct err *e)
 		return err_set(e, ERR_CANTCREAT, "%s: %s%s", path,
 		    strerror(errno),
 		    errno == EEXIST ? " (not overwriting a key)" : "");
-	if (fchmod(fd, 0600) == -1 || write_all(fd, data, n) == -1 ||
+	if (fchmod(fd, 0600) == -1 || fd_write_all(fd, data, n) == -1 ||
 	    fsync(fd) == -1) {
 		saved = errno;
 		close(fd);

@@ -29,29 +29,6 @@ struct part {
 	size_t n;
 };
 
-static char
-lc(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static void
-copy_print(char *dst, size_t size, const char *p, size_t n, int lower)
-{
-	size_t i;
-
-	if (n >= size)
-		n = size - 1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		dst[i] = c < ' ' || c >= 0x7f ? '?'
-			 : lower	      ? lc((char)c)
-					      : (char)c;
-	}
-	dst[n] = '\0';
-}
-
 /* Case-insensitive search of w in [p, p + n). */
 static const char *
 find_ci(const char *p, size_t n, const char *w)
@@ -99,7 +76,7 @@ param(const char *v, size_t n, const char *name, char *out, size_t size)
 			     q < end && *q != ';' && *q != ' ' && *q != '\t';
 			     q++)
 				;
-		copy_print(out, size, p, (size_t)(q - p), 0);
+		copy_printable(out, size, p, (size_t)(q - p), 0);
 		return 0;
 	}
 	return -1;
@@ -156,7 +133,8 @@ b64val(char c)
 static int
 is_hex(char c)
 {
-	return (c >= '0' && c <= '9') || (lc(c) >= 'a' && lc(c) <= 'f');
+	return (c >= '0' && c <= '9') ||
+	       (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f');
 }
 
 /* Decode into a new buffer (at most n bytes); caller frees. */
@@ -220,7 +198,7 @@ add_name(struct mime_scan *s, const char *name, size_t n, const char *arch)
 		s->limited = 1;
 		return;
 	}
-	copy_print(s->names[s->nnames].name, MIME_NAME, name, n, 0);
+	copy_printable(s->names[s->nnames].name, MIME_NAME, name, n, 0);
 	str_copy(s->names[s->nnames].archive, arch, MIME_NAME);
 	s->nnames++;
 }
@@ -285,7 +263,8 @@ text_host(const char *t, char *out, size_t size)
 				letters &= (tld[i] >= 'a' && tld[i] <= 'z') ||
 					   (tld[i] >= 'A' && tld[i] <= 'Z');
 			if (letters && q - tld > 2) {
-				copy_print(out, size, p, (size_t)(q - p), 1);
+				copy_printable(out, size, p, (size_t)(q - p),
+				    1);
 				return 0;
 			}
 		}
@@ -310,7 +289,7 @@ url_host(const char *u, char *out, size_t size)
 	n = strcspn(u, ":/?#");
 	if (n == 0)
 		return -1;
-	copy_print(out, size, u, n, 1);
+	copy_printable(out, size, u, n, 1);
 	return 0;
 }
 
@@ -360,7 +339,7 @@ html_links(struct mime_scan *s, const char *h, size_t n)
 			vl = strcspn(v, " \t\r\n>") < (size_t)(gt - v)
 				 ? strcspn(v, " \t\r\n>")
 				 : (size_t)(gt - v);
-		copy_print(href, sizeof(href), v, vl, 0);
+		copy_printable(href, sizeof(href), v, vl, 0);
 		close = find_ci(gt, (size_t)(end - gt), "</a");
 		if (close == NULL)
 			close = end;

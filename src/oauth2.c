@@ -954,23 +954,6 @@ state_read(const struct o2 *o, struct state *s, struct err *e)
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 fsync_dir(const char *file)
 {
 	char dir[PATH_MAX];
@@ -1008,7 +991,7 @@ state_store(const struct o2 *o, const struct buf *b, struct err *e)
 	if (fd == -1)
 		return err_set(e, ERR_CANTCREAT, "%s: %s", tmp,
 		    strerror(errno));
-	if (write_all(fd, b->data, b->len) == -1 || fsync(fd) == -1)
+	if (fd_write_all(fd, b->data, b->len) == -1 || fsync(fd) == -1)
 		r = -1;
 	if (close(fd) == -1)
 		r = -1;
@@ -1885,7 +1868,7 @@ respond(int fd, const char *status, const char *text)
 	    "%s",
 	    status, strlen(text), text);
 	if (n > 0 && (size_t)n < sizeof(b))
-		(void)write_all(fd, b, (size_t)n);
+		(void)fd_write_all(fd, b, (size_t)n);
 }
 
 /* Read the request head, at most O2_REQ_MAX bytes, within 10 s. */

@@ -71,23 +71,6 @@
 
 /* ---- small I/O ---- */
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Read the magic line and the envelope from fd into b, up to and
  * including its "end" line; *envlen is where the envelope ends in b (the
@@ -296,7 +279,7 @@ privsep_submit(const struct queue_envelope *env, queue_write_fn *write,
 		signal(SIGPIPE, old);
 		goto out;
 	}
-	if (write_all(fd, b.data, b.len) == -1 || write(arg, fd, &we) == -1)
+	if (fd_write_all(fd, b.data, b.len) == -1 || write(arg, fd, &we) == -1)
 		werr = 1; /* the drop program says why, below */
 	close(fd);
 	r = wait_drop(pid, e);
@@ -388,7 +371,7 @@ copy_body(int in, int out, const char *have, size_t nhave, unsigned long long n,
 
 	if (nhave > n)
 		return err_set(e, ERR_DATA, "record: data after the message");
-	if (write_all(out, have, nhave) == -1)
+	if (fd_write_all(out, have, nhave) == -1)
 		return err_set(e, ERR_TEMP, "incoming: %s", strerror(errno));
 	n -= nhave;
 	while (n > 0) {
@@ -401,7 +384,7 @@ copy_body(int in, int out, const char *have, size_t nhave, unsigned long long n,
 		if (r == 0)
 			return err_set(e, ERR_DATA,
 			    "record: truncated message");
-		if (write_all(out, chunk, (size_t)r) == -1)
+		if (fd_write_all(out, chunk, (size_t)r) == -1)
 			return err_set(e, ERR_TEMP, "incoming: %s",
 			    strerror(errno));
 		n -= (unsigned long long)r;
@@ -480,7 +463,7 @@ drop_store(int in, int dfd, uid_t uid, const struct queue_envelope *rec,
 		goto out;
 	if (drop_envelope(rec, uid, id, &b, e) == -1)
 		goto fail;
-	if (write_all(fd, b.data, b.len) == -1) {
+	if (fd_write_all(fd, b.data, b.len) == -1) {
 		err_set(e, ERR_TEMP, "incoming: %s", strerror(errno));
 		goto fail;
 	}
@@ -570,7 +553,7 @@ copy_out(void *arg, int fd, struct err *e)
 			continue;
 		if (r <= 0)
 			return err_set(e, ERR_DATA, "incoming: short record");
-		if (write_all(fd, chunk, (size_t)r) == -1)
+		if (fd_write_all(fd, chunk, (size_t)r) == -1)
 			return err_set(e, ERR_TEMP, "write: %s",
 			    strerror(errno));
 		left -= (unsigned long long)r;

@@ -183,27 +183,6 @@ sys_err(struct err *e, const struct queue *q, const char *fmt, ...)
 }
 
 static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (w == 0) {
-			errno = ENOSPC;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
 read_all_at(int fd, char *p, size_t n, off_t off)
 {
 	ssize_t r;
@@ -1120,7 +1099,7 @@ env_write(struct queue_entry *qe, const struct queue_envelope *env,
 		goto out;
 	fd = openat(qe->dirfd, name,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1 || write_all(fd, b.data, b.len) == -1 ||
+	if (fd == -1 || fd_write_all(fd, b.data, b.len) == -1 ||
 	    (sync && fdatasync(fd) == -1)) {
 		sys_err(e, qe->q, "write %s/%s", qe->id, name);
 		goto out;

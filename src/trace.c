@@ -33,30 +33,6 @@ is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static char
-lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-/* Copy n bytes into dst (size bytes): cut to fit, non-printables '?'. */
-static void
-copy_text(char *dst, size_t size, const char *p, size_t n, int lc)
-{
-	size_t i;
-
-	if (n >= size)
-		n = size - 1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-
-		dst[i] = c < ' ' || c >= 0x7f ? '?'
-			 : lc		      ? lower((char)c)
-					      : (char)c;
-	}
-	dst[n] = '\0';
-}
-
 static int
 word_is(const char *p, size_t n, const char *w)
 {
@@ -125,9 +101,9 @@ date_tok(struct cur *c, const char **tok)
 		c->p++;
 		while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
 			c->p++;
-	} else if ((lower(*s) >= 'a' && lower(*s) <= 'z')) {
-		while (
-		    c->p < c->end && lower(*c->p) >= 'a' && lower(*c->p) <= 'z')
+	} else if ((ascii_lower(*s) >= 'a' && ascii_lower(*s) <= 'z')) {
+		while (c->p < c->end && ascii_lower(*c->p) >= 'a' &&
+		       ascii_lower(*c->p) <= 'z')
 			c->p++;
 	} else
 		c->p++;
@@ -202,7 +178,7 @@ zone_of(const char *p, size_t n, int *ok)
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (word_is(p, n, names[i]))
 			return hours[i] * 3600LL;
-	if (n == 1 && lower(*p) >= 'a' && lower(*p) <= 'z')
+	if (n == 1 && ascii_lower(*p) >= 'a' && ascii_lower(*p) <= 'z')
 		return 0; /* military zones: treated as -0000 (4.3) */
 	*ok = 0;
 	return 0;
@@ -243,7 +219,7 @@ trace_date_parse(const char *s, size_t n, long long *out)
 	long long zone;
 
 	k = date_tok(&c, &tok);
-	if (k > 0 && lower(*tok) >= 'a' && lower(*tok) <= 'z') {
+	if (k > 0 && ascii_lower(*tok) >= 'a' && ascii_lower(*tok) <= 'z') {
 		skip_cfws(&c); /* day-of-week and its comma */
 		if (c.p < c.end && *c.p == ',')
 			c.p++;
@@ -304,11 +280,11 @@ received_ip(const char *p, const char *end, struct trace_received *r)
 		p += 5;
 	for (q = p; q < end && *q != ']'; q++)
 		if (!((*q >= '0' && *q <= '9') ||
-			(lower(*q) >= 'a' && lower(*q) <= 'f') || *q == '.' ||
-			*q == ':'))
+			(ascii_lower(*q) >= 'a' && ascii_lower(*q) <= 'f') ||
+			*q == '.' || *q == ':'))
 			return;
 	if (q < end && q > p && r->ip[0] == '\0')
-		copy_text(r->ip, sizeof(r->ip), p, (size_t)(q - p), 0);
+		copy_printable(r->ip, sizeof(r->ip), p, (size_t)(q - p), 0);
 }
 
 /* Find w in [p, end) case-insensitively. */
@@ -344,11 +320,12 @@ received_tls(const char *p, const char *end, struct trace_received *r)
 
 	if (r->tls[0] == '\0' && (q = find_ci(p, end, "TLS")) != NULL &&
 	    q + 3 < end && (q[3] == 'v' || (q[3] >= '1' && q[3] <= '9')))
-		copy_text(r->tls, sizeof(r->tls), q, tls_token_len(q, end), 0);
+		copy_printable(r->tls, sizeof(r->tls), q, tls_token_len(q, end),
+		    0);
 	if (r->cipher[0] == '\0' && (q = find_ci(p, end, "cipher")) != NULL &&
 	    q + 7 < end && (q[6] == ' ' || q[6] == '=')) {
 		q += 7;
-		copy_text(r->cipher, sizeof(r->cipher), q,
+		copy_printable(r->cipher, sizeof(r->cipher), q,
 		    tls_token_len(q, end), 0);
 	}
 }
@@ -360,7 +337,7 @@ is_name(const char *p, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!((lower(p[i]) >= 'a' && lower(p[i]) <= 'z') ||
+		if (!((ascii_lower(p[i]) >= 'a' && ascii_lower(p[i]) <= 'z') ||
 			(p[i] >= '0' && p[i] <= '9') || p[i] == '.' ||
 			p[i] == '-' || p[i] == '_' || p[i] == ':'))
 			return 0;
@@ -386,7 +363,8 @@ received_tcpinfo(const char *p, const char *end, struct trace_received *r)
 		if (p[n - 1] == '.') /* "mail.example.com." */
 			n--;
 		if (!word_is(p, n, "helo") && is_name(p, n))
-			copy_text(r->from_rdns, sizeof(r->from_rdns), p, n, 1);
+			copy_printable(r->from_rdns, sizeof(r->from_rdns), p, n,
+			    1);
 	}
 	if ((q = memchr(p, '[', (size_t)(end - p))) != NULL)
 		received_ip(q, end, r);
@@ -396,14 +374,14 @@ static void
 received_word(enum rkw kw, const char *p, size_t n, struct trace_received *r)
 {
 	if (kw == RK_FROM && r->from[0] == '\0') {
-		copy_text(r->from, sizeof(r->from), p, n, 1);
+		copy_printable(r->from, sizeof(r->from), p, n, 1);
 		received_ip(p, p + n, r);
 	} else if (kw == RK_BY && r->by[0] == '\0')
-		copy_text(r->by, sizeof(r->by), p, n, 1);
+		copy_printable(r->by, sizeof(r->by), p, n, 1);
 	else if (kw == RK_WITH && r->with[0] == '\0')
-		copy_text(r->with, sizeof(r->with), p, n, 0);
+		copy_printable(r->with, sizeof(r->with), p, n, 0);
 	else if (kw == RK_TLS && r->cipher[0] == '\0')
-		copy_text(r->cipher, sizeof(r->cipher), p, n, 0);
+		copy_printable(r->cipher, sizeof(r->cipher), p, n, 0);
 }
 
 const char *
@@ -483,7 +461,7 @@ ar_value(struct cur *c, char *dst, size_t size)
 			if (*c->p == '\\' && c->p + 1 < c->end)
 				c->p++;
 			if (n + 1 < size)
-				copy_text(dst + n++, 2, c->p, 1, 0);
+				copy_printable(dst + n++, 2, c->p, 1, 0);
 			c->p++;
 		}
 		if (c->p >= c->end)
@@ -493,7 +471,7 @@ ar_value(struct cur *c, char *dst, size_t size)
 		return 0;
 	}
 	n = ar_token(c, &tok, 1);
-	copy_text(dst, size, tok, n, 0);
+	copy_printable(dst, size, tok, n, 0);
 	return n == 0 ? -1 : 0;
 }
 
@@ -528,8 +506,9 @@ ar_prop(struct cur *c, struct trace_method *m)
 	if (m->nprop == TRACE_MAX_PROPS)
 		return NULL; /* kept the first ones */
 	pr = &m->prop[m->nprop++];
-	copy_text(pr->ptype, sizeof(pr->ptype), tok, (size_t)(dot - tok), 1);
-	copy_text(pr->name, sizeof(pr->name), dot + 1,
+	copy_printable(pr->ptype, sizeof(pr->ptype), tok, (size_t)(dot - tok),
+	    1);
+	copy_printable(pr->name, sizeof(pr->name), dot + 1,
 	    (size_t)(tok + n - dot - 1), 1);
 	str_copy(pr->value, val, sizeof(pr->value));
 	return NULL;
@@ -547,13 +526,13 @@ ar_resinfo(struct cur *c, struct trace_method *m)
 		return "missing method";
 	if ((slash = memchr(tok, '/', n)) != NULL)
 		n = (size_t)(slash - tok);
-	copy_text(m->method, sizeof(m->method), tok, n, 1);
+	copy_printable(m->method, sizeof(m->method), tok, n, 1);
 	if (ar_expect(c, '=') == -1)
 		return "method without a result";
 	n = ar_token(c, &tok, 0);
 	if (n == 0)
 		return "method without a result";
-	copy_text(m->result, sizeof(m->result), tok, n, 1);
+	copy_printable(m->result, sizeof(m->result), tok, n, 1);
 	for (;;) {
 		skip_cfws(c);
 		if (c->p >= c->end || *c->p == ';')
@@ -594,7 +573,7 @@ trace_authres_parse(const char *v, size_t n, int arc, struct trace_authres *ar)
 	k = ar_token(&c, &tok, 0);
 	if (k == 0)
 		return "no authserv-id";
-	copy_text(ar->authserv_id, sizeof(ar->authserv_id), tok, k, 1);
+	copy_printable(ar->authserv_id, sizeof(ar->authserv_id), tok, k, 1);
 	k = ar_token(&c, &tok, 0); /* an authres-version, or "none" */
 	if (k > 0 && tok[0] >= '0' && tok[0] <= '9')
 		k = ar_token(&c, &tok, 0);
@@ -650,7 +629,7 @@ copy_nows(char *dst, size_t size, const char *p, size_t n)
 
 	for (i = 0; i < n && k + 1 < size; i++)
 		if (!is_ws(p[i]))
-			copy_text(dst + k++, 2, p + i, 1, 1);
+			copy_printable(dst + k++, 2, p + i, 1, 1);
 	dst[k] = '\0';
 }
 

@@ -1,7 +1,9 @@
 /* Unit tests for buf.c and err.c. */
 
 #include <errno.h>
+#include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "check.h"
@@ -81,11 +83,36 @@ test_err(void)
 	CHECK(ascii_ncasecmp("STARTTLSX", "starttls", 8) == 0);
 }
 
+/* copy_printable(): cut to fit, non-printables '?', optional lower case;
+ * fd_write_all(): every byte through a pipe. */
+static void
+test_copy_write(void)
+{
+	char d[6], got[16];
+	int fds[2];
+
+	copy_printable(d, sizeof(d), "Ab\r\n\x7f\xffXYZ", 9, 0);
+	CHECK_STR(d, "Ab???");
+	copy_printable(d, sizeof(d), "MiXeD", 5, 1);
+	CHECK_STR(d, "mixed");
+	copy_printable(d, 1, "abc", 3, 0);
+	CHECK_STR(d, "");
+	CHECK(ascii_lower('Q') == 'q' && ascii_lower('[') == '[');
+	CHECK(pipe(fds) == 0);
+	CHECK(fd_write_all(fds[1], "hello, pipe", 11) == 0);
+	close(fds[1]);
+	CHECK(read(fds[0], got, sizeof(got)) == 11 &&
+	      memcmp(got, "hello, pipe", 11) == 0);
+	close(fds[0]);
+	CHECK(fd_write_all(fds[1], "x", 1) == -1 && errno == EBADF);
+}
+
 int
 main(void)
 {
 	test_parse_uint();
 	test_buf_cap();
 	test_err();
+	test_copy_write();
 	return check_done();
 }

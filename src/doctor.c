@@ -363,25 +363,6 @@ report_mx(struct report *rp, const struct dns_resolver *r, const char *from)
 	dns_answer_free(&a);
 }
 
-/* Does name have the address ip? -1 the lookup failed. */
-static int
-name_has_addr(const struct dns_resolver *r, const char *name,
-    const struct spf_ip *ip)
-{
-	struct dns_answer a;
-	enum dns_status s = r->lookup(r->arg, name,
-	    ip->family == AF_INET ? DNS_T_A : DNS_T_AAAA, &a);
-	size_t i;
-	int hit = 0;
-
-	for (i = 0; s == DNS_FOUND && i < a.nrr; i++)
-		hit |= a.rr[i].family == ip->family &&
-		       memcmp(a.rr[i].ip, ip->addr,
-			   ip->family == AF_INET ? 4 : 16) == 0;
-	dns_answer_free(&a);
-	return dns_status_temporary(s) ? -1 : hit;
-}
-
 /* Reverse DNS of the sending address, forward-confirmed (FCrDNS). */
 static void
 report_rdns(struct report *rp, const struct dns_resolver *r, const char *ip)
@@ -398,7 +379,7 @@ report_rdns(struct report *rp, const struct dns_resolver *r, const char *ip)
 	dns_reverse_name(addr.family, addr.addr, rev, sizeof(rev));
 	s = r->lookup(r->arg, rev, DNS_T_PTR, &a);
 	for (i = 0; s == DNS_FOUND && i < a.nrr && i < 10 && !hit; i++) {
-		if ((h = name_has_addr(r, a.rr[i].text, &addr)) == 1)
+		if ((h = spf_name_has_ip(r, a.rr[i].text, &addr)) == 1)
 			hit = 1, finding(rp, "rdns", 0,
 				     "%s is %s "
 				     "(forward-confirmed)",

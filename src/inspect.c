@@ -658,27 +658,10 @@ check_spf(struct insp *in)
 	in->spf_done = 1;
 }
 
-/* Does name have the address ip?  -1: the lookup failed. */
-static int
-name_has_addr(struct insp *in, const char *name, const struct spf_ip *ip)
-{
-	struct dns_answer a;
-	enum dns_status s = budget_lookup(&in->b, name,
-	    ip->family == AF_INET ? DNS_T_A : DNS_T_AAAA, &a);
-	size_t i;
-	int hit = 0;
-
-	for (i = 0; s == DNS_FOUND && i < a.nrr; i++)
-		hit |= a.rr[i].family == ip->family &&
-		       memcmp(a.rr[i].ip, ip->addr,
-			   ip->family == AF_INET ? 4 : 16) == 0;
-	dns_answer_free(&a);
-	return dns_status_temporary(s) ? -1 : hit;
-}
-
 static void
 check_rdns(struct insp *in)
 {
+	struct dns_resolver br = {budget_lookup, &in->b};
 	struct spf_ip ip;
 	struct dns_answer a;
 	char rev[80];
@@ -693,7 +676,7 @@ check_rdns(struct insp *in)
 		in->fcrdns = 0;
 		for (i = 0; i < a.nrr && i < 4 && in->fcrdns != 1; i++) {
 			str_copy(in->ptr, a.rr[i].text, sizeof(in->ptr));
-			in->fcrdns = name_has_addr(in, a.rr[i].text, &ip);
+			in->fcrdns = spf_name_has_ip(&br, a.rr[i].text, &ip);
 		}
 		sanitize(in->ptr);
 	} else if (a.status == DNS_NXDOMAIN || a.status == DNS_NODATA)

@@ -772,6 +772,19 @@ name_has_ip(struct eval *ev, const char *name)
 	return hit;
 }
 
+int
+spf_name_has_ip(const struct dns_resolver *r, const char *name,
+    const struct spf_ip *ip)
+{
+	struct dns_answer a;
+	enum dns_status s = r->lookup(r->arg, name, addr_type(ip), &a);
+	int hit = s == DNS_FOUND &&
+		  addr_in_answer(ip, &a, ip->family == AF_INET ? 32 : 128);
+
+	dns_answer_free(&a);
+	return dns_status_temporary(s) ? -1 : hit;
+}
+
 static int
 name_ends_in(const char *name, const char *target)
 {

@@ -64,6 +64,14 @@ enum spf_result spf_check_host(const struct dns_resolver *r,
 const char *spf_result_name(enum spf_result r);
 
 /*
+ * Does name have the address ip (an A or AAAA record of its family)?  For
+ * forward-confirmed reverse DNS.  Returns 1 or 0, or -1 when the lookup
+ * failed for a temporary reason (SERVFAIL, timeout, bogus).
+ */
+int spf_name_has_ip(const struct dns_resolver *r, const char *name,
+    const struct spf_ip *ip);
+
+/*
  * The record parser alone (for the fuzz harness and the doctor's syntax
  * report): NULL if the record (starting "v=spf1") is well-formed, else
  * the reason.  No lookups.

@@ -1151,7 +1151,10 @@ static const char *const z_doctor =
     "loop-b.test|TXT|v=spf1 include:loop-a.test -all\n"
     "broken.test|TXT|v=spf1 ip4:192.0.2.1/40 -all\n"
     "slow.test|TIMEOUT|\n"
-    "inc-slow.test|TXT|v=spf1 include:slow.test -all\n";
+    "inc-slow.test|TXT|v=spf1 include:slow.test -all\n"
+    "mail.good.test|A|192.0.2.7\n"
+    "mail.good.test|AAAA|2001:db8::7\n"
+    "other.good.test|A|192.0.2.8\n";
 
 static void
 test_outcomes(void)
@@ -1198,6 +1201,15 @@ test_outcomes(void)
 	CHECK(spf_check_host(&table, &ip, "nowhere.test", "a@nowhere.test", "h",
 		  &o) == SPF_NONE);
 	CHECK(strstr(o.problem, "no SPF record") != NULL);
+
+	/* Forward confirmation (the doctor's and --inspect's FCrDNS). */
+	CHECK(spf_name_has_ip(&table, "mail.good.test", &ip) == 1);
+	CHECK(spf_name_has_ip(&table, "other.good.test", &ip) == 0);
+	CHECK(spf_name_has_ip(&table, "nowhere.test", &ip) == 0);
+	CHECK(spf_name_has_ip(&table, "slow.test", &ip) == -1);
+	CHECK(spf_ip_parse("2001:db8::7", &ip) == 0);
+	CHECK(spf_name_has_ip(&table, "mail.good.test", &ip) == 1);
+	CHECK(spf_name_has_ip(&table, "other.good.test", &ip) == 0);
 }
 
 int

@@ -1882,38 +1882,76 @@ sig_identity(const struct tag *i, const char *d)
 	return "i= is not within d=";
 }
 
+/* The tags DKIM-Signature and ARC-Message-Signature/ARC-Seal share
+ * (RFC 6376 3.5, RFC 8617 4.1): a=, d= and s=, bh=, b=. */
+static const char *
+sig_a_tag(struct sigp *sp)
+{
+	const char *why = sig_alg(tag_get(&sp->tl, "a"), &sp->alg);
+
+	if (why != NULL)
+		return why;
+	str_copy(sp->a,
+	    sp->alg == DKIM_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256",
+	    sizeof(sp->a));
+	return NULL;
+}
+
+static const char *
+sig_ds_tags(struct sigp *sp)
+{
+	if (copy_name(tag_get(&sp->tl, "d"), sp->d, sizeof(sp->d)) == -1)
+		return "missing or bad d= tag";
+	if (copy_name(tag_get(&sp->tl, "s"), sp->s, sizeof(sp->s)) == -1)
+		return "missing or bad s= tag";
+	return NULL;
+}
+
+static const char *
+sig_bh_tag(struct sigp *sp)
+{
+	const struct tag *t = tag_get(&sp->tl, "bh");
+	size_t n = 0;
+
+	if (t == NULL ||
+	    b64_decode(t->val, t->vlen, sp->bh, sizeof(sp->bh), &n) == -1 ||
+	    n != DKIM_HASH_LEN)
+		return "missing or bad bh= tag";
+	return NULL;
+}
+
+static const char *
+sig_b_tag(struct sigp *sp)
+{
+	const struct tag *t = tag_get(&sp->tl, "b");
+
+	if (t == NULL ||
+	    b64_decode(t->val, t->vlen, sp->b, sizeof(sp->b), &sp->blen) ==
+		-1 ||
+	    sp->blen == 0)
+		return "missing or bad b= tag";
+	return NULL;
+}
+
 static const char *
 sig_required(struct sigp *sp)
 {
 	const struct taglist *tl = &sp->tl;
 	const struct tag *v = tag_get(tl, "v"), *t;
 	const char *why;
-	size_t n = 0;
 
-	if ((why = sig_alg(tag_get(tl, "a"), &sp->alg)) != NULL)
+	if ((why = sig_a_tag(sp)) != NULL)
 		return why;
-	str_copy(sp->a,
-	    sp->alg == DKIM_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256",
-	    sizeof(sp->a));
 	if (v == NULL || !tag_is(v, "1"))
 		return "missing or unknown v= tag";
-	if (copy_name(tag_get(tl, "d"), sp->d, sizeof(sp->d)) == -1)
-		return "missing or bad d= tag";
-	if (copy_name(tag_get(tl, "s"), sp->s, sizeof(sp->s)) == -1)
-		return "missing or bad s= tag";
+	if ((why = sig_ds_tags(sp)) != NULL)
+		return why;
 	if ((why = sig_canon(tag_get(tl, "c"), &sp->hc, &sp->bc)) != NULL)
 		return why;
-	t = tag_get(tl, "bh");
-	if (t == NULL ||
-	    b64_decode(t->val, t->vlen, sp->bh, sizeof(sp->bh), &n) == -1 ||
-	    n != DKIM_HASH_LEN)
-		return "missing or bad bh= tag";
-	t = tag_get(tl, "b");
-	if (t == NULL ||
-	    b64_decode(t->val, t->vlen, sp->b, sizeof(sp->b), &sp->blen) ==
-		-1 ||
-	    sp->blen == 0)
-		return "missing or bad b= tag";
+	if ((why = sig_bh_tag(sp)) != NULL)
+		return why;
+	if ((why = sig_b_tag(sp)) != NULL)
+		return why;
 	t = tag_get(tl, "h");
 	if (t == NULL || !list_has(t->val, t->vlen, "from"))
 		return "h= does not name From";
@@ -2181,39 +2219,25 @@ arc_required(struct vctx *v, size_t idx, struct sigp *sp)
 {
 	const struct taglist *tl = &sp->tl;
 	const struct dkim_field *f = &v->f[idx];
-	const struct tag *t;
 	const char *why = NULL, *colon = memchr(f->p, ':', f->len);
-	size_t n = 0;
 
 	if (colon == NULL ||
 	    (why = taglist_parse(colon + 1, f->p + trim_crlf(f->p, f->len),
 		 &sp->tl)) != NULL)
 		return why != NULL ? why : "no colon";
-	if ((why = sig_alg(tag_get(tl, "a"), &sp->alg)) != NULL)
+	if ((why = sig_a_tag(sp)) != NULL)
 		return why;
-	str_copy(sp->a,
-	    sp->alg == DKIM_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256",
-	    sizeof(sp->a));
-	if (copy_name(tag_get(tl, "d"), sp->d, sizeof(sp->d)) == -1)
-		return "missing or bad d= tag";
-	if (copy_name(tag_get(tl, "s"), sp->s, sizeof(sp->s)) == -1)
-		return "missing or bad s= tag";
-	t = tag_get(tl, "b");
-	if (t == NULL ||
-	    b64_decode(t->val, t->vlen, sp->b, sizeof(sp->b), &sp->blen) ==
-		-1 ||
-	    sp->blen == 0)
-		return "missing or bad b= tag";
+	if ((why = sig_ds_tags(sp)) != NULL)
+		return why;
+	if ((why = sig_b_tag(sp)) != NULL)
+		return why;
 	sp->hc = sp->bc = DKIM_RELAXED;
 	if (v->arc == ARC_AS)
 		return tag_get(tl, "h") != NULL ? "h= in an ARC-Seal" : NULL;
 	if ((why = sig_canon(tag_get(tl, "c"), &sp->hc, &sp->bc)) != NULL)
 		return why;
-	t = tag_get(tl, "bh");
-	if (t == NULL ||
-	    b64_decode(t->val, t->vlen, sp->bh, sizeof(sp->bh), &n) == -1 ||
-	    n != DKIM_HASH_LEN)
-		return "missing or bad bh= tag";
+	if ((why = sig_bh_tag(sp)) != NULL)
+		return why;
 	if (tag_get(tl, "h") == NULL)
 		return "no h= tag";
 	return NULL;

@@ -22,4 +22,12 @@ assert_no_grep '.' "$OUT" "stdout (nothing printed)"
 assert_file_count "$SPOOL" '*.eml' 2 "server spool"
 assert_delivered 2
 assert_eq "$(json_get "$SPOOL/2.json" rcpt_tos)" '["rcpt@example.org"]' "recipients after --"
+
+# --help names every mode a user may look for there.
+run_postseal --help
+assert_exit 0 "--help"
+for m in -bs -bi --serverinfo --check-domain --doctor --inspect \
+    --trusted-hosts --oauth2-login --dkim-verify --queue-run-due; do
+	assert_grep_fixed "$m" "$OUT" "--help names $m"
+done
 e2e_done

@@ -1113,16 +1113,76 @@ report_provider(struct doctor *d, size_t i, const char *from)
 	    d->addrs[i], from);
 }
 
+/* The large mailbox providers' sender rules, from the domain findings. */
+static void
+report_sender_rules(struct doctor *d, enum spf_result spf, int dmarc_ok,
+    int rdns_ok)
+{
+	int tls = d->a->nhosts > 0 && d->hosts_tls == d->a->nhosts;
+
+	verdict(&d->rp,
+	    "large mailbox providers' sender rules (SPF pass, DKIM "
+	    "pass, aligned DMARC, forward-confirmed rDNS, TLS): "
+	    "%s%s%s%s%s%s",
+	    spf == SPF_PASS && d->dkim_good > 0 && dmarc_ok && rdns_ok && tls
+		? "met"
+		: "not met:",
+	    spf == SPF_PASS ? "" : " SPF", d->dkim_good > 0 ? "" : " DKIM",
+	    dmarc_ok ? "" : " DMARC", rdns_ok ? "" : " rDNS",
+	    tls ? "" : " TLS");
+}
+
+/* The sender domain (-f, else the account's from): SPF for each smarthost
+ * address, DKIM records, DMARC, rDNS, DNSBLs, MX, then the verdict. */
+static void
+report_domain(struct doctor *d)
+{
+	const struct opts *o = d->o;
+	enum spf_result spf = SPF_NONE, s1;
+	const char *sender, *from;
+	unsigned e0;
+	int dmarc_ok, rdns_ok;
+	size_t i;
+
+	sender = o->sender != NULL && *o->sender != '\0'
+		     ? o->sender
+		     : config_envelope_from(d->a);
+	from = sender != NULL ? domain_of(sender) : NULL;
+	if (from == NULL || from == sender) {
+		finding(&d->rp, "domain", 1,
+		    "no sender domain to check; fix: set from, or give -f");
+		return;
+	}
+	for (i = 0; i < d->naddrs; i++) {
+		report_spf(&d->rp, &d->r, d->addrs[i], sender,
+		    d->a->domain != NULL ? d->a->domain : from, &s1);
+		if (i == 0 || s1 != SPF_PASS)
+			spf = s1;
+		if (s1 == SPF_FAIL || s1 == SPF_SOFTFAIL || s1 == SPF_NEUTRAL ||
+		    s1 == SPF_NONE)
+			report_provider(d, i, from);
+	}
+	for (i = 0; i < d->a->ndkim_keys && d->a->dkim_domain != NULL; i++)
+		report_dkim_key(d, i);
+	e0 = d->rp.errors;
+	report_dmarc(&d->rp, &d->r, from, sender, spf, d->a);
+	dmarc_ok = d->rp.errors == e0;
+	e0 = d->rp.errors;
+	for (i = 0; i < d->naddrs; i++)
+		report_rdns(&d->rp, &d->r, d->addrs[i]);
+	rdns_ok = d->naddrs > 0 && d->rp.errors == e0;
+	for (i = 0; i < d->naddrs; i++)
+		report_dnsbl(d, d->addrs[i]);
+	report_mx(&d->rp, &d->r, from);
+	report_sender_rules(d, spf, dmarc_ok, rdns_ok);
+}
+
 int
 doctor_run(const struct opts *o, FILE *out, struct err *e)
 {
 	struct doctor d;
 	struct config *cfg = NULL;
 	struct dns *dns = NULL;
-	enum spf_result spf = SPF_NONE, s1;
-	const char *sender, *from;
-	unsigned e0;
-	int dmarc_ok, rdns_ok;
 	size_t i;
 	int ret = -1;
 
@@ -1149,50 +1209,7 @@ doctor_run(const struct opts *o, FILE *out, struct err *e)
 	}
 
 	d.rp.section = "domain";
-	sender = o->sender != NULL && *o->sender != '\0'
-		     ? o->sender
-		     : config_envelope_from(d.a);
-	from = sender != NULL ? domain_of(sender) : NULL;
-	if (from == NULL || from == sender) {
-		finding(&d.rp, "domain", 1,
-		    "no sender domain to check; fix: set from, or give -f");
-	} else {
-		for (i = 0; i < d.naddrs; i++) {
-			report_spf(&d.rp, &d.r, d.addrs[i], sender,
-			    d.a->domain != NULL ? d.a->domain : from, &s1);
-			if (i == 0 || s1 != SPF_PASS)
-				spf = s1;
-			if (s1 == SPF_FAIL || s1 == SPF_SOFTFAIL ||
-			    s1 == SPF_NEUTRAL || s1 == SPF_NONE)
-				report_provider(&d, i, from);
-		}
-		for (i = 0; i < d.a->ndkim_keys && d.a->dkim_domain != NULL;
-		     i++)
-			report_dkim_key(&d, i);
-		e0 = d.rp.errors;
-		report_dmarc(&d.rp, &d.r, from, sender, spf, d.a);
-		dmarc_ok = d.rp.errors == e0;
-		e0 = d.rp.errors;
-		for (i = 0; i < d.naddrs; i++)
-			report_rdns(&d.rp, &d.r, d.addrs[i]);
-		rdns_ok = d.naddrs > 0 && d.rp.errors == e0;
-		for (i = 0; i < d.naddrs; i++)
-			report_dnsbl(&d, d.addrs[i]);
-		report_mx(&d.rp, &d.r, from);
-		verdict(&d.rp,
-		    "large mailbox providers' sender rules (SPF pass, DKIM "
-		    "pass, aligned DMARC, forward-confirmed rDNS, TLS): "
-		    "%s%s%s%s%s%s",
-		    spf == SPF_PASS && d.dkim_good > 0 && dmarc_ok && rdns_ok &&
-			    d.a->nhosts > 0 && d.hosts_tls == d.a->nhosts
-			? "met"
-			: "not met:",
-		    spf == SPF_PASS ? "" : " SPF",
-		    d.dkim_good > 0 ? "" : " DKIM", dmarc_ok ? "" : " DMARC",
-		    rdns_ok ? "" : " rDNS",
-		    d.a->nhosts > 0 && d.hosts_tls == d.a->nhosts ? ""
-								  : " TLS");
-	}
+	report_domain(&d);
 	if (d.rp.json) {
 		fprintf(out,
 		    "{\n  \"version\": 1,\n  \"account\": \"%s\",\n"

@@ -19,6 +19,8 @@ G=$(mktemp -d /tmp/ps-e2e.XXXXXX) || hard_error "mktemp"
 S=$G/s R=$G/r
 mkdir -m 700 "$S" "$R"
 at_cleanup "GNUPGHOME=$S gpgconf --kill all; GNUPGHOME=$R gpgconf --kill all; rm -rf $G"
+gpg_agent_up "$S"
+gpg_agent_up "$R"
 gs() { gpg --homedir "$S" --batch --yes --pinentry-mode loopback --passphrase '' "$@"; }
 gr() { gpg --homedir "$R" --batch --yes --pinentry-mode loopback --passphrase '' "$@"; }
 fpr() { gpg --homedir "$1" --with-colons --list-keys "$2" | awk -F: '$1 == "fpr" { print $10; exit }'; }
@@ -218,6 +220,7 @@ gs --passphrase 'Pgp-Pass-77' --change-passphrase "$LF" 2>/dev/null ||
 Pgp-Pass-77
 EOP
 GNUPGHOME=$S gpgconf --kill gpg-agent
+gpg_agent_up "$S"
 conf "pgp_sign $LF"
 run_postseal -C "$CFG" rcpt@example.org <"$T/multi" </dev/null
 assert_exit 78 "locked key without pgp_passphrase_eval"

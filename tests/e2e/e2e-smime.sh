@@ -52,15 +52,17 @@ done
 # gpgsm keeps an imported key under the PKCS#12 passphrase ("x").
 printf 'x\n' >"$P/pass"
 for h in "$S:sender" "$R:rcpt"; do
+	gpg_agent_up "${h%%:*}"
 	gpgsm --homedir "${h%%:*}" --batch --pinentry-mode loopback \
-	    --passphrase-fd 3 --import "$P/${h#*:}.p12" 3<"$P/pass" 2>/dev/null ||
-	    hard_error "import ${h#*:}.p12"
+	    --passphrase-fd 3 --import "$P/${h#*:}.p12" 3<"$P/pass" 2>"$P/imp.err" ||
+	    hard_error "import ${h#*:}.p12: $(cat "$P/imp.err")"
 done
 # A locked S/MIME key never prompts: refused until the agent has it.
 preset=/usr/lib/gnupg/gpg-preset-passphrase
 [ -x "$preset" ] || skip "needs gpg-preset-passphrase (gnupg-agent)"
 echo allow-preset-passphrase >"$S/gpg-agent.conf"
 GNUPGHOME=$S gpgconf --kill gpg-agent
+gpg_agent_up "$S"
 
 start_server --tls none
 conf() {
@@ -82,7 +84,6 @@ assert_delivered 0 "locked S/MIME key: nothing sent"
 assert_queue_empty "locked S/MIME key"
 grip=$(gpgsm --homedir "$S" --with-colons --with-keygrip --list-secret-keys sender@example.org |
     awk -F: '$1 == "grp" { print $10; exit }')
-GNUPGHOME=$S gpg-connect-agent /bye >/dev/null 2>&1
 GNUPGHOME=$S "$preset" --preset "$grip" <"$P/pass" || hard_error "gpg-preset-passphrase"
 
 # 1. smime_sign: multipart/signed (pkcs7-signature) that gpgsm and

@@ -172,6 +172,22 @@ postseal_only() {
 	fi
 }
 
+# ---- GnuPG ----
+
+# Start HOME's gpg-agent now and wait until it answers. gpg and gpgsm give
+# up on an agent they autostart after 5 s, which a loaded 2-core machine
+# can exceed: a test's setup must not depend on that race.
+gpg_agent_up() { # HOME
+	_i=0
+	until GNUPGHOME=$1 gpg-connect-agent --no-autostart /bye >/dev/null 2>&1; do
+		[ $((_i % 20)) -eq 0 ] &&
+		    gpg-agent --homedir "$1" --daemon >/dev/null 2>&1
+		_i=$((_i + 1))
+		[ $_i -le 120 ] || hard_error "gpg-agent in $1 does not answer"
+		sleep 0.25
+	done
+}
+
 # ---- certificates and servers ----
 
 make_ca() {

@@ -207,6 +207,8 @@ enum fid {
 	FID_OAUTH2_CLIENT_CERT,
 	FID_SOURCE_IP, /* issue 16 */
 	FID_PROXY,
+	FID_TLS_DANE,
+	FID_DNS_TRUST_ANCHOR,
 	FID_GPG_HOME, /* issue 15: end-to-end protection (e2e.c) */
 	FID_PGP_SIGN,
 	FID_SMIME_SIGN,
@@ -283,6 +285,8 @@ static const struct field fields[FID_COUNT] = {
     [FID_FAILED_MAX_AGE] = FLD(F_UINT, failed_max_age),
     [FID_DNS_SERVER] = FLD(F_STR, dns_server),
     [FID_DNSBL_ZONES] = FLD(F_STR, dnsbl_zones),
+    [FID_TLS_DANE] = FLD(F_INT, tls_dane),
+    [FID_DNS_TRUST_ANCHOR] = FLD(F_STR, dns_trust_anchor),
     [FID_OAUTH2_PROVIDER] = FLD(F_STR, oauth2_provider),
     [FID_OAUTH2_TENANT] = FLD(F_STR, oauth2_tenant),
     [FID_OAUTH2_CLIENT_ID] = FLD(F_STR, oauth2_client_id),
@@ -1328,6 +1332,25 @@ kw_size(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 	return 0;
 }
 
+/* tls_dane off|on|auto (CONFIG_DANE_*). */
+static int
+kw_tls_dane(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
+{
+	int mode;
+
+	if (strcmp(v, "auto") == 0)
+		mode = CONFIG_DANE_AUTO;
+	else if (strcmp(v, "on") == 0)
+		mode = CONFIG_DANE_ON;
+	else if (strcmp(v, "off") == 0)
+		mode = CONFIG_DANE_OFF;
+	else
+		return perr(cx, "%s expects on, off or auto, not '%s'", k->name,
+		    v);
+	layer_set_int(l, k->fid, mode);
+	return 0;
+}
+
 static int
 kw_protocol(struct ctx *cx, struct layer *l, const struct keyword *k, char *v)
 {
@@ -1506,6 +1529,7 @@ static const struct keyword keywords[] = {
     {"tls_key_file", FID_KEY_FILE, kw_value, V_FILE, NULL},
     {"tls_priorities", FID_PRIORITIES, kw_value, 0, NULL},
     {"tls_host_override", FID_HOST_OVERRIDE, kw_value, V_DOMAIN, NULL},
+    {"tls_dane", FID_TLS_DANE, kw_tls_dane, 0, NULL},
     {"auth", FID_AUTH, kw_auth, 0, NULL},
     {"user", FID_USER, kw_value, 0, NULL},
     {"password", FID_SECRET, kw_secret, 0, NULL},
@@ -1531,6 +1555,7 @@ static const struct keyword keywords[] = {
     {"max_message_size", FID_MAX_SIZE, kw_size, 0, NULL},
     /* issue 13: checked by dns.c when a lookup needs it */
     {"dns_server", FID_DNS_SERVER, kw_value, V_NOBLANK, NULL},
+    {"dns_trust_anchor", FID_DNS_TRUST_ANCHOR, kw_value, V_FILE, NULL},
     /* issue 13: the doctor's DNSBL zones; checked when used */
     {"dnsbl_zones", FID_DNSBL_ZONES, kw_value, 0, NULL},
     {"protocol", FID_NONE, kw_protocol, 0, NULL},

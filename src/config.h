@@ -19,6 +19,11 @@ enum set_header { SETHDR_AUTO = 0, SETHDR_ON, SETHDR_OFF };
 #define CONFIG_MAX_HOSTS 8
 #define CONFIG_MAX_DKIM_KEYS 4
 
+/* tls_dane (issue 16): off (default), on (DANE required), auto. */
+#define CONFIG_DANE_OFF 0
+#define CONFIG_DANE_ON 1
+#define CONFIG_DANE_AUTO 2
+
 struct dkim_keyspec {
 	char *selector;
 	char *type; /* "rsa" or "ed25519" */
@@ -63,6 +68,7 @@ struct account {
 	char *tls_key_file;
 	char *tls_priorities;
 	char *tls_host_override; /* name to verify instead of host */
+	int tls_dane;		 /* CONFIG_DANE_*: default off (issue 16) */
 
 	/* Authentication. */
 	char *auth; /* NULL/"on": choose; "off"; or a mechanism name */
@@ -112,6 +118,10 @@ struct account {
 	/* "dnsbl_zones ZONE..." (issue 13): DNS block lists the doctor
 	 * looks the smarthosts' addresses up in; NULL: none. */
 	char *dnsbl_zones;
+	/* "dns_trust_anchor FILE" (issue 16): the DNSSEC trust anchor (DS
+	 * or DNSKEY records, zone-file syntax) lookups through dns_server
+	 * validate from; NULL: none with dns_server, the root's without. */
+	char *dns_trust_anchor;
 
 	/* OAuth2 (issue 11): see oauth2.h and postseal.conf(5).  Set when
 	 * oauth2_provider or oauth2_flow is; the token replaces passwordeval.

@@ -26,7 +26,10 @@
  * dns-root-data (/usr/share/dns/root.key) is loaded when present, so
  * answers can be "secure".  With dns_server we load no anchor: such a
  * server usually serves private or test zones that cannot chain to the
- * root, and every answer is "insecure" (never "bogus" for that reason).
+ * root, and every answer is "insecure" (never "bogus" for that reason),
+ * unless dns_trust_anchor names the anchor of those zones (a file of DS
+ * or DNSKEY records): then answers under it validate from that anchor,
+ * as they would from the root's (tls_dane needs secure TLSA answers).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -236,6 +239,9 @@ use_server(struct ub_ctx *ctx, const char *fwd)
 	return ub_ctx_set_fwd(ctx, fwd);
 }
 
+static int open_ctx(const char *server, const char *anchor, int given,
+    unsigned timeout_ms, struct dns **out, struct err *e);
+
 int
 dns_open(const char *server, unsigned timeout_ms, struct dns **out,
     struct err *e)
@@ -245,6 +251,30 @@ dns_open(const char *server, unsigned timeout_ms, struct dns **out,
 
 int
 dns_open_opt(const char *server, unsigned timeout_ms, int validate,
+    struct dns **out, struct err *e)
+{
+	return open_ctx(server, validate ? ROOT_KEY : NULL, 0, timeout_ms, out,
+	    e);
+}
+
+int
+dns_open_ta(const char *server, const char *anchor, unsigned timeout_ms,
+    struct dns **out, struct err *e)
+{
+	if (anchor != NULL && access(anchor, R_OK) == -1)
+		return err_set(e, ERR_CONFIG,
+		    "dns_trust_anchor %s: %s (fix: name a readable file of "
+		    "DS or DNSKEY records, or remove the line)",
+		    anchor, strerror(errno));
+	return open_ctx(server, anchor != NULL ? anchor : ROOT_KEY,
+	    anchor != NULL, timeout_ms, out, e);
+}
+
+/* anchor: a trust anchor file or NULL; given: it was configured (used
+ * with dns_server too, and required to exist), else the root's, loaded
+ * for the system's resolvers when present. */
+static int
+open_ctx(const char *server, const char *anchor, int given, unsigned timeout_ms,
     struct dns **out, struct err *e)
 {
 	struct dns *d = NULL;
@@ -268,13 +298,12 @@ dns_open_opt(const char *server, unsigned timeout_ms, int validate,
 	if (server != NULL) {
 		if ((r = use_server(d->ctx, fwd)) != 0)
 			goto fail;
-	} else {
-		if ((r = ub_ctx_resolvconf(d->ctx, NULL)) != 0)
-			goto fail;
-		if (validate && access(ROOT_KEY, R_OK) == 0 &&
-		    (r = ub_ctx_add_ta_file(d->ctx, ROOT_KEY)) != 0)
-			goto fail;
-	}
+	} else if ((r = ub_ctx_resolvconf(d->ctx, NULL)) != 0)
+		goto fail;
+	if (anchor != NULL && (given || server == NULL) &&
+	    access(anchor, R_OK) == 0 &&
+	    (r = ub_ctx_add_ta_file(d->ctx, anchor)) != 0)
+		goto fail;
 	*out = d;
 	return 0;
 fail:

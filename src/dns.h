@@ -93,6 +93,11 @@ int dns_open(const char *server, unsigned timeout_ms, struct dns **out,
  * data does not turn every key into a failure. */
 int dns_open_opt(const char *server, unsigned timeout_ms, int validate,
     struct dns **out, struct err *e);
+/* As dns_open(), validating from anchor (a file of DS or DNSKEY records
+ * in zone-file syntax, dns_trust_anchor) when it is not NULL, also with
+ * a server; else as dns_open().  An unreadable anchor is ERR_CONFIG. */
+int dns_open_ta(const char *server, const char *anchor, unsigned timeout_ms,
+    struct dns **out, struct err *e);
 void dns_close(struct dns *d);
 
 /* A struct dns_resolver that looks names up through d. */

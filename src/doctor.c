@@ -446,7 +446,8 @@ doctor_check_domain(const struct opts *o, FILE *out, struct err *e)
 
 	if (load_account(o, &cfg, &a, e) == -1)
 		return -1;
-	if (dns_open(a != NULL ? a->dns_server : NULL,
+	if (dns_open_ta(a != NULL ? a->dns_server : NULL,
+		a != NULL ? a->dns_trust_anchor : NULL,
 		a != NULL && a->timeout > 0 ? a->timeout * 1000 : 10000, &dns,
 		e) == -1)
 		goto out;
@@ -1196,7 +1197,7 @@ doctor_run(const struct opts *o, FILE *out, struct err *e)
 	d.cfg = cfg;
 	if ((d.a = config_find(cfg, o->account, o->sender, e)) == NULL)
 		goto out;
-	if (dns_open(d.a->dns_server,
+	if (dns_open_ta(d.a->dns_server, d.a->dns_trust_anchor,
 		d.a->timeout > 0 ? d.a->timeout * 1000 : 10000, &dns, e) == -1)
 		goto out;
 	d.r = dns_resolver_of(dns);

@@ -1431,7 +1431,8 @@ open_dns(const struct opts *o, struct dns **dns, struct err *e)
 		config_free(cfg);
 		return -1;
 	}
-	rc = dns_open(a != NULL ? a->dns_server : NULL,
+	rc = dns_open_ta(a != NULL ? a->dns_server : NULL,
+	    a != NULL ? a->dns_trust_anchor : NULL,
 	    a != NULL && a->timeout > 0 ? a->timeout * 1000 : 10000, dns, e);
 	config_free(cfg);
 	return rc;

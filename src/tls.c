@@ -32,6 +32,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 
+#include <gnutls/dane.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <sodium.h>
@@ -70,6 +71,15 @@ struct tls {
 	unsigned char pin[32];
 	char host[256];
 	char info[64];
+	/* DANE: the usable TLSA records' RDATA; DANE-TA ones are kept with
+	 * the usage byte set to 3 (see verify_dane()). */
+	unsigned char *ee[TLS_DANE_MAX], *ta[TLS_DANE_MAX];
+	int eelen[TLS_DANE_MAX], talen[TLS_DANE_MAX];
+	unsigned nee, nta;
+	int dane;	    /* TLSA records were given: DANE decides */
+	int dane_required;  /* tls_dane on */
+	char dane_why[128]; /* why DANE refused the peer, or "" */
+	char tlsa_name[280];
 	int bye_sent; /* tls_close_write() sent close_notify */
 };
 
@@ -447,11 +457,213 @@ load_credentials(struct tls *t, const struct tls_params *p, struct err *e)
 }
 
 /*
+ * DANE (RFC 7672 for SMTP, RFC 7671 for operations).  Debian's
+ * libgnutls-dane does the matching: dane_raw_tlsa() takes our records
+ * (marked secure: dane.c passes only DNSSEC-validated answers) and
+ * dane_verify_crt_raw() compares a certificate or its public key, as
+ * the selector says, under the matching type.
+ *  - DANE-EE(3): the leaf matches a record; no name, validity or chain
+ *    check (RFC 7672 3.1.1).
+ *  - DANE-TA(2): a certificate the server sent above the leaf matches a
+ *    record, and the chain verifies from it as the only trust anchor,
+ *    with the host name and validity checked (RFC 7672 3.1.2, 3.2.2).
+ *    Not gnutls-dane's own usage-2 check (verify_ca() in its dane.c):
+ *    that verifies the leaf against its direct issuer among the sent
+ *    certificates but not that this issuer chains to the matched one,
+ *    and checks no name.  So gnutls-dane is asked only whether one
+ *    certificate matches (the record given as usage 3 against that
+ *    certificate alone) and GnuTLS's chain verification does the rest.
+ *  - PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP (RFC 7672 3.1.3),
+ *    as are unknown selectors and matching types, and digests of the
+ *    wrong length.
+ * Any usable record that matches authenticates the peer (RFC 7671 5: a
+ * set holds old and new keys during a rollover).
+ */
+int
+tls_parse_tlsa(const char *s, unsigned char *out, size_t size, size_t *len,
+    int *usable)
+{
+	unsigned long long v;
+	size_t n = 0;
+	int i, hi, lo;
+
+	*usable = 0;
+	if (size < 4)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		if (parse_uint(&s, 255, &v) == -1 || *s++ != ' ')
+			return -1;
+		out[n++] = (unsigned char)v;
+	}
+	while (*s != '\0') {
+		if ((hi = hexval(s[0])) < 0 || (lo = hexval(s[1])) < 0 ||
+		    n >= size)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+		s += 2;
+	}
+	if (n == 3)
+		return -1;
+	*len = n;
+	*usable = (out[0] == 2 || out[0] == 3) && out[1] <= 1 &&
+		  (out[2] == 0 || (out[2] == 1 && n - 3 == 32) ||
+		      (out[2] == 2 && n - 3 == 64));
+	return 0;
+}
+
+/* Keep the usable records of p (malformed ones count as unusable). */
+static int
+dane_records(struct tls *t, const struct tls_params *p, struct err *e)
+{
+	unsigned char rd[8192];
+	size_t i, len;
+	int usable;
+
+	if (p->ntlsa > TLS_DANE_MAX)
+		return err_set(e, ERR_TEMP,
+		    "DANE: more than %d TLSA records at %s", TLS_DANE_MAX,
+		    p->tlsa_name ? p->tlsa_name : t->host);
+	for (i = 0; i < p->ntlsa; i++) {
+		if (tls_parse_tlsa(p->tlsa[i], rd, sizeof(rd), &len, &usable) ==
+			-1 ||
+		    !usable)
+			continue;
+		if (rd[0] == 3) {
+			t->ee[t->nee] = xcalloc(1, len);
+			memcpy(t->ee[t->nee], rd, len);
+			t->eelen[t->nee++] = (int)len;
+		} else {
+			rd[0] = 3; /* matched against one certificate */
+			t->ta[t->nta] = xcalloc(1, len);
+			memcpy(t->ta[t->nta], rd, len);
+			t->talen[t->nta++] = (int)len;
+		}
+	}
+	t->dane = p->ntlsa > 0;
+	t->dane_required = p->dane_required != 0;
+	if (p->tlsa_name != NULL)
+		str_copy(t->tlsa_name, p->tlsa_name, sizeof(t->tlsa_name));
+	return 0;
+}
+
+/* Does cert match one of the n records (all usage 3)? */
+static int
+dane_match(unsigned char *const *recs, const int *lens, unsigned n,
+    const gnutls_datum_t *cert)
+{
+	char *data[TLS_DANE_MAX + 1];
+	int len[TLS_DANE_MAX + 1];
+	dane_state_t st = NULL;
+	dane_query_t q = NULL;
+	unsigned i, status = 1;
+	int r = -1;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		data[i] = (char *)recs[i];
+		len[i] = lens[i];
+	}
+	data[n] = NULL;
+	len[n] = 0;
+	if (dane_state_init(&st,
+		DANE_F_IGNORE_LOCAL_RESOLVER | DANE_F_IGNORE_DNSSEC) < 0)
+		return 0;
+	if (dane_raw_tlsa(st, &q, data, len, 1, 0) == 0)
+		r = dane_verify_crt_raw(st, cert, 1, GNUTLS_CRT_X509, q, 0,
+		    DANE_VFLAG_ONLY_CHECK_EE_USAGE |
+			DANE_VFLAG_FAIL_IF_NOT_CHECKED,
+		    &status);
+	if (q != NULL)
+		dane_query_deinit(q);
+	dane_state_deinit(st);
+	return r == 0 && status == 0;
+}
+
+/* DANE-TA: does certs[0..ta] verify from certs[ta] alone, for t->host? */
+static int
+dane_ta_chain(struct tls *t, const gnutls_datum_t *certs, unsigned ta)
+{
+	gnutls_x509_trust_list_t tl;
+	gnutls_x509_crt_t chain[TLS_DANE_MAX], anchor;
+	gnutls_typed_vdata_st host;
+	unsigned i, nc = 0, status = GNUTLS_CERT_INVALID;
+	int ok = 0;
+
+	if (gnutls_x509_trust_list_init(&tl, 0) < 0 ||
+	    gnutls_x509_crt_init(&anchor) < 0)
+		fatal_oom();
+	if (gnutls_x509_crt_import(anchor, &certs[ta], GNUTLS_X509_FMT_DER) <
+		0 ||
+	    gnutls_x509_trust_list_add_cas(tl, &anchor, 1, 0) != 1) {
+		gnutls_x509_crt_deinit(anchor);
+		goto out;
+	}
+	for (i = 0; i <= ta; i++) {
+		if (gnutls_x509_crt_init(&chain[i]) < 0)
+			fatal_oom();
+		nc++;
+		if (gnutls_x509_crt_import(chain[i], &certs[i],
+			GNUTLS_X509_FMT_DER) < 0)
+			goto out;
+	}
+	memset(&host, 0, sizeof(host));
+	host.type = GNUTLS_DT_DNS_HOSTNAME;
+	host.data = (unsigned char *)t->host;
+	ok = gnutls_x509_trust_list_verify_crt2(tl, chain, nc, &host, 1, 0,
+		 &status, NULL) == 0 &&
+	     status == 0;
+out:
+	t->vstatus = ok ? 0 : status;
+	for (i = 0; i < nc; i++)
+		gnutls_x509_crt_deinit(chain[i]);
+	gnutls_x509_trust_list_deinit(tl, 1);
+	return ok;
+}
+
+/* The peer against the TLSA records, instead of the CA check. */
+static int
+verify_dane(struct tls *t)
+{
+	const gnutls_datum_t *certs;
+	unsigned n = 0, i;
+
+	t->vstatus = 0;
+	certs = gnutls_certificate_get_peers(t->session, &n);
+	if (certs == NULL || n == 0) {
+		str_copy(t->dane_why, "sent no certificate",
+		    sizeof(t->dane_why));
+		return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+	}
+	if (dane_match(t->ee, t->eelen, t->nee, &certs[0])) {
+		log_debug("DANE: %s matches a DANE-EE record", t->host);
+		return 0;
+	}
+	str_copy(t->dane_why, "matches none of its TLSA records",
+	    sizeof(t->dane_why));
+	for (i = 1; i < n && i < TLS_DANE_MAX; i++) {
+		if (!dane_match(t->ta, t->talen, t->nta, &certs[i]))
+			continue;
+		if (dane_ta_chain(t, certs, i)) {
+			log_debug("DANE: %s verifies from a DANE-TA record",
+			    t->host);
+			return 0;
+		}
+		str_copy(t->dane_why,
+		    "does not verify from the CA its DANE-TA record names",
+		    sizeof(t->dane_why));
+	}
+	return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+}
+
+/*
  * Chain and host name, inside the handshake: what
  * gnutls_session_set_verify_cert(session, host, 0) installs (GnuTLS's
  * auto_verify_cb: gnutls_certificate_verify_peers() with the host name as
  * the one typed datum, any nonzero status fails the handshake), with the
- * indexed anchors added first.
+ * indexed anchors added first.  With usable TLSA records DANE decides
+ * instead (verify_dane()); with records but none usable, the CA check
+ * applies unless tls_dane is on.
  */
 static int
 verify_peer(gnutls_session_t session)
@@ -459,6 +671,18 @@ verify_peer(gnutls_session_t session)
 	struct tls *t = gnutls_session_get_ptr(session);
 	gnutls_typed_vdata_st host;
 
+	t->dane_why[0] = '\0';
+	if (t->nee + t->nta > 0)
+		return verify_dane(t);
+	if (t->dane_required) {
+		str_copy(t->dane_why,
+		    "has no TLSA record usable for SMTP (DANE-TA(2) or "
+		    "DANE-EE(3))",
+		    sizeof(t->dane_why));
+		return GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR;
+	}
+	if (!t->certcheck)
+		return 0; /* only the pinned fingerprint counts */
 	if (t->idx != NULL)
 		add_anchors(t);
 	memset(&host, 0, sizeof(host));
@@ -521,7 +745,7 @@ setup_session(struct tls *t, const struct tls_params *p, struct err *e)
 		    gnutls_strerror(r));
 	/* Chain and host name are checked inside the handshake. */
 	gnutls_session_set_ptr(t->session, t);
-	if (t->certcheck)
+	if (t->certcheck || t->dane)
 		gnutls_session_set_verify_function(t->session, verify_peer);
 	gnutls_transport_set_int(t->session, t->fd);
 	gnutls_transport_set_vec_push_function(t->session, push_vec);
@@ -600,6 +824,7 @@ ticket_path(struct tls *t, const struct tls_params *p)
 	unsigned char d[32];
 	char hex[65];
 	const char *trust = p->trust_file;
+	size_t i;
 
 	t->ticket[0] = '\0';
 	memset(&ss, 0, sizeof(ss));
@@ -625,6 +850,11 @@ ticket_path(struct tls *t, const struct tls_params *p)
 	hash_field(&h, p->key_file);
 	hash_file_id(&h, p->key_file);
 	hash_field(&h, p->priorities);
+	/* DANE decided (or may decide) this peer: the records are part of
+	 * what verified it (a new TLSA set means a full handshake). */
+	hash_field(&h, p->dane_required ? "dane required" : "dane");
+	for (i = 0; i < p->ntlsa; i++)
+		hash_field(&h, p->tlsa[i]);
 	crypto_hash_sha256_final(&h, d);
 	state_hex(d, sizeof(d), hex);
 	if (state_path("tls", hex, t->ticket, sizeof(t->ticket)) == -1)
@@ -700,8 +930,8 @@ tls_new(int fd, const struct tls_params *p, struct tls **out, struct err *e)
 	struct tls *t = xcalloc(1, sizeof(*t));
 
 	t->fd = fd;
-	if (check_params(t, p, e) == -1 || load_credentials(t, p, e) == -1 ||
-	    setup_session(t, p, e) == -1)
+	if (check_params(t, p, e) == -1 || dane_records(t, p, e) == -1 ||
+	    load_credentials(t, p, e) == -1 || setup_session(t, p, e) == -1)
 		goto fail;
 	ticket_path(t, p);
 	ticket_load(t);
@@ -806,6 +1036,15 @@ verify_error(struct tls *t, struct err *e)
 	gnutls_datum_t txt = {NULL, 0};
 	unsigned status = t->vstatus;
 
+	if (t->dane_why[0] != '\0') {
+		err_set(e, ERR_TEMP,
+		    "TLS: DANE: certificate of %s %s (fix: its TLSA records "
+		    "at %s must match the certificate the server uses: ask "
+		    "its operator, or set tls_dane off)",
+		    t->host, t->dane_why,
+		    t->tlsa_name[0] != '\0' ? t->tlsa_name : "_PORT._tcp.HOST");
+		return;
+	}
 	if (gnutls_certificate_verification_status_print(status,
 		GNUTLS_CRT_X509, &txt, 0) == 0 &&
 	    txt.data != NULL) {
@@ -1023,6 +1262,8 @@ tls_close_write(struct tls *t)
 void
 tls_free(struct tls *t)
 {
+	unsigned i;
+
 	if (t == NULL)
 		return;
 	if (t->have_session) {
@@ -1036,6 +1277,10 @@ tls_free(struct tls *t)
 		gnutls_certificate_free_credentials(t->cred);
 	state_free(t->idx, t->idxlen);
 	state_free(t->offered, t->offeredlen);
+	for (i = 0; i < t->nee; i++)
+		free(t->ee[i]);
+	for (i = 0; i < t->nta; i++)
+		free(t->ta[i]);
 	sodium_memzero(t, sizeof(*t));
 	free(t);
 }

@@ -29,7 +29,18 @@ struct tls_params {
 	const char *cert_file;	 /* client certificate (PEM) or NULL */
 	const char *key_file;	 /* its key (PEM) or NULL */
 	const char *priorities;	 /* GnuTLS priority string or NULL */
+	/* DANE (RFC 7672, tls_dane): the smarthost's DNSSEC-validated
+	 * TLSA records as "USAGE SELECTOR MTYPE HEX" (dns.h), or none.
+	 * With records, the usable ones (DANE-TA(2), DANE-EE(3)) verify
+	 * the peer instead of the CA check; with none usable the CA check
+	 * applies, unless dane_required (tls_dane on): then it fails. */
+	const char *const *tlsa;
+	size_t ntlsa; /* at most TLS_DANE_MAX */
+	int dane_required;
+	const char *tlsa_name; /* "_PORT._tcp.HOST", for messages */
 };
+
+#define TLS_DANE_MAX 16 /* TLSA records one verification considers */
 
 enum tls_io {
 	TLS_IO_DONE = 0,
@@ -120,6 +131,16 @@ void tls_free(struct tls *t);
  * colons between the bytes.  Returns 0 or -1.  Exposed for the tests.
  */
 int tls_parse_fingerprint(const char *s, unsigned char out[32]);
+
+/*
+ * Parse one TLSA record's text ("3 1 1 0a1b...") into its RDATA
+ * (RFC 6698 2.1) in out (size bytes); sets *len.  Returns 0, or -1 for
+ * malformed text.  *usable is set to 1 for a record RFC 7672 3.1 lets
+ * SMTP use: usage DANE-TA(2) or DANE-EE(3), selector 0 or 1, matching
+ * type 0, 1 (32 bytes) or 2 (64 bytes).  Exposed for the tests.
+ */
+int tls_parse_tlsa(const char *s, unsigned char *out, size_t size, size_t *len,
+    int *usable);
 
 /* The peer certificate's notAfter (seconds since the epoch), or -1
  * (for the doctor's days-to-expiry). */

@@ -52,6 +52,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "dane.h"
 #include "log.h"
 #include "net.h"
 #include "sasl.h"
@@ -407,7 +408,8 @@ struct smtp_session {
 	const char *mech;
 	int last_code;
 	char last_text[256];
-	int auth_plain; /* AUTH offered before STARTTLS (the doctor) */
+	int auth_plain;	       /* AUTH offered before STARTTLS (the doctor) */
+	struct dane_tlsa dane; /* tls_dane: the TLSA records, if any */
 };
 
 /* The reply's text as one printable line (lines joined with a space). */
@@ -748,6 +750,7 @@ greeting_probe(struct smtp_session *s, struct err *e)
 static void
 tls_params_of(const struct account *a, const char *host, struct tls_params *p)
 {
+	memset(p, 0, sizeof(*p)); /* no DANE records unless set after */
 	p->host = a->tls_host_override ? a->tls_host_override : host;
 	p->certcheck = a->tls_certcheck;
 	p->trust_file = a->tls_trust_file;
@@ -827,6 +830,10 @@ start_tls(struct smtp_session *s, struct err *e)
 	struct tls_params p;
 
 	tls_params_of(s->a, s->host, &p);
+	p.tlsa = (const char *const *)s->dane.rec;
+	p.ntlsa = s->dane.n;
+	p.dane_required = s->dane.required;
+	p.tlsa_name = s->dane.name;
 	if (net_start_tls(s->c, &p, net_deadline(s->timeout), e) == -1) {
 		s->broken = 1;
 		return err_prefix(e, "%s", s->host);
@@ -1046,6 +1053,11 @@ session_open(const struct account *a, const char *host, const char *password,
 	np.timeout = s->timeout;
 	np.source_ip = a->source_ip;
 	np.proxy = a->proxy;
+	/* Before connecting: with tls_dane on, no TLSA, no connection. */
+	if (dane_lookup(a, host, &s->dane, e) == -1) {
+		err_prefix(e, "%s", host);
+		goto fail;
+	}
 	if (net_connect(host, a->port, &np, &s->c, e) == -1)
 		goto fail;
 	if (a->tls && !a->tls_starttls && start_tls(s, e) == -1)
@@ -1714,6 +1726,7 @@ smtp_close(struct smtp_session *s)
 	net_close(s->c);
 	smtp_reply_free(&s->r);
 	buf_reset(&s->greeting);
+	dane_tlsa_free(&s->dane);
 	free(s);
 }
 

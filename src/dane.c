@@ -1,0 +1,144 @@
+/*
+ * dane.c -- the TLSA lookup for tls_dane (issue 16).
+ *
+ * Purpose: find the TLSA records that tls.c verifies the smarthost's
+ * certificate against, and decide what a lookup that yields none means.
+ * The name is _PORT._tcp.HOST for the configured host name (RFC 7672
+ * 2.2.3, a non-MX destination; RFC 6698 3).  A CNAME at that name is
+ * followed by the resolver, and the answer is secure only if every link
+ * validates (RFC 7671 7).
+ *
+ * Non-goals: matching (tls.c, libgnutls-dane), resolving (dns.c), and the
+ * CNAME expansion of HOST itself (RFC 7671 7: TLSA at the expanded name
+ * first); names here are looked up as configured.
+ *
+ * Failure policy: only a secure answer is used.  "auto" turns every
+ * other outcome into "no DANE": the CA check applies as with tls_dane
+ * off, so an attacker who strips or breaks DNSSEC gains nothing over
+ * that.  "on" turns them into ERR_TEMP: the mail stays queued and the
+ * text says what to fix.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "dane.h"
+#include "dns.h"
+#include "log.h"
+
+#define DANE_DNS_TIMEOUT_MS 10000
+
+static int
+is_address(const char *host)
+{
+	unsigned char a[16];
+
+	return inet_pton(AF_INET, host, a) == 1 ||
+	       inet_pton(AF_INET6, host, a) == 1;
+}
+
+/* A secure answer with records: keep them. */
+static int
+keep_records(const struct dns_answer *ans, struct dane_tlsa *out, struct err *e)
+{
+	size_t i;
+
+	if (ans->nrr > TLS_DANE_MAX)
+		return err_set(e, ERR_TEMP,
+		    "DANE: %s has %zu TLSA records, more than the %d "
+		    "checked (fix: its operator should remove stale ones)",
+		    out->name, ans->nrr, TLS_DANE_MAX);
+	for (i = 0; i < ans->nrr; i++)
+		out->rec[out->n++] = xstrdup(ans->rr[i].text);
+	log_debug("DANE: %zu secure TLSA record(s) at %s", out->n, out->name);
+	return 0;
+}
+
+/* Why an answer gives no DANE, with the fix for tls_dane on. */
+static int
+no_dane(const struct dns_answer *ans, const struct dane_tlsa *out,
+    struct err *e)
+{
+	if (ans->status == DNS_FOUND || ans->status == DNS_NXDOMAIN ||
+	    ans->status == DNS_NODATA) {
+		if (ans->sec != DNS_SECURE)
+			return err_set(e, ERR_TEMP,
+			    "DANE: the TLSA lookup of %s is not DNSSEC-"
+			    "validated (fix: the zone must be signed and "
+			    "this resolver validating; with dns_server set "
+			    "dns_trust_anchor; or set tls_dane auto)",
+			    out->name);
+		return err_set(e, ERR_TEMP,
+		    "DANE: no TLSA records at %s (fix: its operator must "
+		    "publish them, or set tls_dane auto)",
+		    out->name);
+	}
+	return err_set(e, ERR_TEMP,
+	    "DANE: TLSA lookup of %s: %s (fix: %s, or set tls_dane auto)",
+	    out->name, ans->why,
+	    ans->status == DNS_BOGUS ? "its DNSSEC signatures must be "
+				       "repaired"
+				     : "check dns_server and the network");
+}
+
+int
+dane_lookup(const struct account *a, const char *host, struct dane_tlsa *out,
+    struct err *e)
+{
+	struct dns *d = NULL;
+	struct dns_answer ans;
+	struct err why;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!a->tls || a->tls_dane == CONFIG_DANE_OFF)
+		return 0;
+	out->required = a->tls_dane == CONFIG_DANE_ON;
+	if (is_address(host)) {
+		if (!out->required)
+			return 0;
+		return err_set(e, ERR_CONFIG,
+		    "tls_dane on: host %s is an address; TLSA records "
+		    "belong to a name (fix: set host to the server's name)",
+		    host);
+	}
+	if (snprintf(out->name, sizeof(out->name), "_%u._tcp.%s", a->port,
+		host) >= (int)sizeof(out->name))
+		return err_set(e, ERR_CONFIG, "tls_dane: host name too long");
+	if (dns_open_ta(a->dns_server, a->dns_trust_anchor,
+		a->timeout > 0 ? a->timeout * 1000 : DANE_DNS_TIMEOUT_MS, &d,
+		e) == -1)
+		return -1;
+	dns_lookup(d, out->name, DNS_T_TLSA, &ans);
+	if (ans.status == DNS_FOUND && ans.sec == DNS_SECURE)
+		r = keep_records(&ans, out, e);
+	else if (out->required)
+		r = no_dane(&ans, out, e);
+	else {
+		no_dane(&ans, out, &why);
+		if (ans.status == DNS_BOGUS)
+			log_warn("tls_dane auto: the CA check applies: %s",
+			    why.text);
+		else
+			log_debug("tls_dane auto: the CA check applies: %s",
+			    why.text);
+		r = 0;
+	}
+	dns_answer_free(&ans);
+	dns_close(d);
+	return r;
+}
+
+void
+dane_tlsa_free(struct dane_tlsa *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++)
+		free(t->rec[i]);
+	t->n = 0;
+}

@@ -75,12 +75,14 @@ no_dane(const struct dns_answer *ans, const struct dane_tlsa *out,
 		    "publish them, or set tls_dane auto)",
 		    out->name);
 	}
+	/* The fix before the resolver's text, which may be long. */
 	return err_set(e, ERR_TEMP,
-	    "DANE: TLSA lookup of %s: %s (fix: %s, or set tls_dane auto)",
-	    out->name, ans->why,
-	    ans->status == DNS_BOGUS ? "its DNSSEC signatures must be "
-				       "repaired"
-				     : "check dns_server and the network");
+	    "DANE: TLSA lookup of %s failed (fix: %s, or set tls_dane "
+	    "auto): %s",
+	    out->name,
+	    ans->status == DNS_BOGUS ? "its DNSSEC signatures must be repaired"
+				     : "check dns_server and the network",
+	    ans->why);
 }
 
 int

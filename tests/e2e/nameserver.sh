@@ -7,6 +7,7 @@
 #	@	TXT	"v=spf1 ip4:192.0.2.0/24 -all"
 #	_dmarc	TXT	"v=DMARC1; p=reject"
 #	EOF
+#	ns_sign good.test        # optional: DNSSEC-sign it (see ns_sign)
 #	ns_start                 # sets NS_PORT; point dns_server at it
 #	ns_blackhole             # sets NS_DEAD_PORT: UDP/TCP that never answer
 #	ns_stop                  # optional: e2e_cleanup stops it anyway
@@ -21,6 +22,7 @@ NS_DIR=
 NS_PORT=
 NS_PID=
 NS_DEAD_PORT=
+NS_ANCHORS=
 
 ns_init() {
 	command -v nsd >/dev/null 2>&1 ||
@@ -43,6 +45,34 @@ ns_zone() {
 	} >"$NS_DIR/$1.zone" || hard_error "cannot write the zone $1"
 	printf 'zone:\n\tname: "%s"\n\tzonefile: "%s/%s.zone"\n' \
 	    "$1" "$NS_DIR" "$1" >>"$NS_DIR/zones.conf"
+}
+
+# ns_sign NAME: DNSSEC-sign the zone NAME (after its ns_zone) with a new
+# KSK and ZSK (ldns-keygen, ECDSA P-256; NSEC3 by ldns-signzone -n) and
+# serve the signed file.  The KSK's DS record is appended to NS_ANCHORS
+# ($NS_DIR/anchors.ds), a trust anchor file for dns_trust_anchor.  Tests
+# that tamper with the signed data edit $NS_DIR/NAME.zone.signed before
+# ns_start.
+ns_sign() {
+	command -v ldns-signzone >/dev/null 2>&1 ||
+	    skip "needs ldns-keygen and ldns-signzone (apt-get install ldnsutils)"
+	NS_ANCHORS=$NS_DIR/anchors.ds
+	(
+		cd "$NS_DIR" || exit 1
+		ksk=$(ldns-keygen -a ECDSAP256SHA256 -k "$1") || exit 1
+		zsk=$(ldns-keygen -a ECDSAP256SHA256 "$1") || exit 1
+		ldns-signzone -n "$1.zone" "$ksk" "$zsk" || exit 1
+		cat "$ksk.ds" >>anchors.ds
+	) >"$NS_DIR/sign-$1.log" 2>&1 || {
+		cat "$NS_DIR/sign-$1.log" >&2
+		hard_error "cannot sign the zone $1"
+	}
+	sed "s|^\(	zonefile: \"$NS_DIR/$1.zone\)\"\$|\1.signed\"|" \
+	    "$NS_DIR/zones.conf" >"$NS_DIR/zones.conf.new" &&
+	    mv "$NS_DIR/zones.conf.new" "$NS_DIR/zones.conf" ||
+	    hard_error "cannot serve the signed zone $1"
+	grep -q "$1.zone.signed" "$NS_DIR/zones.conf" ||
+	    hard_error "ns_sign: $1 is not a zone of ns_zone"
 }
 
 ns_write_conf() {

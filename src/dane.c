@@ -19,9 +19,11 @@
  * text says what to fix.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "dane.h"
@@ -86,6 +88,35 @@ no_dane(const struct dns_answer *ans, const struct dane_tlsa *out,
 }
 
 int
+dane_check(const struct account *a, const char *host, struct err *e)
+{
+	if (!a->tls || a->tls_dane == CONFIG_DANE_OFF)
+		return 0;
+	if (a->dns_trust_anchor != NULL &&
+	    access(a->dns_trust_anchor, R_OK) == -1)
+		return err_set(e, ERR_CONFIG,
+		    "dns_trust_anchor %s: %s (fix: name a readable file of "
+		    "DS or DNSKEY records, or remove the line)",
+		    a->dns_trust_anchor, strerror(errno));
+	if (a->tls_dane != CONFIG_DANE_ON)
+		return 0;
+	if (is_address(host))
+		return err_set(e, ERR_CONFIG,
+		    "tls_dane on: host %s is an address; TLSA records "
+		    "belong to a name (fix: set host to the server's name)",
+		    host);
+	/* The lookup would name the smarthost to the DNS outside the
+	 * proxy (SECURITY.md N8). */
+	if (a->proxy != NULL)
+		return err_set(e, ERR_CONFIG,
+		    "tls_dane on: the TLSA lookup of %s would bypass the "
+		    "proxy (fix: set tls_dane auto, which skips DANE through a "
+		    "proxy, or off)",
+		    host);
+	return 0;
+}
+
+int
 dane_lookup(const struct account *a, const char *host, struct dane_tlsa *out,
     struct err *e)
 {
@@ -98,13 +129,12 @@ dane_lookup(const struct account *a, const char *host, struct dane_tlsa *out,
 	if (!a->tls || a->tls_dane == CONFIG_DANE_OFF)
 		return 0;
 	out->required = a->tls_dane == CONFIG_DANE_ON;
-	if (is_address(host)) {
-		if (!out->required)
-			return 0;
-		return err_set(e, ERR_CONFIG,
-		    "tls_dane on: host %s is an address; TLSA records "
-		    "belong to a name (fix: set host to the server's name)",
-		    host);
+	if (dane_check(a, host, e) == -1)
+		return -1;
+	if (a->proxy != NULL || is_address(host)) {
+		log_debug("tls_dane auto: no TLSA lookup %s",
+		    a->proxy != NULL ? "through a proxy" : "for an address");
+		return 0;
 	}
 	if (snprintf(out->name, sizeof(out->name), "_%u._tcp.%s", a->port,
 		host) >= (int)sizeof(out->name))

@@ -25,13 +25,19 @@ struct dane_tlsa {
  * other outcome (no records, an insecure, bogus or failed lookup) sets
  * out->n to 0, and the normal CA check applies, never a weaker one.
  * tls_dane on: those outcomes are ERR_TEMP (the mail is kept) with the
- * fix in the text; a host given as an IP address is ERR_CONFIG.  An
+ * fix in the text; what dane_check() refuses is ERR_CONFIG.  No lookup
+ * is made through a proxy or for an address (auto: no DANE).  An
  * unreadable dns_trust_anchor or a bad dns_server is ERR_CONFIG.
  * More than TLS_DANE_MAX records are ERR_TEMP in both modes.  Release
  * with dane_tlsa_free() (also after a failure).
  */
 int dane_lookup(const struct account *a, const char *host,
     struct dane_tlsa *out, struct err *e);
+
+/* With tls_dane on or auto, an unreadable dns_trust_anchor; with on,
+ * host an IP address or a proxy (the lookup would leave outside it):
+ * ERR_CONFIG naming the fix.  0 otherwise. */
+int dane_check(const struct account *a, const char *host, struct err *e);
 
 void dane_tlsa_free(struct dane_tlsa *t);
 

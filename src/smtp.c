@@ -768,7 +768,8 @@ smtp_check_account(const struct account *a, struct err *e)
 	size_t i;
 
 	for (i = 0; i < a->nhosts; i++) {
-		if (check_account(a, a->hosts[i], 0, e) == -1)
+		if (check_account(a, a->hosts[i], 0, e) == -1 ||
+		    dane_check(a, a->hosts[i], e) == -1)
 			return -1;
 		/* A session without a socket: trust store, client key,
 		 * priorities and names load as they will after connect. */

@@ -113,10 +113,10 @@ sed "s/$OTHER/$EE/" "$NS_DIR/bogus.test.zone.signed" >"$T/bogus.signed" &&
     hard_error "cannot alter bogus.test"
 ns_start
 
-# dane_case NAME HOST PORT MODE TRUST [ANCHOR]: write the config for one
-# run (TRUST: the CA file for the CA check; ANCHOR "none": no
-# dns_trust_anchor) and submit a message.
-dane_case() {
+# dane_config NAME HOST PORT MODE TRUST [ANCHOR]: write the config and the
+# message for one run (TRUST: the CA file for the CA check; ANCHOR
+# "none": no dns_trust_anchor); dane_case: and submit the message.
+dane_config() {
 	_port=$3
 	{
 		PORT=$_port E2E_HOST=$2 base_config starttls |
@@ -127,6 +127,9 @@ dane_case() {
 	} | write_config
 	sample_message "$1" >"$T/msg"
 	MAILS_BEFORE=$(mails)
+}
+dane_case() {
+	dane_config "$@"
 	run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 }
 
@@ -206,6 +209,25 @@ dane_case bogus-on ee.bogus.test "$P1" on "$CA2"
 refused "bogus, on" 'TLSA lookup of _'"$P1"'\._tcp\.ee\.bogus\.test failed \(fix: its DNSSEC signatures must be repaired, or set tls_dane auto\): DNSSEC validation failed'
 dane_case bogus-auto ee.bogus.test "$P1" auto "$CA2"
 refused "bogus, auto (the CA check)" 'certificate of ee\.bogus\.test is (for another name|not trusted)'
+
+# Refused before the message is stored: an address as host, a proxy
+# (the lookup would bypass it), an unreadable trust anchor.
+config_refused() {
+	assert_exit 78 "$1"
+	assert_grep "$2" "$ERR" "$1: stderr"
+	assert_eq "$(queue_entries)" "$Q_BEFORE" "$1: queue entries"
+	assert_eq "$(mails)" "$MAILS_BEFORE" "$1: MAIL commands sent"
+}
+dane_case addr 127.0.0.1 "$P1" on "$CA2"
+config_refused "address, on" 'tls_dane on: host 127\.0\.0\.1 is an address.*\(fix: set host'
+dane_config proxy ee.dane.test "$P1" on "$CA2"
+printf 'proxy socks5h://127.0.0.1:%s\n' "$(free_port)" >>"$CFG"
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+config_refused "proxy, on" 'would bypass the proxy \(fix: '
+sed "s|^dns_trust_anchor .*|dns_trust_anchor $T/missing.ds|" "$CFG" |
+    grep -v '^proxy ' | write_config "$T/noanchor.conf"
+run_postseal -C "$T/noanchor.conf" rcpt@example.org <"$T/msg"
+config_refused "unreadable anchor" "dns_trust_anchor $T/missing.ds: .*\\(fix: "
 
 assert_file_count "$SPOOL1" '*.eml' 2 "srv spool at the end"
 assert_file_count "$SPOOL2" '*.eml' 4 "tasrv spool at the end"

@@ -244,6 +244,7 @@ test_defaults(void)
 	CHECK(a->queue_max_age == 5 * 86400);
 	CHECK(a->dkim_expire == 0);
 	CHECK(a->smtp_8bitmime == 1);
+	CHECK(a->tls_dane == CONFIG_DANE_OFF && a->dns_trust_anchor == NULL);
 	CHECK(a->rate_limit_count == 0 && a->max_message_size == 0);
 	CHECK(a->tls_trust_file == NULL);
 	CHECK_STR(a->syslog, "LOG_MAIL"); /* issue 9: syslog by default */
@@ -293,6 +294,8 @@ static const char all_keywords[] =
     "tls_key_file /etc/k.pem\n"
     "tls_priorities NORMAL:-VERS-TLS1.2\n"
     "tls_host_override relay.example\n"
+    "tls_dane auto\n"
+    "dns_trust_anchor /etc/anchor.ds\n"
     "source_ip 2001:db8::25\n"
     "auth scram-sha-256\n"
     "user me@example.org\n"
@@ -352,6 +355,8 @@ test_all_keywords(void)
 	CHECK_STR(a->tls_key_file, "/etc/k.pem");
 	CHECK_STR(a->tls_priorities, "NORMAL:-VERS-TLS1.2");
 	CHECK_STR(a->tls_host_override, "relay.example");
+	CHECK(a->tls_dane == CONFIG_DANE_AUTO);
+	CHECK_STR(a->dns_trust_anchor, "/etc/anchor.ds");
 	CHECK_STR(a->source_ip, "2001:db8::25");
 	CHECK_STR(a->auth, "SCRAM-SHA-256");
 	CHECK_STR(a->user, "me@example.org");
@@ -490,6 +495,8 @@ static const struct {
     {"account a\nsource_ip mail.example\n",
 	":2: source_ip: 'mail.example' is not an IPv4 or IPv6 address"},
     {"account a\nsource_ip 10.0.0.256\n", ":2: source_ip: '10.0.0.256'"},
+    {"account a\ntls_dane yes\n",
+	":2: tls_dane expects on, off or auto, not 'yes'"},
     {"account a\npgp_encrypt sometimes\n",
 	":2: pgp_encrypt: expected never, opportunistic or always"},
     {"account a\nsmime_encrypt yes\n", ":2: smime_encrypt: expected"},

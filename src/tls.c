@@ -491,7 +491,9 @@ tls_parse_tlsa(const char *s, unsigned char *out, size_t size, size_t *len,
 	if (size < 4)
 		return -1;
 	for (i = 0; i < 3; i++) {
-		if (parse_uint(&s, 255, &v) == -1 || *s++ != ' ')
+		/* As dns.c prints them: no leading zeros. */
+		if ((s[0] == '0' && s[1] != ' ') ||
+		    parse_uint(&s, 255, &v) == -1 || *s++ != ' ')
 			return -1;
 		out[n++] = (unsigned char)v;
 	}

@@ -8,9 +8,14 @@
  * followed by the resolver, and the answer is secure only if every link
  * validates (RFC 7671 7).
  *
- * Non-goals: matching (tls.c, libgnutls-dane), resolving (dns.c), and the
- * CNAME expansion of HOST itself (RFC 7671 7: TLSA at the expanded name
- * first); names here are looked up as configured.
+ * When HOST itself is a CNAME alias and its address lookup is secure,
+ * the TLSA records of the expanded name are used, and HOST's only when
+ * that name has none (RFC 7671 7, RFC 7672 2.2.2); DANE-TA then accepts
+ * either name in the certificate (RFC 7672 3.2.2).  An insecure address
+ * lookup does not disable DANE (the connection resolves HOST through
+ * the system, not through this resolver).
+ *
+ * Non-goals: matching (tls.c, libgnutls-dane) and resolving (dns.c).
  *
  * Failure policy: only a secure answer is used.  "auto" turns every
  * other outcome into "no DANE": the CA check applies as with tls_dane
@@ -87,6 +92,38 @@ no_dane(const struct dns_answer *ans, const struct dane_tlsa *out,
 	    ans->why);
 }
 
+/* HOST's secure CNAME expansion into out ("" for none). */
+static void
+expand_host(struct dns *d, const char *host, char *out, size_t size)
+{
+	struct dns_answer ans;
+
+	out[0] = '\0';
+	if (dns_lookup(d, host, DNS_T_A, &ans) != DNS_FOUND) {
+		dns_answer_free(&ans);
+		dns_lookup(d, host, DNS_T_AAAA, &ans);
+	}
+	if (ans.status == DNS_FOUND && ans.sec == DNS_SECURE &&
+	    ans.canon[0] != '\0' && str_copy(out, ans.canon, size) == -1)
+		out[0] = '\0';
+	if (out[0] != '\0')
+		log_debug("DANE: %s is an alias of %s", host, out);
+	dns_answer_free(&ans);
+}
+
+/* The TLSA lookup at _PORT._tcp.NAME; -1 when the name is too long. */
+static int
+lookup_at(struct dns *d, unsigned port, const char *name, struct dane_tlsa *out,
+    struct dns_answer *ans)
+{
+	memset(ans, 0, sizeof(*ans));
+	if (snprintf(out->name, sizeof(out->name), "_%u._tcp.%s", port, name) >=
+	    (int)sizeof(out->name))
+		return -1;
+	dns_lookup(d, out->name, DNS_T_TLSA, ans);
+	return 0;
+}
+
 int
 dane_check(const struct account *a, const char *host, struct err *e)
 {
@@ -136,14 +173,27 @@ dane_lookup(const struct account *a, const char *host, struct dane_tlsa *out,
 		    a->proxy != NULL ? "through a proxy" : "for an address");
 		return 0;
 	}
-	if (snprintf(out->name, sizeof(out->name), "_%u._tcp.%s", a->port,
-		host) >= (int)sizeof(out->name))
-		return err_set(e, ERR_CONFIG, "tls_dane: host name too long");
 	if (dns_open_ta(a->dns_server, a->dns_trust_anchor,
 		a->timeout > 0 ? a->timeout * 1000 : DANE_DNS_TIMEOUT_MS, &d,
 		e) == -1)
 		return -1;
-	dns_lookup(d, out->name, DNS_T_TLSA, &ans);
+	expand_host(d, host, out->canon, sizeof(out->canon));
+	r = 0;
+	if (out->canon[0] != '\0') {
+		r = lookup_at(d, a->port, out->canon, out, &ans);
+		/* Only a validated denial sends us back to HOST's name. */
+		if (r == 0 &&
+		    (ans.status == DNS_NXDOMAIN || ans.status == DNS_NODATA) &&
+		    ans.sec == DNS_SECURE) {
+			dns_answer_free(&ans);
+			r = lookup_at(d, a->port, host, out, &ans);
+		}
+	} else
+		r = lookup_at(d, a->port, host, out, &ans);
+	if (r == -1) {
+		dns_close(d);
+		return err_set(e, ERR_CONFIG, "tls_dane: host name too long");
+	}
 	if (ans.status == DNS_FOUND && ans.sec == DNS_SECURE)
 		r = keep_records(&ans, out, e);
 	else if (out->required)

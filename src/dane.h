@@ -15,12 +15,15 @@ struct dane_tlsa {
 	char *rec[TLS_DANE_MAX]; /* "USAGE SELECTOR MTYPE HEX", owned */
 	size_t n;		 /* 0: no DANE, the CA check applies */
 	int required;		 /* tls_dane on */
-	char name[280];		 /* "_PORT._tcp.HOST" */
+	char name[280];		 /* "_PORT._tcp.HOST" the records came from */
+	char canon[256];	 /* HOST's secure CNAME expansion, or "" */
 };
 
 /*
  * For a->tls_dane on or auto (and TLS on), look up the TLSA records of
- * _PORT._tcp.HOST through a's dns_server and dns_trust_anchor.  Only a
+ * _PORT._tcp.HOST through a's dns_server and dns_trust_anchor.  When
+ * HOST's address lookup is secure and follows a CNAME, the expanded
+ * name's records come first, HOST's when it has none (RFC 7671 7).  Only a
  * DNSSEC-validated (secure) answer yields records.  tls_dane auto: any
  * other outcome (no records, an insecure, bogus or failed lookup) sets
  * out->n to 0, and the normal CA check applies, never a weaker one.

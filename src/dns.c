@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -336,6 +337,8 @@ dns_resolver_of(struct dns *d)
 	return r;
 }
 
+static int valid_query_name(const char *name);
+
 /* ---- unpacking rdata (uncompressed: libunbound expands names) ---- */
 
 /* A wire-format name at p (n bytes) to text without the final dot.  A
@@ -473,6 +476,30 @@ unpack_result(const struct ub_result *res, enum dns_type type,
 	return set_status(ans, DNS_FOUND, NULL);
 }
 
+/* The CNAME target libunbound reports, when it differs from the query
+ * (either may end in a dot). */
+static void
+set_canon(struct dns_answer *ans, const char *qname, const char *canon)
+{
+	size_t n, q;
+
+	ans->canon[0] = '\0';
+	if (canon == NULL || qname == NULL ||
+	    str_copy(ans->canon, canon, sizeof(ans->canon)) == -1) {
+		ans->canon[0] = '\0';
+		return;
+	}
+	n = strlen(ans->canon);
+	if (n > 0 && ans->canon[n - 1] == '.')
+		ans->canon[--n] = '\0';
+	q = strlen(qname);
+	if (q > 0 && qname[q - 1] == '.')
+		q--;
+	if ((n == q && strncasecmp(ans->canon, qname, n) == 0) ||
+	    !valid_query_name(ans->canon))
+		ans->canon[0] = '\0';
+}
+
 static enum dns_status
 classify(const struct ub_result *res, enum dns_type type,
     struct dns_answer *ans)
@@ -482,6 +509,7 @@ classify(const struct ub_result *res, enum dns_type type,
 	ans->sec = res->secure	? DNS_SECURE
 		   : res->bogus ? DNS_SEC_BOGUS
 				: DNS_INSECURE;
+	set_canon(ans, res->qname, res->canonname);
 	if (res->bogus) {
 		snprintf(why, sizeof(why), "DNSSEC validation failed: %s",
 		    res->why_bogus != NULL ? res->why_bogus : "bogus");

@@ -65,6 +65,9 @@ struct dns_answer {
 	struct dns_rr *rr; /* owned; nrr entries */
 	size_t nrr;
 	char why[160]; /* for failures: what the resolver said */
+	/* The name the answer is for after CNAMEs (without the final
+	 * dot), or "" when no CNAME was followed or none was reported. */
+	char canon[256];
 };
 
 /* The lookup interface the modules above use.  Fills *ans (always, also

@@ -835,6 +835,7 @@ start_tls(struct smtp_session *s, struct err *e)
 	p.ntlsa = s->dane.n;
 	p.dane_required = s->dane.required;
 	p.tlsa_name = s->dane.name;
+	p.dane_alt_name = s->dane.canon[0] != '\0' ? s->dane.canon : NULL;
 	if (net_start_tls(s->c, &p, net_deadline(s->timeout), e) == -1) {
 		s->broken = 1;
 		return err_prefix(e, "%s", s->host);

@@ -80,7 +80,8 @@ struct tls {
 	int dane_required;  /* tls_dane on */
 	char dane_why[128]; /* why DANE refused the peer, or "" */
 	char tlsa_name[280];
-	int bye_sent; /* tls_close_write() sent close_notify */
+	char dane_alt[256]; /* a second name DANE-TA accepts, or "" */
+	int bye_sent;	    /* tls_close_write() sent close_notify */
 };
 
 static int
@@ -545,6 +546,9 @@ dane_records(struct tls *t, const struct tls_params *p, struct err *e)
 	t->dane_required = p->dane_required != 0;
 	if (p->tlsa_name != NULL)
 		str_copy(t->tlsa_name, p->tlsa_name, sizeof(t->tlsa_name));
+	if (p->dane_alt_name != NULL &&
+	    str_copy(t->dane_alt, p->dane_alt_name, sizeof(t->dane_alt)) == -1)
+		t->dane_alt[0] = '\0';
 	return 0;
 }
 
@@ -609,12 +613,19 @@ dane_ta_chain(struct tls *t, const gnutls_datum_t *certs, unsigned ta)
 			GNUTLS_X509_FMT_DER) < 0)
 			goto out;
 	}
+	/* The host name, or its CNAME expansion (RFC 7672 3.2.2). */
 	memset(&host, 0, sizeof(host));
 	host.type = GNUTLS_DT_DNS_HOSTNAME;
 	host.data = (unsigned char *)t->host;
 	ok = gnutls_x509_trust_list_verify_crt2(tl, chain, nc, &host, 1, 0,
 		 &status, NULL) == 0 &&
 	     status == 0;
+	if (!ok && t->dane_alt[0] != '\0') {
+		host.data = (unsigned char *)t->dane_alt;
+		ok = gnutls_x509_trust_list_verify_crt2(tl, chain, nc, &host, 1,
+			 0, &status, NULL) == 0 &&
+		     status == 0;
+	}
 out:
 	t->vstatus = ok ? 0 : status;
 	for (i = 0; i < nc; i++)
@@ -855,6 +866,7 @@ ticket_path(struct tls *t, const struct tls_params *p)
 	/* DANE decided (or may decide) this peer: the records are part of
 	 * what verified it (a new TLSA set means a full handshake). */
 	hash_field(&h, p->dane_required ? "dane required" : "dane");
+	hash_field(&h, p->dane_alt_name);
 	for (i = 0; i < p->ntlsa; i++)
 		hash_field(&h, p->tlsa[i]);
 	crypto_hash_sha256_final(&h, d);

@@ -37,7 +37,9 @@ struct tls_params {
 	const char *const *tlsa;
 	size_t ntlsa; /* at most TLS_DANE_MAX */
 	int dane_required;
-	const char *tlsa_name; /* "_PORT._tcp.HOST", for messages */
+	const char *tlsa_name;	   /* "_PORT._tcp.HOST", for messages */
+	const char *dane_alt_name; /* HOST's CNAME expansion or NULL:
+				    * DANE-TA accepts it too */
 };
 
 #define TLS_DANE_MAX 16 /* TLSA records one verification considers */

@@ -10,7 +10,8 @@
 # a certificate the CA check accepts, in auto mode too; unsigned,
 # unvalidated (no anchor) and bogus answers fail "on" and leave "auto"
 # with the CA check, never a weaker one; no TLSA record fails "on" and
-# falls back in "auto"; PKIX usages are unusable.  Every refusal keeps
+# falls back in "auto"; PKIX usages are unusable; a host that is a CNAME
+# alias uses the expanded name's records (and, for DANE-TA, its name).  Every refusal keeps
 # the message queued and sends nothing.  The host names resolve through
 # a hosts file mounted in a mount namespace of the test's own.
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +27,8 @@ e2e_init
 make_ca
 
 NAMES="ee.dane.test ta.dane.test bad.dane.test none.dane.test \
-pkix.dane.test taname.dane.test ee.plain.test ee.bogus.test"
+pkix.dane.test taname.dane.test alias.dane.test talias.dane.test \
+ee.plain.test ee.bogus.test"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$T/hosts"
 for n in $NAMES; do
 	printf '127.0.0.1 %s\n' "$n" >>"$T/hosts"
@@ -92,6 +94,8 @@ bad	A	127.0.0.1
 _$P2._tcp.bad	TLSA	3 1 1 $OTHER
 none	A	127.0.0.1
 pkix	A	127.0.0.1
+alias	CNAME	ee
+talias	CNAME	ta
 _$P2._tcp.pkix	TLSA	1 1 1 $(spki "$T/ta.pem")
 ZONE
 ns_sign dane.test
@@ -171,9 +175,16 @@ dane_case ta-name taname.dane.test "$P2" on "$CA2"
 refused "DANE-TA, wrong name" \
     'DANE: certificate of taname\.dane\.test does not verify from the CA its DANE-TA record names \(fix: .*_'"$P2"'\._tcp\.taname\.dane\.test'
 
+# A host name that is a CNAME alias: the expanded name's records count,
+# and DANE-TA accepts the expanded name in the certificate.
+dane_case alias-ee alias.dane.test "$P1" on "$CA2"
+delivered_to "$SPOOL1" 3 "CNAME alias, DANE-EE"
+dane_case alias-ta talias.dane.test "$P2" on "$CA2"
+delivered_to "$SPOOL2" 2 "CNAME alias, DANE-TA"
+
 # A mismatching record refuses a certificate the CA check accepts.
 dane_case bad-off bad.dane.test "$P2" off "$CA1"
-delivered_to "$SPOOL2" 2 "mismatch, off (the CA check passes)"
+delivered_to "$SPOOL2" 3 "mismatch, off (the CA check passes)"
 dane_case bad-auto bad.dane.test "$P2" auto "$CA1"
 refused "mismatch, auto" \
     'DANE: certificate of bad\.dane\.test matches none of its TLSA records \(fix: '
@@ -184,13 +195,13 @@ refused "mismatch, on" 'matches none of its TLSA records'
 dane_case pkix-on pkix.dane.test "$P2" on "$CA1"
 refused "PKIX only, on" 'has no TLSA record usable for SMTP'
 dane_case pkix-auto pkix.dane.test "$P2" auto "$CA1"
-delivered_to "$SPOOL2" 3 "PKIX only, auto (the CA check)"
+delivered_to "$SPOOL2" 4 "PKIX only, auto (the CA check)"
 
 # No TLSA record (a validated denial).
 dane_case none-on none.dane.test "$P2" on "$CA1"
 refused "no TLSA, on" 'DANE: no TLSA records at _'"$P2"'\._tcp\.none\.dane\.test \(fix: '
 dane_case none-auto none.dane.test "$P2" auto "$CA1"
-delivered_to "$SPOOL2" 4 "no TLSA, auto"
+delivered_to "$SPOOL2" 5 "no TLSA, auto"
 
 # Unsigned zone: the matching record is not trusted.
 dane_case plain-on ee.plain.test "$P1" on "$CA2"
@@ -229,6 +240,6 @@ sed "s|^dns_trust_anchor .*|dns_trust_anchor $T/missing.ds|" "$CFG" |
 run_postseal -C "$T/noanchor.conf" rcpt@example.org <"$T/msg"
 config_refused "unreadable anchor" "dns_trust_anchor $T/missing.ds: .*\\(fix: "
 
-assert_file_count "$SPOOL1" '*.eml' 2 "srv spool at the end"
-assert_file_count "$SPOOL2" '*.eml' 4 "tasrv spool at the end"
+assert_file_count "$SPOOL1" '*.eml' 3 "srv spool at the end"
+assert_file_count "$SPOOL2" '*.eml' 5 "tasrv spool at the end"
 e2e_done

@@ -760,11 +760,22 @@ report_tls(struct report *rp, const struct account *a, struct tls *t)
 	finding(rp, "tls", 0, "%s (%s)",
 	    tls_info(t) != NULL ? tls_info(t) : "TLS",
 	    a->tls_starttls ? "STARTTLS" : "implicit TLS");
-	if (a->tls_certcheck)
+	if (tls_dane_usage(t) != 0)
+		finding(rp, "tls", 0,
+		    "DANE: the certificate %s (TLSA records DNSSEC-validated; "
+		    "they replace the CA check)",
+		    tls_dane_usage(t) == 3
+			? "matches a DANE-EE record"
+			: "verifies from the CA a DANE-TA record names");
+	else if (a->tls_certcheck)
 		finding(rp, "tls", 0,
 		    "certificate chain valid and host name %s matches",
 		    a->tls_host_override != NULL ? a->tls_host_override
 						 : "verified");
+	if (tls_dane_usage(t) == 0 && a->tls_dane == CONFIG_DANE_AUTO)
+		finding(rp, "tls", 0,
+		    "tls_dane auto: no usable DNSSEC-validated TLSA records "
+		    "(or a resumed session), so the CA check applied");
 	if (a->tls_fingerprint != NULL)
 		finding(rp, "tls", 0, "certificate matches tls_fingerprint");
 	if ((exp = tls_peer_expiry(t)) == -1)

@@ -81,6 +81,7 @@ struct tls {
 	char dane_why[128]; /* why DANE refused the peer, or "" */
 	char tlsa_name[280];
 	char dane_alt[256]; /* a second name DANE-TA accepts, or "" */
+	int dane_usage;	    /* the usage that authenticated the peer */
 	int bye_sent;	    /* tls_close_write() sent close_notify */
 };
 
@@ -650,6 +651,7 @@ verify_dane(struct tls *t)
 	}
 	if (dane_match(t->ee, t->eelen, t->nee, &certs[0])) {
 		log_debug("DANE: %s matches a DANE-EE record", t->host);
+		t->dane_usage = 3;
 		return 0;
 	}
 	str_copy(t->dane_why, "matches none of its TLSA records",
@@ -660,6 +662,7 @@ verify_dane(struct tls *t)
 		if (dane_ta_chain(t, certs, i)) {
 			log_debug("DANE: %s verifies from a DANE-TA record",
 			    t->host);
+			t->dane_usage = 2;
 			return 0;
 		}
 		str_copy(t->dane_why,
@@ -1297,6 +1300,12 @@ tls_free(struct tls *t)
 		free(t->ta[i]);
 	sodium_memzero(t, sizeof(*t));
 	free(t);
+}
+
+int
+tls_dane_usage(const struct tls *t)
+{
+	return t != NULL ? t->dane_usage : 0;
 }
 
 long long

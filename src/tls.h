@@ -144,6 +144,10 @@ int tls_parse_fingerprint(const char *s, unsigned char out[32]);
 int tls_parse_tlsa(const char *s, unsigned char *out, size_t size, size_t *len,
     int *usable);
 
+/* After the handshake: 3 when a DANE-EE record authenticated the peer,
+ * 2 for DANE-TA, 0 when DANE did not (or a resumed session). */
+int tls_dane_usage(const struct tls *t);
+
 /* The peer certificate's notAfter (seconds since the epoch), or -1
  * (for the doctor's days-to-expiry). */
 long long tls_peer_expiry(const struct tls *t);

@@ -221,6 +221,24 @@ refused "bogus, on" 'TLSA lookup of _'"$P1"'\._tcp\.ee\.bogus\.test failed \(fix
 dane_case bogus-auto ee.bogus.test "$P1" auto "$CA2"
 refused "bogus, auto (the CA check)" 'certificate of ee\.bogus\.test is (for another name|not trusted)'
 
+# The doctor says what authenticated the server (in a full handshake: the
+# sessions the deliveries above cached are dropped).
+rm -rf "$XDG_STATE_HOME/postseal/tls"
+dane_config doctor-ee ee.dane.test "$P1" on "$CA2"
+run_postseal -C "$CFG" --doctor
+assert_grep '^tls: ok: DANE: the certificate matches a DANE-EE record' \
+    "$OUT" "doctor, DANE-EE"
+dane_config doctor-ta ta.dane.test "$P2" auto "$CA2"
+run_postseal -C "$CFG" --doctor
+assert_grep '^tls: ok: DANE: the certificate verifies from the CA a DANE-TA record names' \
+    "$OUT" "doctor, DANE-TA"
+dane_config doctor-auto none.dane.test "$P2" auto "$CA1"
+run_postseal -C "$CFG" --doctor
+assert_grep '^tls: ok: tls_dane auto: no usable DNSSEC-validated TLSA records' \
+    "$OUT" "doctor, auto without records"
+assert_grep '^tls: ok: certificate chain valid' "$OUT" \
+    "doctor, auto without records: the CA check"
+
 # Refused before the message is stored: an address as host, a proxy
 # (the lookup would bypass it), an unreadable trust anchor.
 config_refused() {

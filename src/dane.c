@@ -127,6 +127,10 @@ lookup_at(struct dns *d, unsigned port, const char *name, struct dane_tlsa *out,
 int
 dane_check(const struct account *a, const char *host, struct err *e)
 {
+	if (a->tls_dane == CONFIG_DANE_ON && !a->tls)
+		return err_set(e, ERR_CONFIG,
+		    "tls_dane on needs TLS, but tls is off (fix: set tls on, "
+		    "or remove tls_dane)");
 	if (!a->tls || a->tls_dane == CONFIG_DANE_OFF)
 		return 0;
 	if (a->dns_trust_anchor != NULL &&

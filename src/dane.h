@@ -38,8 +38,8 @@ int dane_lookup(const struct account *a, const char *host,
     struct dane_tlsa *out, struct err *e);
 
 /* With tls_dane on or auto, an unreadable dns_trust_anchor; with on,
- * host an IP address or a proxy (the lookup would leave outside it):
- * ERR_CONFIG naming the fix.  0 otherwise. */
+ * tls off, host an IP address or a proxy (the lookup would leave
+ * outside it): ERR_CONFIG naming the fix.  0 otherwise. */
 int dane_check(const struct account *a, const char *host, struct err *e);
 
 void dane_tlsa_free(struct dane_tlsa *t);

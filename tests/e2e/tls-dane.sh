@@ -257,6 +257,12 @@ sed "s|^dns_trust_anchor .*|dns_trust_anchor $T/missing.ds|" "$CFG" |
     grep -v '^proxy ' | write_config "$T/noanchor.conf"
 run_postseal -C "$T/noanchor.conf" rcpt@example.org <"$T/msg"
 config_refused "unreadable anchor" "dns_trust_anchor $T/missing.ds: .*\\(fix: "
+dane_config tls-off ee.dane.test "$P1" on "$CA2"
+sed 's/^tls_starttls on$/tls_starttls off/; s/^tls on$/tls off/' "$CFG" |
+    write_config "$T/tlsoff.conf"
+grep -q '^tls off$' "$T/tlsoff.conf" || hard_error "no tls off in tlsoff.conf"
+run_postseal -C "$T/tlsoff.conf" rcpt@example.org <"$T/msg"
+config_refused "tls off, on" 'tls_dane on needs TLS, but tls is off \(fix: '
 
 assert_file_count "$SPOOL1" '*.eml' 3 "srv spool at the end"
 assert_file_count "$SPOOL2" '*.eml' 5 "tasrv spool at the end"

@@ -28,6 +28,7 @@ make_ca
 
 NAMES="ee.dane.test ta.dane.test bad.dane.test none.dane.test \
 pkix.dane.test taname.dane.test alias.dane.test talias.dane.test \
+exp.dane.test
 ee.plain.test ee.bogus.test"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$T/hosts"
 for n in $NAMES; do
@@ -83,7 +84,15 @@ P2=$PORT
 SPOOL2=$SPOOL
 RECORD2=$RECORD
 
+# expsrv: an expired leaf, which DANE-EE accepts (RFC 7672 3.1.1).
+start_server --name expsrv --cert expired --tls starttls
+P3=$PORT
+SPOOL3=$SPOOL
+RECORD3=$RECORD
+
 ns_zone dane.test <<ZONE
+exp	A	127.0.0.1
+_$P3._tcp.exp	TLSA	3 1 1 $(spki "$CA/expired.pem")
 ee	A	127.0.0.1
 _$P1._tcp.ee	TLSA	3 1 1 $EE
 ta	A	127.0.0.1
@@ -139,7 +148,7 @@ dane_case() {
 
 # MAIL commands either server has seen so far.
 mails() {
-	cat "$RECORD1" "$RECORD2" | grep -E -c '^[0-9]+ (plain|tls) MAIL '
+	cat "$RECORD1" "$RECORD2" "$RECORD3" | grep -E -c '^[0-9]+ (plain|tls) MAIL '
 }
 
 # delivered_to SPOOL N WHAT / refused WHAT ERE: the outcome of the run.
@@ -166,6 +175,13 @@ dane_case ee-on ee.dane.test "$P1" on "$CA2"
 delivered_to "$SPOOL1" 1 "DANE-EE on"
 dane_case ee-auto ee.dane.test "$P1" auto "$CA2"
 delivered_to "$SPOOL1" 2 "DANE-EE auto"
+
+# DANE-EE checks no dates: an expired certificate that matches is fine,
+# and the CA check alone refuses it.
+dane_case exp-off exp.dane.test "$P3" off "$CA1"
+refused "expired, off" 'certificate of exp\.dane\.test .*expired'
+dane_case exp-on exp.dane.test "$P3" on "$CA1"
+delivered_to "$SPOOL3" 1 "expired, DANE-EE on"
 
 # DANE-TA(2): the chain verifies from the CA the record names.
 dane_case ta-on ta.dane.test "$P2" on "$CA2"

@@ -26,13 +26,15 @@ static const struct {
     {"3 2 1 " H32, 1, 0, 35},	   /* unknown selector */
     {"3 1 3 " H32, 1, 0, 35},	   /* unknown matching type */
     {"255 255 255 00", 1, 0, 4},
-    {"3 1 1 ", 0, 0, 0},      /* no data */
-    {"3 1 1", 0, 0, 0},	      /* no data, no blank */
-    {"3 1 1 0", 0, 0, 0},     /* odd hex */
-    {"3 1 1 zz", 0, 0, 0},    /* not hex */
-    {"256 1 1 00", 0, 0, 0},  /* field out of range */
-    {"3  1 1 00", 0, 0, 0},   /* two blanks */
-    {"-3 1 1 00", 0, 0, 0},   /* sign */
+    {"3 1 1 ", 0, 0, 0},     /* no data */
+    {"3 1 1", 0, 0, 0},	     /* no data, no blank */
+    {"3 1 1 0", 0, 0, 0},    /* odd hex */
+    {"3 1 1 zz", 0, 0, 0},   /* not hex */
+    {"256 1 1 00", 0, 0, 0}, /* field out of range */
+    {"3  1 1 00", 0, 0, 0},  /* two blanks */
+    {"-3 1 1 00", 0, 0, 0},  /* sign */
+    {"03 1 1 00", 0, 0, 0},  /* leading zero (dns.c prints none) */
+    {"0 0 0 00", 1, 0, 4},
     {"3 1 1 00 11", 0, 0, 0}, /* blank in the data */
     {"", 0, 0, 0},
 };

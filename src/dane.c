@@ -99,7 +99,9 @@ expand_host(struct dns *d, const char *host, char *out, size_t size)
 	struct dns_answer ans;
 
 	out[0] = '\0';
-	if (dns_lookup(d, host, DNS_T_A, &ans) != DNS_FOUND) {
+	/* AAAA only for a name without A records: after a failure or a
+	 * time-out the TLSA lookup decides, without another wait. */
+	if (dns_lookup(d, host, DNS_T_A, &ans) == DNS_NODATA) {
 		dns_answer_free(&ans);
 		dns_lookup(d, host, DNS_T_AAAA, &ans);
 	}
@@ -177,9 +179,12 @@ dane_lookup(const struct account *a, const char *host, struct dane_tlsa *out,
 		    a->proxy != NULL ? "through a proxy" : "for an address");
 		return 0;
 	}
+	/* Each lookup waits at most the account's timeout, and 10 s. */
 	if (dns_open_ta(a->dns_server, a->dns_trust_anchor,
-		a->timeout > 0 ? a->timeout * 1000 : DANE_DNS_TIMEOUT_MS, &d,
-		e) == -1)
+		a->timeout > 0 && a->timeout * 1000ULL < DANE_DNS_TIMEOUT_MS
+		    ? a->timeout * 1000
+		    : DANE_DNS_TIMEOUT_MS,
+		&d, e) == -1)
 		return -1;
 	expand_host(d, host, out->canon, sizeof(out->canon));
 	r = 0;

@@ -237,6 +237,28 @@ refused "bogus, on" 'TLSA lookup of _'"$P1"'\._tcp\.ee\.bogus\.test failed \(fix
 dane_case bogus-auto ee.bogus.test "$P1" auto "$CA2"
 refused "bogus, auto (the CA check)" 'certificate of ee\.bogus\.test is (for another name|not trusted)'
 
+# A resolver that never answers: "on" fails after the time-out, "auto"
+# delivers with the CA check; each waits two lookups (address, TLSA) of
+# the account's timeout (2 s here), not longer.
+ns_blackhole
+for mode in on auto; do
+	CFG_TIMEOUT=2 dane_config "dead-$mode" none.dane.test "$P2" "$mode" \
+	    "$CA1"
+	sed "s|^dns_server .*|dns_server 127.0.0.1:$NS_DEAD_PORT|" "$CFG" |
+	    write_config "$T/dead.conf"
+	t0=$(date +%s)
+	run_postseal -C "$T/dead.conf" rcpt@example.org <"$T/msg"
+	t=$(($(date +%s) - t0))
+	[ "$t" -le 8 ] || fail "dead resolver, $mode: took $t s"
+	ok
+	if [ "$mode" = on ]; then
+		refused "dead resolver, on" \
+		    'TLSA lookup of _'"$P2"'\._tcp\.none\.dane\.test failed \(fix: check dns_server and the network, or set tls_dane auto\): timeout'
+	else
+		delivered_to "$SPOOL2" 6 "dead resolver, auto (the CA check)"
+	fi
+done
+
 # The doctor says what authenticated the server (in a full handshake: the
 # sessions the deliveries above cached are dropped).
 rm -rf "$XDG_STATE_HOME/postseal/tls"
@@ -281,5 +303,5 @@ run_postseal -C "$T/tlsoff.conf" rcpt@example.org <"$T/msg"
 config_refused "tls off, on" 'tls_dane on needs TLS, but tls is off \(fix: '
 
 assert_file_count "$SPOOL1" '*.eml' 3 "srv spool at the end"
-assert_file_count "$SPOOL2" '*.eml' 5 "tasrv spool at the end"
+assert_file_count "$SPOOL2" '*.eml' 6 "tasrv spool at the end"
 e2e_done

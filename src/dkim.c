@@ -22,11 +22,8 @@
  * Verification reports each failing signature as a result line; only an
  * unreadable body is an error.
  */
-#include <arpa/nameser.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <resolv.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +55,6 @@
 #define MAX_TAGS 32
 #define MAX_SIG_LEN 1024 /* RSA 8192 bits */
 #define MAX_PUBKEY_DER 2048
-#define DNS_ANS_MAX 65536
 #define FOLD_COLS 78
 #define MAX_HNAMES 256	   /* names in one h= tag */
 #define MAX_VERIFY_SIGS 16 /* signatures checked per message */
@@ -1747,45 +1743,6 @@ dkim_sign_message(const struct dkim_signer *s, struct message *m, long long now,
 }
 
 /* ---- DNS ---- */
-
-static int
-txt_rdata(const unsigned char *p, size_t n, struct buf *txt, struct err *e)
-{
-	size_t k;
-
-	buf_clear(txt);
-	while (n > 0) {
-		k = p[0];
-		if (k + 1 > n)
-			return err_set(e, ERR_DATA, "malformed TXT record");
-		if (buf_add(txt, p + 1, k) == -1)
-			return err_set(e, ERR_DATA, "TXT record too long");
-		p += k + 1;
-		n -= k + 1;
-	}
-	return 0;
-}
-
-int
-dkim_txt_answer(const unsigned char *ans, size_t len, struct buf *txt,
-    struct err *e)
-{
-	ns_msg msg;
-	ns_rr rr;
-	int i, count;
-
-	if (len > DNS_ANS_MAX || ns_initparse(ans, (int)len, &msg) == -1)
-		return err_set(e, ERR_DATA, "malformed DNS answer");
-	count = ns_msg_count(msg, ns_s_an);
-	for (i = 0; i < count; i++) {
-		if (ns_parserr(&msg, ns_s_an, i, &rr) == -1)
-			return err_set(e, ERR_DATA, "malformed DNS answer");
-		if (ns_rr_type(rr) != ns_t_txt || ns_rr_class(rr) != ns_c_in)
-			continue; /* e.g. the CNAME leading to it */
-		return txt_rdata(ns_rr_rdata(rr), ns_rr_rdlen(rr), txt, e);
-	}
-	return err_set(e, ERR_NOINPUT, "no TXT record");
-}
 
 int
 dkim_dns_txt(void *arg, const char *name, struct buf *txt, struct err *e)

@@ -211,14 +211,6 @@ typedef int dkim_lookup_fn(void *arg, const char *name, struct buf *txt,
 #define DKIM_DNS_TIMEOUT_MS 10000
 int dkim_dns_txt(void *arg, const char *name, struct buf *txt, struct err *e);
 
-/*
- * Parse a raw DNS answer (as res_query() returns it): the first TXT record's
- * strings, joined, into txt.  ERR_NOINPUT if there is none, ERR_DATA if
- * the answer is malformed.
- */
-int dkim_txt_answer(const unsigned char *ans, size_t len, struct buf *txt,
-    struct err *e);
-
 struct dkim_result {
 	int pass;
 	/* "pass d=example.com s=sel a=rsa-sha256" or "fail ...: why";

@@ -1493,47 +1493,6 @@ out:
 	dkim_signer_free(s);
 }
 
-/* ---- DNS answers ---- */
-
-static void
-test_txt_answer(void)
-{
-	static const unsigned char ans[] =
-	    "\x12\x34\x81\x80\x00\x01\x00\x02\x00\x00\x00\x00"
-	    "\x03sel\x0a_domainkey\x07"
-	    "example\x03"
-	    "com\x00\x00\x10\x00\x01"
-	    /* CNAME sel... -> x.example.com */
-	    "\xc0\x0c\x00\x05\x00\x01\x00\x00\x00\x3c\x00\x0f"
-	    "\x01x\x07"
-	    "example\x03"
-	    "com\x00"
-	    /* TXT "v=DKI" "M1; p=" */
-	    "\x01x\x07"
-	    "example\x03"
-	    "com\x00\x00\x10\x00\x01\x00\x00\x00\x3c"
-	    "\x00\x0d\x05v=DKI\x06M1; p=";
-	unsigned char bad[sizeof(ans)];
-	size_t n = sizeof(ans) - 1;
-	struct buf txt;
-	struct err e;
-
-	buf_init(&txt, 65536);
-	CHECK(dkim_txt_answer(ans, n, &txt, &e) == 0);
-	CHECK_STR(txt.data, "v=DKIM1; p=");
-	CHECK(
-	    dkim_txt_answer(ans, n - 5, &txt, &e) == -1 && e.kind == ERR_DATA);
-	CHECK(dkim_txt_answer(ans, 20, &txt, &e) == -1 && e.kind == ERR_DATA);
-	memcpy(bad, ans, n);
-	bad[n - 13] = 0x20; /* a string longer than the rdata */
-	CHECK(dkim_txt_answer(bad, n, &txt, &e) == -1 && e.kind == ERR_DATA);
-	memcpy(bad, ans, n);
-	bad[7] = 1; /* only the CNAME */
-	CHECK(dkim_txt_answer(bad, n - 38, &txt, &e) == -1 &&
-	      e.kind == ERR_NOINPUT);
-	buf_reset(&txt);
-}
-
 int
 main(void)
 {
@@ -1560,7 +1519,6 @@ main(void)
 	test_signer_errors();
 	test_sign_message();
 	test_sign_fieldnames();
-	test_txt_answer();
 	free(rfc_txt[0]);
 	free(rfc_txt[1]);
 	{

@@ -48,6 +48,8 @@ struct record {
 	const char *redirect, *exp;
 	size_t redirectlen, explen;
 	int has_all;
+	const char *bad; /* the term a syntax error is in (into the text) */
+	size_t badlen;
 };
 
 const char *
@@ -548,6 +550,10 @@ parse_record(const char *rec, size_t len, struct record *r)
 			     : parse_directive(r, rec + s, i - s);
 		if (why != NULL && nl == 0 && r->n > 0)
 			r->n--;
+		if (why != NULL) {
+			r->bad = rec + s;
+			r->badlen = i - s;
+		}
 	}
 	return why;
 }
@@ -938,7 +944,7 @@ match_ptr(struct eval *ev, const char *domain, const char *target)
 
 	warn(ev,
 	    "%s: the ptr mechanism is deprecated (RFC 7208 5.5): it is "
-	    "slow and unreliable; list the addresses with ip4:/ip6:",
+	    "slow and unreliable; fix: list the addresses with ip4:/ip6:",
 	    domain);
 	r = validated_names(ev, target, name, sizeof(name), &ptr);
 	if (r == -1 &&
@@ -985,7 +991,10 @@ note_loop(struct eval *ev, const char *target)
 	buf_addstr(&b, target);
 	str_copy(ev->loop, b.data != NULL ? b.data : "", sizeof(ev->loop));
 	buf_reset(&b);
-	warn(ev, "include/redirect loop: %s", ev->loop);
+	warn(ev,
+	    "include/redirect loop: %s; fix: remove the include: or "
+	    "redirect= that leads back to %s",
+	    ev->loop, target);
 }
 
 static enum match
@@ -1115,7 +1124,8 @@ matched(struct eval *ev, const char *domain, const struct term *t,
 	if (t->mech == M_ALL && t->qual == SPF_PASS)
 		warn(ev,
 		    "%s: \"%.*s\" authorises every address on the "
-		    "Internet",
+		    "Internet; fix: end the record with -all (or ~all) "
+		    "after the terms that list your senders",
 		    domain, (int)t->textlen, t->text);
 	if (t->mech != M_INCLUDE) {
 		snprintf(o->mechanism, sizeof(o->mechanism), "%.*s",
@@ -1194,7 +1204,15 @@ check(struct eval *ev, const char *domain, int top)
 	}
 	r = xcalloc(1, sizeof(*r));
 	if ((why = parse_record(rec->text, rec->len, r)) != NULL) {
-		res = fail(ev, SPF_PERMERROR, domain, "syntax error: %s", why);
+		/* The term named, so the fix is plain (parse_record()
+		 * checked that the record is printable before any term). */
+		if (r->bad != NULL)
+			res = fail(ev, SPF_PERMERROR, domain,
+			    "syntax error: %s in \"%.*s\"", why,
+			    r->badlen > 60 ? 60 : (int)r->badlen, r->bad);
+		else
+			res = fail(ev, SPF_PERMERROR, domain,
+			    "syntax error: %s", why);
 	} else {
 		ev->stack[ev->depth++] = domain;
 		res = run_record(ev, domain, r);

@@ -1189,7 +1189,9 @@ test_outcomes(void)
 
 	CHECK(spf_check_host(&table, &ip, "broken.test", "a@broken.test", "h",
 		  &o) == SPF_PERMERROR);
-	CHECK_STR(o.problem, "broken.test: syntax error: invalid CIDR length");
+	CHECK_STR(o.problem,
+	    "broken.test: syntax error: invalid CIDR length in "
+	    "\"ip4:192.0.2.1/40\"");
 
 	/* A timeout is a temperror that says so, never "no record". */
 	CHECK(spf_check_host(&table, &ip, "slow.test", "a@slow.test", "h",

@@ -44,6 +44,7 @@ struct report {
 	const char *section; /* --doctor: "account", a smarthost, "domain" */
 	struct buf js;
 	unsigned njs;
+	const char *dns_server; /* the account's, or NULL: the system's */
 };
 
 /* A JSON string of printable ASCII text (finding() made it so). */
@@ -139,10 +140,83 @@ domain_of(const char *addr)
 	return at != NULL ? at + 1 : addr;
 }
 
+/*
+ * The fix for a DNS failure (SERVFAIL, a timeout): the name servers of
+ * name must answer the resolver the doctor asked.  Into out, with the
+ * "; fix: " that starts it.
+ */
+static const char *
+dns_fix(const struct report *rp, const char *name, char *out, size_t outsize)
+{
+	snprintf(out, outsize,
+	    "; fix: check that the name servers of %s answer (asked through "
+	    "%s%s), then run the check again",
+	    name, rp->dns_server != NULL ? "dns_server " : "",
+	    rp->dns_server != NULL ? rp->dns_server : "the system's resolvers");
+	return out;
+}
+
+/*
+ * The fix for an SPF permerror, by the reason spf.c gave: its problem
+ * text is "DOMAIN: WHY", and the WHYs are spf.c's own fixed phrases.
+ */
+static const char *
+spf_permerror_fix(const struct spf_outcome *o, char *out, size_t outsize)
+{
+	const char *p = o->problem, *colon = strstr(p, ": "), *q;
+	char dom[SPF_TEXT];
+
+	snprintf(dom, sizeof(dom), "%.*s",
+	    colon != NULL ? (int)(colon - p) : (int)strlen(p), p);
+	if (strstr(p, "; loop: ") != NULL)
+		snprintf(out, outsize,
+		    "remove the include: or redirect= that leads back to a "
+		    "record already evaluated (the loop above)");
+	else if (strstr(p, "DNS lookups") != NULL)
+		snprintf(out, outsize,
+		    "replace include:, a, mx, ptr and exists terms in the "
+		    "record of %s with the ip4:/ip6: ranges they stand for "
+		    "until at most %d lookups remain",
+		    dom, SPF_MAX_LOOKUPS);
+	else if (strstr(p, "void lookups") != NULL)
+		snprintf(out, outsize,
+		    "remove the terms naming domains that do not exist (or "
+		    "have no address) from the record of %s",
+		    dom);
+	else if (strstr(p, "SPF records (there must be one)") != NULL)
+		snprintf(out, outsize, "merge the SPF records of %s into one",
+		    dom);
+	else if (strstr(p, "has no SPF record") != NULL)
+		snprintf(out, outsize,
+		    "remove that term from the record of %s, or publish an "
+		    "SPF record at the domain it names",
+		    dom);
+	else if (strstr(p, "MX records") != NULL)
+		snprintf(out, outsize,
+		    "list the mail hosts' addresses with ip4:/ip6: instead "
+		    "of mx in the record of %s",
+		    dom);
+	else if ((q = strstr(p, "syntax error: ")) != NULL &&
+		 (q = strstr(q, " in \"")) != NULL)
+		snprintf(out, outsize,
+		    "correct the term %s in the SPF record of %s (RFC 7208 "
+		    "section 12 gives the syntax)",
+		    q + 4, dom);
+	else
+		snprintf(out, outsize,
+		    "correct the SPF record of %s (RFC 7208 section 12 gives "
+		    "the syntax)",
+		    dom);
+	return out;
+}
+
 static void
 report_spf_result(struct report *rp, const struct spf_outcome *o,
     const char *ip, const char *sender)
 {
+	char fix[512], dom[SPF_TEXT];
+	const char *colon = strstr(o->problem, ": ");
+
 	const char *d = domain_of(sender);
 	const char *kind = strchr(ip, ':') != NULL ? "ip6" : "ip4";
 
@@ -161,17 +235,21 @@ report_spf_result(struct report *rp, const struct spf_outcome *o,
 		    o->problem, d, kind, ip);
 		break;
 	case SPF_TEMPERROR:
+		/* the domain whose lookup failed: the problem's "DOMAIN: " */
+		snprintf(dom, sizeof(dom), "%.*s",
+		    colon != NULL ? (int)(colon - o->problem) : (int)strlen(d),
+		    colon != NULL ? o->problem : d);
 		finding(rp, "spf", 2,
 		    "temperror: could not check (%s); this "
 		    "is a DNS failure, not a missing "
-		    "record: try again",
-		    o->problem);
+		    "record%s",
+		    o->problem, dns_fix(rp, dom, fix, sizeof(fix)));
 		break;
 	case SPF_PERMERROR:
 		finding(rp, "spf", 2,
 		    "permerror: %s; receivers treat the "
-		    "record as broken: fix it",
-		    o->problem);
+		    "record as broken; fix: %s",
+		    o->problem, spf_permerror_fix(o, fix, sizeof(fix)));
 		break;
 	default:
 		finding(rp, "spf", 2,
@@ -206,12 +284,13 @@ report_spf(struct report *rp, const struct dns_resolver *r, const char *ip,
 	if (o.lookups >= SPF_MAX_LOOKUPS - 2 && o.lookups <= SPF_MAX_LOOKUPS)
 		finding(rp, "spf", 1,
 		    "%u of %d DNS lookups used: one more "
-		    "include will break the record",
+		    "include will break the record; fix: replace an include: "
+		    "with the ip4:/ip6: ranges it stands for",
 		    o.lookups, SPF_MAX_LOOKUPS);
 	if (o.void_lookups > 0 && o.void_lookups <= SPF_MAX_VOID_LOOKUPS)
 		finding(rp, "spf", 1,
 		    "%u lookup(s) found nothing (the limit "
-		    "is %d): remove terms naming domains "
+		    "is %d); fix: remove terms naming domains "
 		    "that do not exist",
 		    o.void_lookups, SPF_MAX_VOID_LOOKUPS);
 }
@@ -229,18 +308,20 @@ report_dmarc_record(struct report *rp, const struct dmarc_result *d)
 	    rec->aspf == DMARC_STRICT ? 's' : 'r', rec->pct,
 	    dns_sec_name(d->sec),
 	    d->policy == DMARC_P_NONE
-		? ": receivers take no action on mail that fails; once the "
-		  "reports look clean, publish p=quarantine or p=reject"
+		? ": receivers take no action on mail that fails; fix: once "
+		  "the reports look clean, publish p=quarantine or p=reject"
 		: "");
 	if (rec->pct < 100)
 		finding(rp, "dmarc", 1,
 		    "pct=%u: the policy applies to only "
-		    "%u%% of failing mail",
-		    rec->pct, rec->pct);
+		    "%u%% of failing mail; fix: remove pct= from the record "
+		    "at %s",
+		    rec->pct, rec->pct, d->where);
 	if (rec->nrua == 0)
 		finding(rp, "dmarc", 1,
 		    "no rua=: you receive no aggregate "
-		    "reports; add rua=mailto:ADDRESS");
+		    "reports; fix: add rua=mailto:ADDRESS to the record at %s",
+		    d->where);
 }
 
 /* One alignment finding; a misalignment is an error unless the other
@@ -256,8 +337,16 @@ report_align(struct report *rp, const char *what, const char *id,
 		    what, id, from, how);
 	else if (aligned == 0)
 		finding(rp, "dmarc", other == 1 ? 1 : 2,
-		    "%s %s does not align with From domain %s (%s alignment)",
-		    what, id, from, how);
+		    "%s %s does not align with From domain %s (%s alignment); "
+		    "fix: %s %s%s",
+		    what, id, from, how,
+		    strncmp(what, "DKIM", 4) == 0
+			? "sign with dkim_domain"
+			: "send with an envelope sender (from) at",
+		    from,
+		    mode == DMARC_STRICT ? ""
+					 : " or a subdomain of its "
+					   "organisational domain");
 	else
 		finding(rp, "dmarc", 1,
 		    "%s %s cannot be compared with From domain %s (no Public "
@@ -271,6 +360,7 @@ report_dmarc(struct report *rp, const struct dns_resolver *r, const char *from,
 {
 	struct dmarc_result d;
 	int spf_aligned, dkim_aligned;
+	char fix[512];
 
 	switch (dmarc_lookup(r, from, &d)) {
 	case DMARC_FOUND:
@@ -285,14 +375,22 @@ report_dmarc(struct report *rp, const struct dns_resolver *r, const char *from,
 		    d.problem, d.org, d.org);
 		return;
 	case DMARC_TEMP:
-		finding(rp, "dmarc", 2,
-		    "could not check (%s); this is a DNS "
-		    "failure, not a missing record: try "
-		    "again",
-		    d.problem);
+		if (strstr(d.problem, "Public Suffix") != NULL)
+			finding(rp, "dmarc", 2,
+			    "could not check (%s); fix: install the "
+			    "publicsuffix package",
+			    d.problem);
+		else
+			finding(rp, "dmarc", 2,
+			    "could not check (%s); this is a DNS "
+			    "failure, not a missing record%s",
+			    d.problem, dns_fix(rp, from, fix, sizeof(fix)));
 		return;
 	default:
-		finding(rp, "dmarc", 2, "%s", d.problem);
+		finding(rp, "dmarc", 2,
+		    "%s; fix: publish one valid TXT record at %s, such as "
+		    "\"v=DMARC1; p=none; rua=mailto:dmarc-reports@%s\"",
+		    d.problem, d.where, d.org);
 		return;
 	}
 	/* -2: not applicable (SPF did not pass; no DKIM key) */
@@ -334,6 +432,7 @@ report_mx(struct report *rp, const struct dns_resolver *r, const char *from)
 	struct dns_answer a;
 	enum dns_status s = r->lookup(r->arg, from, DNS_T_MX, &a);
 	struct buf list;
+	char fix[512];
 	size_t i;
 
 	buf_init(&list, 200);
@@ -342,8 +441,9 @@ report_mx(struct report *rp, const struct dns_resolver *r, const char *from)
 	if (s == DNS_FOUND && a.nrr == 1 && a.rr[0].text[0] == '\0')
 		finding(rp, "mx", 2,
 		    "%s has a null MX (RFC 7505): replies and "
-		    "bounces to it cannot be delivered",
-		    from);
+		    "bounces to it cannot be delivered; fix: replace it with "
+		    "an MX record naming the host that receives mail for %s",
+		    from, from);
 	else if (s == DNS_FOUND)
 		finding(rp, "mx", 0, "%s: %zu MX record(s): %s%s", from, a.nrr,
 		    list.data != NULL ? list.data : "",
@@ -352,13 +452,14 @@ report_mx(struct report *rp, const struct dns_resolver *r, const char *from)
 		finding(rp, "mx", 1,
 		    "%s has no MX record (%s): replies and "
 		    "bounces go to its address records, if "
-		    "any; fix: publish MX records",
-		    from, dns_status_name(s));
+		    "any; fix: publish an MX record for %s naming the host "
+		    "that receives its mail",
+		    from, dns_status_name(s), from);
 	else
 		finding(rp, "mx", 2,
 		    "could not check the MX of %s (%s); this "
-		    "is a DNS failure, not a missing record",
-		    from, a.why);
+		    "is a DNS failure, not a missing record%s",
+		    from, a.why, dns_fix(rp, from, fix, sizeof(fix)));
 	buf_reset(&list);
 	dns_answer_free(&a);
 }
@@ -369,7 +470,7 @@ report_rdns(struct report *rp, const struct dns_resolver *r, const char *ip)
 {
 	struct spf_ip addr;
 	struct dns_answer a;
-	char rev[80];
+	char rev[80], fix[512];
 	enum dns_status s;
 	size_t i;
 	int hit = 0, failed = 0, h;
@@ -398,8 +499,10 @@ report_rdns(struct report *rp, const struct dns_resolver *r, const char *ip)
 		finding(rp, "rdns", 2,
 		    "could not check the reverse DNS of %s "
 		    "(%s); this is a DNS failure, not a "
-		    "missing record",
-		    ip, s != DNS_FOUND ? a.why : "address lookup failed");
+		    "missing record%s",
+		    ip, s != DNS_FOUND ? a.why : "address lookup failed",
+		    dns_fix(rp, s != DNS_FOUND ? rev : a.rr[0].text, fix,
+			sizeof(fix)));
 	else if (!hit)
 		finding(rp, "rdns", 2,
 		    "%s is %s, which does not resolve back "
@@ -435,7 +538,7 @@ load_account(const struct opts *o, struct config **cfg,
 int
 doctor_check_domain(const struct opts *o, FILE *out, struct err *e)
 {
-	struct report rp = {out, 0, 0, 0, NULL, {0}, 0};
+	struct report rp = {out, 0, 0, 0, NULL, {0}, 0, NULL};
 	struct config *cfg = NULL;
 	const struct account *a;
 	struct dns *dns = NULL;
@@ -452,6 +555,7 @@ doctor_check_domain(const struct opts *o, FILE *out, struct err *e)
 		e) == -1)
 		goto out;
 	r = dns_resolver_of(dns);
+	rp.dns_server = a != NULL ? a->dns_server : NULL;
 	if (o->sender != NULL && *o->sender != '\0')
 		sender = xstrdup(o->sender);
 	else {
@@ -666,6 +770,7 @@ report_account(struct doctor *d)
 	struct report *rp = &d->rp;
 	const struct account *a = d->a;
 	const char *from = config_envelope_from(a);
+	char fix[512];
 	int h;
 
 	finding(rp, "account", 0, "account %s (%s), %zu smarthost(s)", a->name,
@@ -718,8 +823,8 @@ report_account(struct doctor *d)
 	else
 		finding(rp, "ehlo", 1,
 		    "could not check whether EHLO name %s resolves (DNS "
-		    "failure, not a missing record)",
-		    a->domain);
+		    "failure, not a missing record)%s",
+		    a->domain, dns_fix(rp, a->domain, fix, sizeof(fix)));
 	report_oauth2(d);
 	report_e2e(d);
 }
@@ -910,7 +1015,7 @@ report_dkim_key(struct doctor *d, size_t i)
 {
 	struct report *rp = &d->rp;
 	const struct dkim_keyspec *k = &d->a->dkim_keys[i];
-	char name[512], have[8192], want_p[8192];
+	char name[512], have[8192], want_p[8192], fix[512], weak[32];
 	struct dns_answer ans;
 	struct buf want;
 	struct err ke = {0};
@@ -935,8 +1040,9 @@ report_dkim_key(struct doctor *d, size_t i)
 	if (dns_status_temporary(st)) {
 		finding(rp, "dkim", 2,
 		    "could not look up %s (%s); this is a DNS failure, not a "
-		    "missing record",
-		    name, ans.why);
+		    "missing record%s",
+		    name, ans.why,
+		    dns_fix(rp, d->a->dkim_domain, fix, sizeof(fix)));
 		goto out;
 	}
 	if (st == DNS_FOUND && ans.nrr > 1)
@@ -951,9 +1057,16 @@ report_dkim_key(struct doctor *d, size_t i)
 
 		nrec++;
 		if ((why = dkim_key_record_check(t, n, alg, &bits)) != NULL) {
+			/* a key under the minimum: say how weak */
+			snprintf(weak, sizeof(weak), " (%u bits)", bits);
 			finding(rp, "dkim", 2,
-			    "%s: %s; fix: publish the TXT record \"%s\"", name,
-			    why, want.data);
+			    "%s: %s%s; fix: publish the TXT record \"%s\"",
+			    name, why,
+			    alg == DKIM_RSA_SHA256 && bits > 0 &&
+				    bits < DKIM_RSA_MIN_BITS
+				? weak
+				: "",
+			    want.data);
 			continue;
 		}
 		key_p(t, n, have, sizeof(have));
@@ -1212,6 +1325,7 @@ doctor_run(const struct opts *o, FILE *out, struct err *e)
 		d.a->timeout > 0 ? d.a->timeout * 1000 : 10000, &dns, e) == -1)
 		goto out;
 	d.r = dns_resolver_of(dns);
+	d.rp.dns_server = d.a->dns_server;
 
 	d.rp.section = "account";
 	report_account(&d);

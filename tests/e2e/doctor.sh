@@ -7,8 +7,9 @@
 # DKIM records that do not match, t=y, missing, RSA 1024, bad Ed25519,
 # split into two records, k= wrong; SPF not authorising the smarthost and
 # the provider include; missing DMARC, p=none; DNSBL listed and refused).
-# --json is parsed by Python.  The SPF, rDNS, MX and DNS-failure plants
-# run through the same code in spf-check.sh and dmarc-check.sh.
+# --json is parsed by Python.  The SPF, rDNS, MX and DNS-failure plants,
+# DKIM h= and a key under 1024 bits, and the file modes are in
+# doctor-planted.sh.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nameserver.sh"
 e2e_init

@@ -101,7 +101,7 @@ assert_grep_fixed 'spf: error: fail for 203.0.113.5 as postmaster@good.test (-al
 # Planted problems.
 check_with "$NS_PORT" syntax.planted.test --ip 192.0.2.10
 assert_exit 1 "syntax error"
-assert_grep '^spf: error: permerror: syntax.planted.test: syntax error: invalid IPv4 address in "ip4:192.0.2.300"; receivers treat the record as broken' "$OUT" "syntax: permerror and the term named"
+assert_grep '^spf: error: permerror: syntax.planted.test: syntax error: invalid IPv4 address in "ip4:192.0.2.300"; receivers treat the record as broken; fix: correct the term ' "$OUT" "syntax: permerror, the term and the fix named"
 
 check_with "$NS_PORT" loop1.planted.test --ip 192.0.2.10
 assert_exit 1 "include loop"

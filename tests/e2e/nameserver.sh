@@ -13,10 +13,15 @@
 #	ns_stop                  # optional: e2e_cleanup stops it anyway
 #
 # ns_zone adds the SOA and NS records; the body is zone-file text relative
-# to the zone's origin.  Names nsd does not serve are REFUSED, which a
-# resolver reports as SERVFAIL.  Self-contained (only lib.sh's free_port,
-# track_pid, skip and hard_error), so the DKIM tests' loopback server can
-# be folded into it later.
+# to the zone's origin (it may come through a pipe: the list of zones is a
+# file, not a variable of the shell ns_zone ran in).  ns_start checks each
+# zone with nsd-checkzone first, so a bad record is a harness error, not a
+# zone nsd silently does not serve.  Names nsd does not serve are REFUSED,
+# which a resolver reports as SERVFAIL.  "ns_start 53" uses that port
+# instead of a free one: for a test in a network namespace of its own
+# (unshare -n, as dkim_dns.sh does), where the system's resolver path is
+# pointed at 127.0.0.1:53.  Self-contained (only lib.sh's free_port,
+# track_pid, skip and hard_error).
 
 NS_DIR=
 NS_PORT=
@@ -30,7 +35,9 @@ ns_init() {
 	NSD=$(command -v nsd 2>/dev/null || echo /usr/sbin/nsd)
 	NS_DIR=$T/ns
 	mkdir -p "$NS_DIR"
-	: >"$NS_DIR/zones.conf"
+	# Once per test ($T is new): a second ns_init (after an ns_zone in a
+	# subshell) keeps the zones already listed.
+	[ -e "$NS_DIR/zones.conf" ] || : >"$NS_DIR/zones.conf"
 }
 
 # ns_zone NAME <BODY: write NAME's zone file and add it to the server.
@@ -100,11 +107,26 @@ EOF
 	cat "$NS_DIR/zones.conf" >>"$NS_DIR/nsd.conf"
 }
 
-# ns_start: run nsd in the foreground of a background job on a free port
-# and wait until it answers a query for the first zone's SOA.
+# ns_check_zones: nsd-checkzone on every zone listed (when installed).
+ns_check_zones() {
+	command -v nsd-checkzone >/dev/null 2>&1 || return 0
+	sed -n 's/^[[:space:]]*name: "\(.*\)"$/\1/p' "$NS_DIR/zones.conf" |
+	    while read -r _z; do
+		nsd-checkzone "$_z" "$NS_DIR/$_z.zone" \
+		    >"$NS_DIR/checkzone.log" 2>&1 || {
+			cat "$NS_DIR/checkzone.log" >&2
+			exit 1
+		}
+	done || hard_error "nsd-checkzone refused a zone"
+}
+
+# ns_start [PORT]: run nsd in the foreground of a background job on PORT
+# (default: a free port) and wait until it answers a query for the first
+# zone's SOA.
 ns_start() {
 	[ -n "$NS_DIR" ] || ns_init
-	NS_PORT=$(free_port)
+	NS_PORT=${1:-$(free_port)}
+	ns_check_zones
 	ns_write_conf
 	if command -v nsd-checkconf >/dev/null 2>&1 &&
 	    ! nsd-checkconf "$NS_DIR/nsd.conf" >"$NS_DIR/checkconf.log" 2>&1; then

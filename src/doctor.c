@@ -663,8 +663,16 @@ report_keys(struct doctor *d)
 
 		memset(&ke, 0, sizeof(ke));
 		if (dkim_key_load(k->file, alg, &d->keys[i], &ke) == -1)
-			finding(&d->rp, "dkim-key", 2, "selector %s: %s",
-			    k->selector, ke.text);
+			finding(&d->rp, "dkim-key", 2,
+			    "selector %s: %s; fix: postseal --dkim-keygen "
+			    "--type "
+			    "%s --domain %s --selector %s --out %s, then "
+			    "publish "
+			    "the record it prints",
+			    k->selector, ke.text,
+			    alg == DKIM_ED25519_SHA256 ? "ed25519" : "rsa",
+			    a->dkim_domain != NULL ? a->dkim_domain : "DOMAIN",
+			    k->selector, k->file);
 		else
 			finding(&d->rp, "dkim-key", 0,
 			    "selector %s: %s key %s loads", k->selector,
@@ -684,7 +692,15 @@ report_e2e(struct doctor *d)
 	static const struct {
 		const char *word;
 		int sev;
-	} sevs[] = {{"ok ", 0}, {"warn ", 1}, {"fail ", 2}};
+		const char *fix;
+	} sevs[] = {{"ok ", 0, ""},
+	    {"warn ", 1,
+		"; fix: renew the key (or its certificate) before it expires, "
+		"or make a new one and point pgp_sign/smime_sign at it"},
+	    {"fail ", 2,
+		"; fix: import the signing key into the account's keyring "
+		"(gpg --import, gpgsm --import), or correct "
+		"pgp_sign/smime_sign"}};
 	char *text = NULL, *l, *nl;
 	size_t len = 0, i;
 	FILE *m;
@@ -703,8 +719,8 @@ report_e2e(struct doctor *d)
 			if (strncmp(l, sevs[i].word, strlen(sevs[i].word)) ==
 			    0) {
 				l += strlen(sevs[i].word);
-				finding(&d->rp, "e2e", sevs[i].sev, "%s",
-				    l + strspn(l, " "));
+				finding(&d->rp, "e2e", sevs[i].sev, "%s%s",
+				    l + strspn(l, " "), sevs[i].fix);
 				break;
 			}
 		if (i == sizeof(sevs) / sizeof(sevs[0]) && *l != '\0')
@@ -723,6 +739,7 @@ report_oauth2(struct doctor *d)
 {
 	const struct account *a = d->a;
 	char *text = NULL, *l, *nl;
+	const char *e, *f;
 	size_t len = 0;
 	struct err oe;
 	FILE *m;
@@ -746,8 +763,16 @@ report_oauth2(struct doctor *d)
 		    strncmp(l, "token grant:", 12) == 0 ||
 		    strncmp(l, "error:", 6) == 0)
 			continue;
-		finding(&d->rp, "oauth2", strstr(l, "TOO OPEN") ? 2 : 0, "%s",
-		    l);
+		if (strncmp(l, "state file:", 11) == 0 &&
+		    (e = strstr(l, " (mode ")) != NULL &&
+		    strstr(e, "TOO OPEN") != NULL) {
+			/* "state file:    PATH (mode 0644, TOO OPEN)" */
+			f = l + 11 + strspn(l + 11, " ");
+			finding(&d->rp, "oauth2", 2, "%s; fix: chmod 600 %.*s",
+			    l, (int)(e - f), f);
+		} else
+			finding(&d->rp, "oauth2", strstr(l, "TOO OPEN") ? 2 : 0,
+			    "%s", l);
 	}
 	free(text);
 	if (r == 0)
@@ -757,6 +782,10 @@ report_oauth2(struct doctor *d)
 		    "token grant: %s; fix: run postseal --oauth2-login -a %s "
 		    "again",
 		    oe.text, a->name);
+	else if ((f = strstr(oe.text, "; run: ")) != NULL)
+		/* a refused state file: the command that fixes it */
+		finding(&d->rp, "oauth2", 2, "%.*s; fix: %s",
+		    (int)(f - oe.text), oe.text, f + 7);
 	else
 		finding(&d->rp, "oauth2", 2,
 		    "token grant: %s (%s); fix: check the token endpoint and "
@@ -788,7 +817,9 @@ report_account(struct doctor *d)
 		    "on");
 	else if (a->tls_trust_file != NULL &&
 		 access(a->tls_trust_file, R_OK) == -1)
-		finding(rp, "tls", 2, "tls_trust_file %s: %s",
+		finding(rp, "tls", 2,
+		    "tls_trust_file %s: %s; fix: point tls_trust_file at a "
+		    "readable CA bundle, or remove it to use the system's",
 		    a->tls_trust_file, strerror(errno));
 	else
 		finding(rp, "tls", 0, "trust store: %s",
@@ -918,7 +949,9 @@ report_auth(struct doctor *d, struct smtp_session *s, int logged_in)
 		return;
 	}
 	if ((mech = smtp_choose_mech(s, &me)) == NULL) {
-		finding(rp, "auth", 2, "mechanisms offered: %s; %s",
+		finding(rp, "auth", 2,
+		    "mechanisms offered: %s; %s; fix: set auth to a mechanism "
+		    "the server offers (auth off if it needs no login)",
 		    (c->flags & SMTP_CAP_AUTH) ? c->auth : "none", me.text);
 		return;
 	}
@@ -947,6 +980,41 @@ add_addr(struct doctor *d, const char *addr, const char *host)
 	str_copy(d->addr_host[d->naddrs++], host, sizeof(d->addr_host[0]));
 }
 
+/*
+ * A smarthost that could not be reached or logged in to.  The text from
+ * smtp.c/tls.c may carry its fix as "(fix: ...)" (LOG_FIX_MARK): it
+ * becomes the finding's fix; otherwise the fix follows from the kind.
+ */
+static void
+report_probe_error(struct doctor *d, const char *host, const struct err *se,
+    int login, int have_pw)
+{
+	const char *mark = strstr(se->text, " (fix: "), *fix;
+	size_t n = strlen(se->text);
+
+	if (mark != NULL) {
+		fix = mark + 7;
+		n = (size_t)(mark - se->text);
+	} else if (se->kind == ERR_AUTH &&
+		   strstr(se->text, "offers no authentication") != NULL)
+		fix = "set auth off if the server needs no login; a submission "
+		      "port offers AUTH, so check host and port too";
+	else if (se->kind == ERR_AUTH && login && !have_pw)
+		fix = "set password or passwordeval (the account has neither)";
+	else if (se->kind == ERR_AUTH)
+		fix = "correct user and password (or passwordeval)";
+	else if (strstr(se->text, "trusted CAs") != NULL)
+		fix = "point tls_trust_file at a readable CA bundle";
+	else
+		fix = "check host and port, and that the server accepts "
+		      "connections from this machine";
+	finding(&d->rp, se->kind == ERR_AUTH ? "auth" : "connect", 2,
+	    "%s port %u: %.*s; fix: %.*s", host, d->a->port, (int)n, se->text,
+	    mark != NULL && fix[strlen(fix) - 1] == ')' ? (int)strlen(fix) - 1
+							: (int)strlen(fix),
+	    fix);
+}
+
 static void
 report_smarthost(struct doctor *d, const char *host)
 {
@@ -958,16 +1026,15 @@ report_smarthost(struct doctor *d, const char *host)
 		    (d->a->auth == NULL || ascii_casecmp(d->a->auth, "off"));
 
 	if (login && config_password(d->a, &pw, &se) == -1) {
-		finding(rp, "auth", 2, "no password: %s", se.text);
+		finding(rp, "auth", 2,
+		    "no password: %s; fix: set password or passwordeval for "
+		    "the account",
+		    se.text);
 		login = 0;
 	}
 	if (smtp_probe(d->a, host, login ? (pw != NULL ? pw : "") : NULL, &s,
 		&se) == -1) {
-		finding(rp, se.kind == ERR_AUTH ? "auth" : "connect", 2,
-		    "%s port %u: %s%s", host, d->a->port, se.text,
-		    se.kind == ERR_AUTH && login
-			? "; fix: correct user and password (or passwordeval)"
-			: "");
+		report_probe_error(d, host, &se, login, pw != NULL);
 		str_wipe_free(pw);
 		return;
 	}
@@ -1116,7 +1183,7 @@ report_dnsbl(struct doctor *d, const char *addr)
 	struct report *rp = &d->rp;
 	const char *z = d->a->dnsbl_zones;
 	struct spf_ip ip;
-	char rev[80], zone[254], name[340];
+	char rev[80], zone[254], name[340], fix[512];
 	struct dns_answer ans;
 	enum dns_status st;
 	size_t n, j;
@@ -1132,7 +1199,7 @@ report_dnsbl(struct doctor *d, const char *addr)
 		if (n >= sizeof(zone)) {
 			finding(rp, "dnsbl", 2,
 			    "dnsbl_zones: a zone name is too "
-			    "long");
+			    "long; fix: correct dnsbl_zones");
 			return;
 		}
 		memcpy(zone, z, n);
@@ -1170,8 +1237,9 @@ report_dnsbl(struct doctor *d, const char *addr)
 		else
 			finding(rp, "dnsbl", 1,
 			    "could not check %s in %s (%s); a DNS failure, not "
-			    "a listing",
-			    addr, zone, ans.why);
+			    "a listing%s",
+			    addr, zone, ans.why,
+			    dns_fix(rp, zone, fix, sizeof(fix)));
 		dns_answer_free(&ans);
 	}
 }

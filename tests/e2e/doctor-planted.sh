@@ -71,7 +71,7 @@ EOF
 ns_start
 ns_blackhole
 
-start_server --name lo --tls starttls
+start_server --name lo --tls starttls --user u --password Zq8-planted
 LO=$PORT
 start_server --name noptr --tls starttls --host 127.0.0.4
 NOPTR=$PORT
@@ -98,6 +98,14 @@ LIAR=$PORT
 		printf 'account %s : base\nfrom me@p.test\n' $s
 		printf 'dkim_domain p.test\ndkim_key %s rsa %s\n' $s "$T/rsa.key"
 	done
+	# the account's own problems
+	printf 'account weakkey : base\nfrom me@p.test\ndkim_domain p.test\n'
+	printf 'dkim_key weak rsa %s\n' "$T/weak.pem"
+	printf 'account nopw : base\nfrom me@p.test\nauth on\nuser u\n'
+	printf 'account notrust : base\nfrom me@p.test\n'
+	printf 'tls_trust_file %s\n' "$T/no-such-ca.pem"
+	printf 'account dnsbl : base\nfrom me@p.test\n'
+	printf 'dnsbl_zones unserved.example\n'
 	printf 'account default : base\nfrom me@p.test\n'
 } | write_config
 
@@ -110,10 +118,12 @@ LIAR=$PORT
 doctor() {
 	_acct=$1 _want=$2
 	shift 2
-	run_postseal -C "$CFG" --doctor -a "$_acct"
+	# shellcheck disable=SC2086 # DOCTOR_ARGS: extra words
+	run_postseal -C "$CFG" --doctor ${DOCTOR_ARGS:-} -a "$_acct"
 	assert_exit "$_want" "--doctor -a $_acct"
 	cp "$OUT" "$T/$_acct.txt"
-	run_postseal -C "$CFG" --doctor --json -a "$_acct"
+	# shellcheck disable=SC2086
+	run_postseal -C "$CFG" --doctor ${DOCTOR_ARGS:-} --json -a "$_acct"
 	assert_exit "$_want" "--doctor --json -a $_acct"
 	cp "$OUT" "$T/$_acct.json"
 	if ! /usr/bin/python3 - "$T/$_acct.json" "$T/$_acct.txt" "$@" \
@@ -212,6 +222,20 @@ doctor hboth 0 \
     'dkim|ok|hboth._domainkey.p.test matches the key|-'
 doctor weak 1 \
     'dkim|error|weak._domainkey.p.test: key record: RSA key shorter than 1024 bits (768 bits)|publish the TXT record "v=DKIM1; k=rsa; p='
+
+# The account: a DKIM key under 1024 bits does not load (the keygen
+# command to replace it), no password with --auth (the server offers
+# AUTH; the other accounts have auth off), a trust file that is not
+# there, a DNSBL zone that cannot be asked (a warning: not a listing).
+doctor weakkey 1 \
+    "dkim-key|error|selector weak: |postseal --dkim-keygen --type rsa --domain p.test --selector weak --out $T/weak.pem"
+DOCTOR_ARGS=--auth doctor nopw 1 \
+    "auth|error|localhost port $LO: |set password or passwordeval (the account has neither)"
+doctor notrust 1 \
+    "tls|error|tls_trust_file $T/no-such-ca.pem: |point tls_trust_file at a readable CA bundle" \
+    "connect|error|localhost port $LO: localhost: cannot load the trusted CAs|point tls_trust_file at a readable CA bundle"
+doctor dnsbl 0 \
+    'dnsbl|warning|could not check 127.0.0.1 in unserved.example (|check that the name servers of unserved.example answer'
 
 # Files: a configuration readable by group is a warning with the chmod.
 chmod 640 "$CFG"

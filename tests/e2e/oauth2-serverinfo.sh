@@ -63,6 +63,14 @@ assert_no_grep "^oauth2: error" "$OUT" "doctor: no oauth2 error"
 assert_eq "$(state_get refresh_token)" "$(o2_stat newest_refresh)" \
     "doctor: rotation stored"
 assert_no_tokens "$OUT" "$ERR"
+# A state file others can read is refused; the doctor gives the chmod.
+chmod 644 "$STATE"
+run_postseal -C "$CFG" --doctor
+chmod 600 "$STATE"
+assert_exit 1 "--doctor, state file readable by others"
+assert_grep_fixed "oauth2: error: $STATE: holds " "$OUT" "doctor: the state file refused"
+assert_grep_fixed "readable by others; fix: chmod 600 $STATE" "$OUT" "doctor: the chmod as the fix"
+assert_no_tokens "$OUT" "$ERR"
 
 # ---- 2. revoked: permanent, the login hint, non-zero exit ----
 o2_ctl /test/revoke

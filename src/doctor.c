@@ -764,12 +764,12 @@ report_oauth2(struct doctor *d)
 		    strncmp(l, "error:", 6) == 0)
 			continue;
 		if (strncmp(l, "state file:", 11) == 0 &&
-		    (e = strstr(l, " (mode ")) != NULL &&
+		    (e = strstr(l + 11, " (mode ")) != NULL &&
 		    strstr(e, "TOO OPEN") != NULL) {
 			/* "state file:    PATH (mode 0644, TOO OPEN)" */
 			f = l + 11 + strspn(l + 11, " ");
 			finding(&d->rp, "oauth2", 2, "%s; fix: chmod 600 %.*s",
-			    l, (int)(e - f), f);
+			    l, e > f ? (int)(e - f) : 0, f);
 		} else
 			finding(&d->rp, "oauth2", strstr(l, "TOO OPEN") ? 2 : 0,
 			    "%s", l);
@@ -990,7 +990,7 @@ report_probe_error(struct doctor *d, const char *host, const struct err *se,
     int login, int have_pw)
 {
 	const char *mark = strstr(se->text, " (fix: "), *fix;
-	size_t n = strlen(se->text);
+	size_t n = strlen(se->text), fixlen;
 
 	if (mark != NULL) {
 		fix = mark + 7;
@@ -1008,11 +1008,12 @@ report_probe_error(struct doctor *d, const char *host, const struct err *se,
 	else
 		fix = "check host and port, and that the server accepts "
 		      "connections from this machine";
+	fixlen = strlen(fix);
+	if (mark != NULL && fixlen > 0 && fix[fixlen - 1] == ')')
+		fixlen--; /* the hint's closing parenthesis */
 	finding(&d->rp, se->kind == ERR_AUTH ? "auth" : "connect", 2,
 	    "%s port %u: %.*s; fix: %.*s", host, d->a->port, (int)n, se->text,
-	    mark != NULL && fix[strlen(fix) - 1] == ')' ? (int)strlen(fix) - 1
-							: (int)strlen(fix),
-	    fix);
+	    (int)fixlen, fix);
 }
 
 static void

@@ -350,7 +350,7 @@ report_align(struct report *rp, const char *what, const char *id,
 	else
 		finding(rp, "dmarc", 1,
 		    "%s %s cannot be compared with From domain %s (no Public "
-		    "Suffix List)",
+		    "Suffix List); fix: install the publicsuffix package",
 		    what, id, from);
 }
 

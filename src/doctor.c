@@ -585,6 +585,8 @@ out:
 #define DOCTOR_MAX_ADDRS 8
 #define EXPIRY_WARN_DAYS 14
 
+struct dnsrec;
+
 struct doctor {
 	struct report rp;
 	const struct opts *o;
@@ -597,6 +599,7 @@ struct doctor {
 	struct dkim_key *keys[CONFIG_MAX_DKIM_KEYS]; /* NULL: did not load */
 	unsigned hosts_tls; /* smarthosts reached over verified TLS */
 	unsigned dkim_good; /* keys whose record matches */
+	struct dnsrec *rec; /* behind r: records what each lookup was for */
 };
 
 /* Does name have an address record?  1 yes, 0 no, -1 lookup failed. */
@@ -1016,6 +1019,19 @@ report_probe_error(struct doctor *d, const char *host, const struct err *se,
 	    (int)fixlen, fix);
 }
 
+/* The TLSA records of host, looked up only for their DNSSEC status (tls.c
+ * checked them, through its own lookup, when it connected). */
+static void
+note_tlsa(struct doctor *d, const char *host)
+{
+	struct dns_answer ans;
+	char name[300];
+
+	snprintf(name, sizeof(name), "_%u._tcp.%s", d->a->port, host);
+	(void)d->r.lookup(d->r.arg, name, DNS_T_TLSA, &ans);
+	dns_answer_free(&ans);
+}
+
 static void
 report_smarthost(struct doctor *d, const char *host)
 {
@@ -1045,6 +1061,8 @@ report_smarthost(struct doctor *d, const char *host)
 	if (smtp_tls(s) != NULL)
 		d->hosts_tls++;
 	add_addr(d, smtp_peer(s), host);
+	if (d->a->tls_dane != CONFIG_DANE_OFF)
+		note_tlsa(d, host);
 	report_tls(rp, d->a, smtp_tls(s));
 	report_caps(rp, d->a, smtp_caps_of(s));
 	report_auth(d, s, login);
@@ -1307,6 +1325,183 @@ report_provider(struct doctor *d, size_t i, const char *from)
 	    d->addrs[i], from);
 }
 
+/*
+ * ---- DNSSEC status of the answers (issue 13) ----
+ *
+ * The doctor looks names up through a recording wrapper of its resolver
+ * (as inspect.c wraps one with a budget): each distinct (name, type) it
+ * asked for an area (spf, dkim, ...), with the answer's status and
+ * dns.c's DNSSEC status of it.  report_dnssec() then says per area which
+ * answers were secure or insecure, each bogus one as an error, and
+ * whether the resolver validates at all.
+ */
+
+#define DOCTOR_MAX_SEEN 96
+
+struct seen {
+	char name[256];
+	enum dns_type type;
+	enum dns_status status;
+	enum dns_sec sec;
+	const char *area;
+	char why[160];
+};
+
+struct dnsrec {
+	struct dns_resolver inner;
+	const char *area; /* what the lookups are for now */
+	struct seen seen[DOCTOR_MAX_SEEN];
+	size_t nseen, nmore; /* nmore: distinct answers past seen[] */
+	unsigned nsecure, ninsecure, nbogus;
+};
+
+static enum dns_status
+rec_lookup(void *arg, const char *name, enum dns_type type,
+    struct dns_answer *ans)
+{
+	struct dnsrec *rc = arg;
+	enum dns_status s = rc->inner.lookup(rc->inner.arg, name, type, ans);
+	const char *area = rc->area != NULL ? rc->area : "dns";
+	struct seen *sn;
+	size_t i;
+
+	/* A failed lookup says nothing of DNSSEC (reported as a failure
+	 * already); a bogus one does. */
+	if (dns_status_temporary(s) && s != DNS_BOGUS)
+		return s;
+	for (i = 0; i < rc->nseen; i++)
+		if (rc->seen[i].type == type &&
+		    strcmp(rc->seen[i].area, area) == 0 &&
+		    ascii_casecmp(rc->seen[i].name, name) == 0)
+			return s;
+	if (s == DNS_BOGUS || ans->sec == DNS_SEC_BOGUS)
+		rc->nbogus++;
+	else if (ans->sec == DNS_SECURE)
+		rc->nsecure++;
+	else
+		rc->ninsecure++;
+	if (rc->nseen == DOCTOR_MAX_SEEN) {
+		rc->nmore++;
+		return s;
+	}
+	sn = &rc->seen[rc->nseen++];
+	str_copy(sn->name, name, sizeof(sn->name));
+	sn->type = type;
+	sn->status = s;
+	sn->sec = s == DNS_BOGUS ? DNS_SEC_BOGUS : ans->sec;
+	sn->area = area;
+	str_copy(sn->why, ans->why, sizeof(sn->why));
+	return s;
+}
+
+static const char *
+type_name(enum dns_type t)
+{
+	switch (t) {
+	case DNS_T_A:
+		return "A";
+	case DNS_T_PTR:
+		return "PTR";
+	case DNS_T_MX:
+		return "MX";
+	case DNS_T_TXT:
+		return "TXT";
+	case DNS_T_AAAA:
+		return "AAAA";
+	case DNS_T_TLSA:
+		return "TLSA";
+	}
+	return "?";
+}
+
+/* The answers of area with DNSSEC status sec, as "TXT name, ..." */
+static size_t
+seen_list(const struct dnsrec *rc, const char *area, enum dns_sec sec,
+    struct buf *b)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rc->nseen; i++) {
+		const struct seen *sn = &rc->seen[i];
+
+		if (sn->sec != sec || strcmp(sn->area, area) != 0)
+			continue;
+		if (n++ < 8)
+			buf_printf(b, "%s%s %s%s", n > 1 ? ", " : "",
+			    type_name(sn->type), sn->name,
+			    sn->status == DNS_NXDOMAIN ? " (no such name)"
+			    : sn->status == DNS_NODATA ? " (no data)"
+						       : "");
+	}
+	if (n > 8)
+		buf_printf(b, ", and %zu more", n - 8);
+	return n;
+}
+
+static void
+report_dnssec(struct doctor *d, const struct dnsrec *rc)
+{
+	struct report *rp = &d->rp;
+	const char *anchor = d->a->dns_trust_anchor;
+	struct buf b;
+	size_t i, j;
+	int validating = rc->nsecure > 0 || rc->nbogus > 0 || anchor != NULL;
+
+	for (i = 0; validating && i < rc->nseen; i++) {
+		const char *area = rc->seen[i].area;
+		int sec;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(rc->seen[j].area, area) == 0)
+				break;
+		if (j < i)
+			continue; /* the area was reported */
+		for (sec = DNS_INSECURE; sec <= DNS_SECURE; sec++) {
+			buf_init(&b, 256);
+			if (seen_list(rc, area, (enum dns_sec)sec, &b) > 0)
+				finding(rp, "dnssec", 0, "%s: %s: %s", area,
+				    dns_sec_name((enum dns_sec)sec), b.data);
+			buf_reset(&b);
+		}
+	}
+	for (i = 0; i < rc->nseen; i++) {
+		const struct seen *sn = &rc->seen[i];
+
+		if (sn->sec != DNS_SEC_BOGUS)
+			continue;
+		finding(rp, "dnssec", 2,
+		    "%s: bogus: %s %s (%s): its signatures do not validate, "
+		    "so validating receivers treat the record as unavailable; "
+		    "fix: re-sign the zone that holds %s and publish the "
+		    "signed records (or correct its DS record at the "
+		    "parent%s), then run the check again",
+		    sn->area, type_name(sn->type), sn->name,
+		    sn->why[0] != '\0' ? sn->why : "bogus", sn->name,
+		    anchor != NULL ? ", or dns_trust_anchor" : "");
+	}
+	if (rc->nsecure > 0 || rc->nbogus > 0)
+		finding(rp, "dnssec", 0,
+		    "the resolver validates: %u secure, %u insecure, %u bogus "
+		    "answer(s)%s",
+		    rc->nsecure, rc->ninsecure, rc->nbogus,
+		    anchor != NULL ? " (from dns_trust_anchor)" : "");
+	else if (anchor != NULL)
+		finding(rp, "dnssec", 1,
+		    "no answer validated from dns_trust_anchor %s (%u "
+		    "insecure): the zones are unsigned or not under that "
+		    "anchor; fix: sign the zones, or point dns_trust_anchor "
+		    "at their DS records",
+		    anchor, rc->ninsecure);
+	else
+		finding(rp, "dnssec", 0,
+		    "no answer is DNSSEC-validated (%u insecure): the resolver "
+		    "does not validate%s, or the zones are unsigned",
+		    rc->ninsecure,
+		    d->a->dns_server != NULL
+			? " (dns_server without dns_trust_anchor)"
+			: "");
+}
+
 /* The large mailbox providers' sender rules, from the domain findings. */
 static void
 report_sender_rules(struct doctor *d, enum spf_result spf, int dmarc_ok,
@@ -1347,6 +1542,7 @@ report_domain(struct doctor *d)
 		    "no sender domain to check; fix: set from, or give -f");
 		return;
 	}
+	d->rec->area = "spf";
 	for (i = 0; i < d->naddrs; i++) {
 		report_spf(&d->rp, &d->r, d->addrs[i], sender,
 		    d->a->domain != NULL ? d->a->domain : from, &s1);
@@ -1356,17 +1552,22 @@ report_domain(struct doctor *d)
 		    s1 == SPF_NONE)
 			report_provider(d, i, from);
 	}
+	d->rec->area = "dkim";
 	for (i = 0; i < d->a->ndkim_keys && d->a->dkim_domain != NULL; i++)
 		report_dkim_key(d, i);
+	d->rec->area = "dmarc";
 	e0 = d->rp.errors;
 	report_dmarc(&d->rp, &d->r, from, sender, spf, d->a);
 	dmarc_ok = d->rp.errors == e0;
+	d->rec->area = "rdns";
 	e0 = d->rp.errors;
 	for (i = 0; i < d->naddrs; i++)
 		report_rdns(&d->rp, &d->r, d->addrs[i]);
 	rdns_ok = d->naddrs > 0 && d->rp.errors == e0;
+	d->rec->area = "dnsbl";
 	for (i = 0; i < d->naddrs; i++)
 		report_dnsbl(d, d->addrs[i]);
+	d->rec->area = "mx";
 	report_mx(&d->rp, &d->r, from);
 	report_sender_rules(d, spf, dmarc_ok, rdns_ok);
 }
@@ -1377,10 +1578,12 @@ doctor_run(const struct opts *o, FILE *out, struct err *e)
 	struct doctor d;
 	struct config *cfg = NULL;
 	struct dns *dns = NULL;
+	struct dnsrec rec;
 	size_t i;
 	int ret = -1;
 
 	memset(&d, 0, sizeof(d));
+	memset(&rec, 0, sizeof(rec));
 	d.rp.out = out;
 	d.rp.json = o->json;
 	d.o = o;
@@ -1393,11 +1596,16 @@ doctor_run(const struct opts *o, FILE *out, struct err *e)
 	if (dns_open_ta(d.a->dns_server, d.a->dns_trust_anchor,
 		d.a->timeout > 0 ? d.a->timeout * 1000 : 10000, &dns, e) == -1)
 		goto out;
-	d.r = dns_resolver_of(dns);
+	rec.inner = dns_resolver_of(dns);
+	d.r.lookup = rec_lookup;
+	d.r.arg = &rec;
+	d.rec = &rec;
 	d.rp.dns_server = d.a->dns_server;
 
 	d.rp.section = "account";
+	rec.area = "ehlo";
 	report_account(&d);
+	rec.area = "tls";
 	for (i = 0; i < d.a->nhosts; i++) {
 		d.rp.section = d.a->hosts[i];
 		report_smarthost(&d, d.a->hosts[i]);
@@ -1405,6 +1613,8 @@ doctor_run(const struct opts *o, FILE *out, struct err *e)
 
 	d.rp.section = "domain";
 	report_domain(&d);
+	d.rp.section = "dns";
+	report_dnssec(&d, &rec);
 	if (d.rp.json) {
 		fprintf(out,
 		    "{\n  \"version\": 1,\n  \"account\": \"%s\",\n"

@@ -11,7 +11,8 @@
  *
  * Lookups use the account's dns_server when a configuration is found,
  * else the system's resolvers; DNS trouble is reported as "could not
- * check", never as a missing record.
+ * check", never as a missing record.  Both reports end with the DNSSEC
+ * status of the answers they used (report_dnssec()).
  */
 #include <sys/stat.h>
 
@@ -512,6 +513,182 @@ report_rdns(struct report *rp, const struct dns_resolver *r, const char *ip)
 	dns_answer_free(&a);
 }
 
+/*
+ * ---- DNSSEC status of the answers (issue 13) ----
+ *
+ * The doctor looks names up through a recording wrapper of its resolver
+ * (as inspect.c wraps one with a budget): each distinct (name, type) it
+ * asked for an area (spf, dkim, ...), with the answer's status and
+ * dns.c's DNSSEC status of it.  report_dnssec() then says per area which
+ * answers were secure or insecure, each bogus one as an error, and
+ * whether the resolver validates at all.
+ */
+
+#define DOCTOR_MAX_SEEN 96
+
+struct seen {
+	char name[256];
+	enum dns_type type;
+	enum dns_status status;
+	enum dns_sec sec;
+	const char *area;
+	char why[160];
+};
+
+struct dnsrec {
+	struct dns_resolver inner;
+	const char *area; /* what the lookups are for now */
+	struct seen seen[DOCTOR_MAX_SEEN];
+	size_t nseen, nmore; /* nmore: distinct answers past seen[] */
+	unsigned nsecure, ninsecure, nbogus;
+};
+
+static enum dns_status
+rec_lookup(void *arg, const char *name, enum dns_type type,
+    struct dns_answer *ans)
+{
+	struct dnsrec *rc = arg;
+	enum dns_status s = rc->inner.lookup(rc->inner.arg, name, type, ans);
+	const char *area = rc->area != NULL ? rc->area : "dns";
+	struct seen *sn;
+	size_t i;
+
+	/* A failed lookup says nothing of DNSSEC (reported as a failure
+	 * already); a bogus one does. */
+	if (dns_status_temporary(s) && s != DNS_BOGUS)
+		return s;
+	for (i = 0; i < rc->nseen; i++)
+		if (rc->seen[i].type == type &&
+		    strcmp(rc->seen[i].area, area) == 0 &&
+		    ascii_casecmp(rc->seen[i].name, name) == 0)
+			return s;
+	if (s == DNS_BOGUS || ans->sec == DNS_SEC_BOGUS)
+		rc->nbogus++;
+	else if (ans->sec == DNS_SECURE)
+		rc->nsecure++;
+	else
+		rc->ninsecure++;
+	if (rc->nseen == DOCTOR_MAX_SEEN) {
+		rc->nmore++;
+		return s;
+	}
+	sn = &rc->seen[rc->nseen++];
+	str_copy(sn->name, name, sizeof(sn->name));
+	sn->type = type;
+	sn->status = s;
+	sn->sec = s == DNS_BOGUS ? DNS_SEC_BOGUS : ans->sec;
+	sn->area = area;
+	str_copy(sn->why, ans->why, sizeof(sn->why));
+	return s;
+}
+
+static const char *
+type_name(enum dns_type t)
+{
+	switch (t) {
+	case DNS_T_A:
+		return "A";
+	case DNS_T_PTR:
+		return "PTR";
+	case DNS_T_MX:
+		return "MX";
+	case DNS_T_TXT:
+		return "TXT";
+	case DNS_T_AAAA:
+		return "AAAA";
+	case DNS_T_TLSA:
+		return "TLSA";
+	}
+	return "?";
+}
+
+/* The answers of area with DNSSEC status sec, as "TXT name, ..." */
+static size_t
+seen_list(const struct dnsrec *rc, const char *area, enum dns_sec sec,
+    struct buf *b)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rc->nseen; i++) {
+		const struct seen *sn = &rc->seen[i];
+
+		if (sn->sec != sec || strcmp(sn->area, area) != 0)
+			continue;
+		if (n++ < 8)
+			buf_printf(b, "%s%s %s%s", n > 1 ? ", " : "",
+			    type_name(sn->type), sn->name,
+			    sn->status == DNS_NXDOMAIN ? " (no such name)"
+			    : sn->status == DNS_NODATA ? " (no data)"
+						       : "");
+	}
+	if (n > 8)
+		buf_printf(b, ", and %zu more", n - 8);
+	return n;
+}
+
+/* anchor: the account's dns_trust_anchor, or NULL */
+static void
+report_dnssec(struct report *rp, const struct dnsrec *rc, const char *anchor)
+{
+	struct buf b;
+	size_t i, j;
+	int validating = rc->nsecure > 0 || rc->nbogus > 0 || anchor != NULL;
+
+	for (i = 0; validating && i < rc->nseen; i++) {
+		const char *area = rc->seen[i].area;
+		int sec;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(rc->seen[j].area, area) == 0)
+				break;
+		if (j < i)
+			continue; /* the area was reported */
+		for (sec = DNS_INSECURE; sec <= DNS_SECURE; sec++) {
+			buf_init(&b, 256);
+			if (seen_list(rc, area, (enum dns_sec)sec, &b) > 0)
+				finding(rp, "dnssec", 0, "%s: %s: %s", area,
+				    dns_sec_name((enum dns_sec)sec), b.data);
+			buf_reset(&b);
+		}
+	}
+	for (i = 0; i < rc->nseen; i++) {
+		const struct seen *sn = &rc->seen[i];
+
+		if (sn->sec != DNS_SEC_BOGUS)
+			continue;
+		finding(rp, "dnssec", 2,
+		    "%s: bogus: %s %s (%s): its signatures do not validate, "
+		    "so validating receivers treat the record as unavailable; "
+		    "fix: re-sign the zone that holds %s and publish the "
+		    "signed records (or correct its DS record at the "
+		    "parent%s), then run the check again",
+		    sn->area, type_name(sn->type), sn->name,
+		    sn->why[0] != '\0' ? sn->why : "bogus", sn->name,
+		    anchor != NULL ? ", or dns_trust_anchor" : "");
+	}
+	if (rc->nsecure > 0 || rc->nbogus > 0)
+		finding(rp, "dnssec", 0,
+		    "the resolver validates: %u secure, %u insecure, %u bogus "
+		    "answer(s)%s",
+		    rc->nsecure, rc->ninsecure, rc->nbogus,
+		    anchor != NULL ? " (from dns_trust_anchor)" : "");
+	else if (anchor != NULL)
+		finding(rp, "dnssec", 1,
+		    "no answer validated from dns_trust_anchor %s (%u "
+		    "insecure): the zones are unsigned or not under that "
+		    "anchor; fix: sign the zones, or point dns_trust_anchor "
+		    "at their DS records",
+		    anchor, rc->ninsecure);
+	else
+		finding(rp, "dnssec", 0,
+		    "no answer is DNSSEC-validated (%u insecure): the resolver "
+		    "does not validate%s, or the zones are unsigned",
+		    rc->ninsecure,
+		    rp->dns_server != NULL
+			? " (dns_server without dns_trust_anchor)"
+			: "");
+}
+
 /* The account, when a configuration is found (-C or -a: it must be). */
 static int
 load_account(const struct opts *o, struct config **cfg,
@@ -543,10 +720,12 @@ doctor_check_domain(const struct opts *o, FILE *out, struct err *e)
 	const struct account *a;
 	struct dns *dns = NULL;
 	struct dns_resolver r;
+	struct dnsrec rec;
 	enum spf_result spf;
 	char *sender = NULL;
 	int ret = -1;
 
+	memset(&rec, 0, sizeof(rec));
 	if (load_account(o, &cfg, &a, e) == -1)
 		return -1;
 	if (dns_open_ta(a != NULL ? a->dns_server : NULL,
@@ -554,7 +733,9 @@ doctor_check_domain(const struct opts *o, FILE *out, struct err *e)
 		a != NULL && a->timeout > 0 ? a->timeout * 1000 : 10000, &dns,
 		e) == -1)
 		goto out;
-	r = dns_resolver_of(dns);
+	rec.inner = dns_resolver_of(dns);
+	r.lookup = rec_lookup;
+	r.arg = &rec;
 	rp.dns_server = a != NULL ? a->dns_server : NULL;
 	if (o->sender != NULL && *o->sender != '\0')
 		sender = xstrdup(o->sender);
@@ -565,11 +746,16 @@ doctor_check_domain(const struct opts *o, FILE *out, struct err *e)
 		buf_printf(&b, "postmaster@%s", o->check_domain);
 		sender = buf_steal(&b, NULL);
 	}
+	rec.area = "spf";
 	report_spf(&rp, &r, o->check_ip, sender,
 	    a != NULL && a->domain != NULL ? a->domain : o->check_domain, &spf);
+	rec.area = "dmarc";
 	report_dmarc(&rp, &r, o->check_domain, sender, spf, a);
+	rec.area = "rdns";
 	report_rdns(&rp, &r, o->check_ip);
+	rec.area = "mx";
 	report_mx(&rp, &r, o->check_domain);
+	report_dnssec(&rp, &rec, a != NULL ? a->dns_trust_anchor : NULL);
 	fprintf(out, "summary: %u error(s), %u warning(s)\n", rp.errors,
 	    rp.warnings);
 	ret = rp.errors > 0 ? 1 : 0;
@@ -584,8 +770,6 @@ out:
 
 #define DOCTOR_MAX_ADDRS 8
 #define EXPIRY_WARN_DAYS 14
-
-struct dnsrec;
 
 struct doctor {
 	struct report rp;
@@ -1325,183 +1509,6 @@ report_provider(struct doctor *d, size_t i, const char *from)
 	    d->addrs[i], from);
 }
 
-/*
- * ---- DNSSEC status of the answers (issue 13) ----
- *
- * The doctor looks names up through a recording wrapper of its resolver
- * (as inspect.c wraps one with a budget): each distinct (name, type) it
- * asked for an area (spf, dkim, ...), with the answer's status and
- * dns.c's DNSSEC status of it.  report_dnssec() then says per area which
- * answers were secure or insecure, each bogus one as an error, and
- * whether the resolver validates at all.
- */
-
-#define DOCTOR_MAX_SEEN 96
-
-struct seen {
-	char name[256];
-	enum dns_type type;
-	enum dns_status status;
-	enum dns_sec sec;
-	const char *area;
-	char why[160];
-};
-
-struct dnsrec {
-	struct dns_resolver inner;
-	const char *area; /* what the lookups are for now */
-	struct seen seen[DOCTOR_MAX_SEEN];
-	size_t nseen, nmore; /* nmore: distinct answers past seen[] */
-	unsigned nsecure, ninsecure, nbogus;
-};
-
-static enum dns_status
-rec_lookup(void *arg, const char *name, enum dns_type type,
-    struct dns_answer *ans)
-{
-	struct dnsrec *rc = arg;
-	enum dns_status s = rc->inner.lookup(rc->inner.arg, name, type, ans);
-	const char *area = rc->area != NULL ? rc->area : "dns";
-	struct seen *sn;
-	size_t i;
-
-	/* A failed lookup says nothing of DNSSEC (reported as a failure
-	 * already); a bogus one does. */
-	if (dns_status_temporary(s) && s != DNS_BOGUS)
-		return s;
-	for (i = 0; i < rc->nseen; i++)
-		if (rc->seen[i].type == type &&
-		    strcmp(rc->seen[i].area, area) == 0 &&
-		    ascii_casecmp(rc->seen[i].name, name) == 0)
-			return s;
-	if (s == DNS_BOGUS || ans->sec == DNS_SEC_BOGUS)
-		rc->nbogus++;
-	else if (ans->sec == DNS_SECURE)
-		rc->nsecure++;
-	else
-		rc->ninsecure++;
-	if (rc->nseen == DOCTOR_MAX_SEEN) {
-		rc->nmore++;
-		return s;
-	}
-	sn = &rc->seen[rc->nseen++];
-	str_copy(sn->name, name, sizeof(sn->name));
-	sn->type = type;
-	sn->status = s;
-	sn->sec = s == DNS_BOGUS ? DNS_SEC_BOGUS : ans->sec;
-	sn->area = area;
-	str_copy(sn->why, ans->why, sizeof(sn->why));
-	return s;
-}
-
-static const char *
-type_name(enum dns_type t)
-{
-	switch (t) {
-	case DNS_T_A:
-		return "A";
-	case DNS_T_PTR:
-		return "PTR";
-	case DNS_T_MX:
-		return "MX";
-	case DNS_T_TXT:
-		return "TXT";
-	case DNS_T_AAAA:
-		return "AAAA";
-	case DNS_T_TLSA:
-		return "TLSA";
-	}
-	return "?";
-}
-
-/* The answers of area with DNSSEC status sec, as "TXT name, ..." */
-static size_t
-seen_list(const struct dnsrec *rc, const char *area, enum dns_sec sec,
-    struct buf *b)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < rc->nseen; i++) {
-		const struct seen *sn = &rc->seen[i];
-
-		if (sn->sec != sec || strcmp(sn->area, area) != 0)
-			continue;
-		if (n++ < 8)
-			buf_printf(b, "%s%s %s%s", n > 1 ? ", " : "",
-			    type_name(sn->type), sn->name,
-			    sn->status == DNS_NXDOMAIN ? " (no such name)"
-			    : sn->status == DNS_NODATA ? " (no data)"
-						       : "");
-	}
-	if (n > 8)
-		buf_printf(b, ", and %zu more", n - 8);
-	return n;
-}
-
-static void
-report_dnssec(struct doctor *d, const struct dnsrec *rc)
-{
-	struct report *rp = &d->rp;
-	const char *anchor = d->a->dns_trust_anchor;
-	struct buf b;
-	size_t i, j;
-	int validating = rc->nsecure > 0 || rc->nbogus > 0 || anchor != NULL;
-
-	for (i = 0; validating && i < rc->nseen; i++) {
-		const char *area = rc->seen[i].area;
-		int sec;
-
-		for (j = 0; j < i; j++)
-			if (strcmp(rc->seen[j].area, area) == 0)
-				break;
-		if (j < i)
-			continue; /* the area was reported */
-		for (sec = DNS_INSECURE; sec <= DNS_SECURE; sec++) {
-			buf_init(&b, 256);
-			if (seen_list(rc, area, (enum dns_sec)sec, &b) > 0)
-				finding(rp, "dnssec", 0, "%s: %s: %s", area,
-				    dns_sec_name((enum dns_sec)sec), b.data);
-			buf_reset(&b);
-		}
-	}
-	for (i = 0; i < rc->nseen; i++) {
-		const struct seen *sn = &rc->seen[i];
-
-		if (sn->sec != DNS_SEC_BOGUS)
-			continue;
-		finding(rp, "dnssec", 2,
-		    "%s: bogus: %s %s (%s): its signatures do not validate, "
-		    "so validating receivers treat the record as unavailable; "
-		    "fix: re-sign the zone that holds %s and publish the "
-		    "signed records (or correct its DS record at the "
-		    "parent%s), then run the check again",
-		    sn->area, type_name(sn->type), sn->name,
-		    sn->why[0] != '\0' ? sn->why : "bogus", sn->name,
-		    anchor != NULL ? ", or dns_trust_anchor" : "");
-	}
-	if (rc->nsecure > 0 || rc->nbogus > 0)
-		finding(rp, "dnssec", 0,
-		    "the resolver validates: %u secure, %u insecure, %u bogus "
-		    "answer(s)%s",
-		    rc->nsecure, rc->ninsecure, rc->nbogus,
-		    anchor != NULL ? " (from dns_trust_anchor)" : "");
-	else if (anchor != NULL)
-		finding(rp, "dnssec", 1,
-		    "no answer validated from dns_trust_anchor %s (%u "
-		    "insecure): the zones are unsigned or not under that "
-		    "anchor; fix: sign the zones, or point dns_trust_anchor "
-		    "at their DS records",
-		    anchor, rc->ninsecure);
-	else
-		finding(rp, "dnssec", 0,
-		    "no answer is DNSSEC-validated (%u insecure): the resolver "
-		    "does not validate%s, or the zones are unsigned",
-		    rc->ninsecure,
-		    d->a->dns_server != NULL
-			? " (dns_server without dns_trust_anchor)"
-			: "");
-}
-
 /* The large mailbox providers' sender rules, from the domain findings. */
 static void
 report_sender_rules(struct doctor *d, enum spf_result spf, int dmarc_ok,
@@ -1614,7 +1621,7 @@ doctor_run(const struct opts *o, FILE *out, struct err *e)
 	d.rp.section = "domain";
 	report_domain(&d);
 	d.rp.section = "dns";
-	report_dnssec(&d, &rec);
+	report_dnssec(&d.rp, &rec, d.a->dns_trust_anchor);
 	if (d.rp.json) {
 		fprintf(out,
 		    "{\n  \"version\": 1,\n  \"account\": \"%s\",\n"

@@ -11,7 +11,7 @@
 # is validated and the report says the resolver does not validate (ok,
 # not a warning); an anchor that covers none of the zones asked is a
 # warning.  --json carries the same findings in section "dns", area
-# "dnssec".
+# "dnssec"; --check-domain reports the same for the domain part.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nameserver.sh"
 e2e_init
@@ -106,6 +106,16 @@ assert any(x["text"] == "spf: secure: TXT sec.test, TXT _spf.sec.test" and
     x["severity"] == "ok" and x["fix"] is None for x in f), f
 assert f[-1]["text"].startswith("the resolver validates: "), f
 ' "$OUT" || fail "anchored --json: no DNSSEC findings in section dns"
+
+# --check-domain: the same status for the domain part.
+run_postseal -C "$CFG" --check-domain sec.test --ip 127.0.0.1 -f me@sec.test
+assert_exit 0 "--check-domain, anchored"
+assert_grep_fixed 'dnssec: ok: spf: secure: TXT sec.test, TXT _spf.sec.test' \
+    "$OUT" "--check-domain, anchored: SPF"
+assert_grep_fixed 'dnssec: ok: mx: secure: MX sec.test' "$OUT" \
+    "--check-domain, anchored: MX"
+assert_grep '^dnssec: ok: the resolver validates: ' "$OUT" \
+    "--check-domain, anchored: the summary"
 
 # The same without the anchor: nothing validates, which is no warning.
 conf me@sec.test out.sec.test

@@ -21,7 +21,9 @@
  *
  * Passphrases never come from a prompt: OpenPGP's pinentry is in loopback
  * mode and the callback answers with pgp_passphrase_eval's output or
- * cancels; S/MIME's is in error mode (the agent's cache or nothing).
+ * cancels.  GPGME's gpgsm engine takes no callback, so a locked S/MIME key
+ * is unlocked in gpg-agent itself first (smime_unlock()), with the same
+ * command's output.
  * Non-goals: decryption, verification, key management.  This is the only
  * file that includes gpgme.h.
  */
@@ -46,6 +48,9 @@
 /* The protected entity and its wrapping are built in memory. */
 #define E2E_MAX (256ULL * 1024 * 1024)
 #define E2E_WARN_DAYS 30
+/* The hash smime_unlock() has the agent sign. */
+#define ZERO_SHA256                                                            \
+	"0000000000000000000000000000000000000000000000000000000000000000"
 
 struct job {
 	const struct account *a;
@@ -122,8 +127,7 @@ job_open(struct job *j, const struct account *a, struct err *e)
 		 GPGME_PINENTRY_MODE_LOOPBACK)) != 0)
 		return gerr(e, ERR_CONFIG, "gpg_home", g);
 	/* GPGME's gpgsm engine takes no passphrase callback ("Not
-	 * implemented"), so S/MIME never asks: a locked key works only from
-	 * the agent's cache (gpg-preset-passphrase), else fails. */
+	 * implemented"): see smime_unlock(). */
 	if (j->proto == GPGME_PROTOCOL_OpenPGP)
 		gpgme_set_passphrase_cb(j->ctx, pass_cb, j);
 	gpgme_set_armor(j->ctx, j->proto == GPGME_PROTOCOL_OpenPGP);
@@ -476,6 +480,135 @@ build_content(const struct job *j, const struct message *m, struct buf *c)
 
 /* ---- the crypto operations ---- */
 
+/* The agent's PASSPHRASE inquiry in loopback mode: the passphrase, once. */
+static gpgme_error_t
+agent_inq(void *hook, const char *name, const char *args, gpgme_data_t *r)
+{
+	struct job *j = hook;
+
+	(void)args;
+	if (name == NULL) /* GPGME is done with *r */
+		return 0;
+	if (strcmp(name, "PASSPHRASE") != 0)
+		return 0; /* a notice, e.g. PINENTRY_LAUNCHED */
+	if (j->pass_asked++ > 0)
+		return gpg_error(GPG_ERR_BAD_PASSPHRASE);
+	return gpgme_data_new_from_mem(r, j->pass, strlen(j->pass), 0);
+}
+
+/* KEYINFO's "S KEYINFO grip type serial idstr cached protection ...":
+ * *needs set when the key is protected and its passphrase not cached. */
+static gpgme_error_t
+agent_keyinfo(void *hook, const char *status, const char *args)
+{
+	int *needs = hook;
+	char cached[8], prot[8];
+
+	if (strcmp(status, "KEYINFO") == 0 &&
+	    sscanf(args, "%*s %*s %*s %*s %7s %7s", cached, prot) == 2)
+		*needs = strcmp(cached, "1") != 0 && strcmp(prot, "P") == 0;
+	return 0;
+}
+
+static gpgme_error_t
+agent_cmd(gpgme_ctx_t ag, const char *cmd, struct job *j, int *needs)
+{
+	gpgme_error_t g, op = 0;
+
+	g = gpgme_op_assuan_transact_ext(ag, cmd, NULL, NULL, agent_inq, j,
+	    needs != NULL ? agent_keyinfo : NULL, needs, &op);
+	return g != 0 ? g : op;
+}
+
+/*
+ * Unlock the S/MIME signing key with pgp_passphrase_eval: gpgsm cannot be
+ * handed a passphrase through GPGME, so postseal asks gpg-agent itself, on
+ * the home's own agent socket.  When KEYINFO says the key is protected and
+ * not in the cache, the agent signs a dummy hash with it in loopback mode,
+ * answering its PASSPHRASE inquiry with the command's output (run only
+ * then).  That checks the passphrase and leaves it in the agent's cache
+ * (default-cache-ttl, as OpenPGP's loopback does), from which gpgsm then
+ * signs; the dummy signature is dropped.  Needs the agent that gpgsm's key
+ * listing started, and its default allow-loopback-pinentry.
+ */
+static int
+smime_unlock(struct job *j, struct err *e)
+{
+	const char *grip =
+	    j->signer->subkeys != NULL ? j->signer->subkeys->keygrip : NULL;
+	gpgme_ctx_t conf = NULL, ag = NULL;
+	char *sock = NULL, cmd[128];
+	gpgme_error_t g;
+	size_t i;
+	int needs = 0, r = -1;
+
+	if (grip == NULL)
+		return err_set(e, ERR_CONFIG,
+		    "account %s: smime_sign %s: gpgsm gave no keygrip",
+		    j->a->name, j->a->smime_sign);
+	if ((g = gpgme_new(&conf)) != 0 ||
+	    (g = gpgme_set_protocol(conf, GPGME_PROTOCOL_GPGCONF)) != 0 ||
+	    (j->a->gpg_home != NULL &&
+		(g = gpgme_ctx_set_engine_info(conf, GPGME_PROTOCOL_GPGCONF,
+		     NULL, j->a->gpg_home)) != 0) ||
+	    (g = gpgme_op_conf_dir(conf, "agent-socket", &sock)) != 0) {
+		gerr(e, ERR_TEMP, "gpgconf --list-dirs agent-socket", g);
+		goto out;
+	}
+	snprintf(cmd, sizeof(cmd), "KEYINFO %s", grip);
+	if ((g = gpgme_new(&ag)) != 0 ||
+	    (g = gpgme_set_protocol(ag, GPGME_PROTOCOL_ASSUAN)) != 0 ||
+	    (g = gpgme_ctx_set_engine_info(ag, GPGME_PROTOCOL_ASSUAN, sock,
+		 NULL)) != 0 ||
+	    (g = agent_cmd(ag, cmd, j, &needs)) != 0) {
+		gerr(e, ERR_TEMP, "gpg-agent KEYINFO", g);
+		goto out;
+	}
+	if (!needs) {
+		r = 0;
+		goto out;
+	}
+	if (j->pass == NULL &&
+	    (config_pgp_passphrase(j->a, &j->pass, e) == -1 || j->pass == NULL))
+		goto out;
+	snprintf(cmd, sizeof(cmd), "SIGKEY %s", grip);
+	for (i = 0; i < 4; i++) {
+		const char *c[] = {"OPTION pinentry-mode=loopback", cmd,
+		    "SETHASH --hash=sha256 " ZERO_SHA256, "PKSIGN"};
+
+		if ((g = agent_cmd(ag, c[i], j, NULL)) != 0) {
+			err_set(e, ERR_CONFIG,
+			    "account %s: the S/MIME signing key is locked "
+			    "and gpg-agent did not take "
+			    "pgp_passphrase_eval's passphrase: %s",
+			    j->a->name, gpgme_strerror(g));
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	gpgme_release(ag);
+	gpgme_release(conf);
+	gpgme_free(sock);
+	return r;
+}
+
+/* The error of a key that needs a passphrase postseal did not give. */
+static int
+locked(gpgme_error_t g)
+{
+	switch (gpgme_err_code(g)) {
+	case GPG_ERR_NO_PASSPHRASE:
+	case GPG_ERR_BAD_PASSPHRASE:
+	case GPG_ERR_NO_PIN_ENTRY:
+	case GPG_ERR_ENOTTY:
+	case GPG_ERR_CANCELED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* detach: a detached signature (no encryption); else encrypt (and sign,
  * OpenPGP, when there is a signer). */
 static int
@@ -497,6 +630,9 @@ run_op(struct job *j, const struct buf *in, int detach, struct buf *out,
 		gerr(e, ERR_TEMP, "gpgme_data", g);
 		goto out;
 	}
+	if (detach && j->proto == GPGME_PROTOCOL_CMS &&
+	    j->a->pgp_passphrase_eval != NULL && smime_unlock(j, e) == -1)
+		goto out;
 	if (detach)
 		g = gpgme_op_sign(j->ctx, din, dout, GPGME_SIG_MODE_DETACH);
 	else if (j->sign && j->proto == GPGME_PROTOCOL_OpenPGP)
@@ -504,16 +640,12 @@ run_op(struct job *j, const struct buf *in, int detach, struct buf *out,
 	else
 		g = gpgme_op_encrypt(j->ctx, j->keys, trust, din, dout);
 	if (g != 0) {
-		if (gpgme_err_code(g) == GPG_ERR_NO_PASSPHRASE ||
-		    gpgme_err_code(g) == GPG_ERR_BAD_PASSPHRASE ||
-		    gpgme_err_code(g) == GPG_ERR_NO_PIN_ENTRY ||
-		    gpgme_err_code(g) == GPG_ERR_ENOTTY ||
-		    gpgme_err_code(g) == GPG_ERR_CANCELED)
+		if (locked(g))
 			err_set(e, ERR_CONFIG,
 			    "account %s: the signing key is locked: %s (%s)",
 			    j->a->name, gpgme_strerror(g),
-			    j->proto == GPGME_PROTOCOL_CMS
-				? "preset its passphrase in gpg-agent"
+			    j->a->pgp_passphrase_eval != NULL
+				? "pgp_passphrase_eval gave a wrong passphrase"
 				: "set pgp_passphrase_eval");
 		else
 			gerr(e, ERR_TEMP, detach ? "sign" : "encrypt", g);

@@ -57,10 +57,7 @@ for h in "$S:sender" "$R:rcpt"; do
 	    --passphrase-fd 3 --import "$P/${h#*:}.p12" 3<"$P/pass" 2>"$P/imp.err" ||
 	    hard_error "import ${h#*:}.p12: $(cat "$P/imp.err")"
 done
-# A locked S/MIME key never prompts: refused until the agent has it.
-preset=/usr/lib/gnupg/gpg-preset-passphrase
-[ -x "$preset" ] || skip "needs gpg-preset-passphrase (gnupg-agent)"
-echo allow-preset-passphrase >"$S/gpg-agent.conf"
+# The import left the passphrase in the agent's cache: a new agent has none.
 GNUPGHOME=$S gpgconf --kill gpg-agent
 gpg_agent_up "$S"
 
@@ -76,19 +73,28 @@ n_eml() { find "$SPOOL" -name '*.eml' | wc -l; }
 printf 'From: Sender <sender@example.org>\nTo: rcpt@example.org\nSubject: smime figures\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n\nThe figures, in S/MIME.\n' >"$T/msg"
 printf 'Content-Type: text/plain; charset=us-ascii\r\n\r\nThe figures, in S/MIME.\r\n' >"$T/msg.entity"
 
+# A locked S/MIME key never prompts: refused without pgp_passphrase_eval,
+# refused with a wrong passphrase, nothing sent or queued either time.
 conf "smime_sign sender@example.org"
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg" </dev/null
 assert_exit 78 "locked S/MIME key"
-assert_grep_i 'signing key is locked.*preset its passphrase' "$ERR" "locked S/MIME key: stderr"
+assert_grep_i 'signing key is locked.*set pgp_passphrase_eval' "$ERR" "locked S/MIME key: stderr"
 assert_delivered 0 "locked S/MIME key: nothing sent"
 assert_queue_empty "locked S/MIME key"
-grip=$(gpgsm --homedir "$S" --with-colons --with-keygrip --list-secret-keys sender@example.org |
-    awk -F: '$1 == "grp" { print $10; exit }')
-GNUPGHOME=$S "$preset" --preset "$grip" <"$P/pass" || hard_error "gpg-preset-passphrase"
+printf 'not-x\n' >"$P/wrong"
+conf "smime_sign sender@example.org" "pgp_passphrase_eval cat $P/wrong"
+run_postseal -C "$CFG" rcpt@example.org <"$T/msg" </dev/null
+assert_exit 78 "locked S/MIME key, wrong passphrase"
+assert_grep_i 'S/MIME signing key is locked and gpg-agent did not take pgp_passphrase_eval.s passphrase: bad passphrase' \
+    "$ERR" "wrong passphrase: stderr"
+assert_no_grep_fixed 'not-x' "$ERR" "wrong passphrase: not echoed"
+assert_delivered 0 "wrong passphrase: nothing sent"
+assert_queue_empty "wrong passphrase"
 
-# 1. smime_sign: multipart/signed (pkcs7-signature) that gpgsm and
-#    openssl verify against the test CA.
-conf "smime_sign sender@example.org"
+# 1. smime_sign with pgp_passphrase_eval: multipart/signed
+#    (pkcs7-signature) that gpgsm and openssl verify against the test CA.
+#    The agent keeps the passphrase, so the cases below sign without it.
+conf "smime_sign sender@example.org" "pgp_passphrase_eval cat $P/pass"
 run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
 assert_exit 0 "smime_sign"
 assert_delivered 1

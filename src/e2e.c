@@ -1087,7 +1087,8 @@ e2e_report(const struct account *a, FILE *out)
 {
 	struct job j;
 	struct err e = {0};
-	int w = 0, r;
+	const char *from;
+	int w = 0, r, cms;
 
 	if (!e2e_active(a))
 		return 0;
@@ -1102,6 +1103,24 @@ e2e_report(const struct account *a, FILE *out)
 	w = r > w ? r : w;
 	r = report_key(&j, "smime_sign",
 	    j.proto == GPGME_PROTOCOL_CMS ? a->smime_sign : NULL, 1, out);
+	w = r > w ? r : w;
+	/* Encryption is always to the sender too: its own key must be
+	 * there, or every encrypted message is refused. */
+	cms = j.proto == GPGME_PROTOCOL_CMS;
+	from = config_envelope_from(a);
+	r = 0;
+	if ((cms ? a->smime_encrypt : a->pgp_encrypt) == CONF_ENCRYPT_NEVER)
+		;
+	else if (from == NULL || *from == '\0') {
+		fprintf(out,
+		    "fail %s: no sender address to encrypt to as "
+		    "well\n",
+		    cms ? "smime_encrypt" : "pgp_encrypt");
+		r = 2;
+	} else
+		r = report_key(&j,
+		    cms ? "smime_encrypt (own key)" : "pgp_encrypt (own key)",
+		    from, 0, out);
 	w = r > w ? r : w;
 	job_close(&j);
 	return w;

@@ -29,9 +29,11 @@ gen(const char *uid, const char *expire)
 	return system(cmd);
 }
 
-/* The report for pgp_sign key: its return and its text in out. */
+/* The report for pgp_sign key (NULL: none) and, when from is not NULL,
+ * pgp_encrypt opportunistic from that sender: its return and its text in
+ * out. */
 static int
-report(const char *key, char *out, size_t size)
+report_enc(const char *key, const char *from, char *out, size_t size)
 {
 	struct account a;
 	FILE *f = tmpfile();
@@ -42,6 +44,10 @@ report(const char *key, char *out, size_t size)
 	a.name = (char *)(uintptr_t) "t";
 	a.gpg_home = dir;
 	a.pgp_sign = (char *)(uintptr_t)key;
+	if (from != NULL) {
+		a.from = (char *)(uintptr_t)from;
+		a.pgp_encrypt = CONF_ENCRYPT_OPPORTUNISTIC;
+	}
 	if (f == NULL)
 		fatal("tmpfile");
 	r = e2e_report(&a, f);
@@ -50,6 +56,12 @@ report(const char *key, char *out, size_t size)
 	out[n] = '\0';
 	fclose(f);
 	return r;
+}
+
+static int
+report(const char *key, char *out, size_t size)
+{
+	return report_enc(key, NULL, out, size);
 }
 
 int
@@ -81,6 +93,16 @@ main(void)
 	CHECK(strncmp(out, "ok   pgp_sign long@example.org: ", 32) == 0);
 	CHECK(report("missing@example.org", out, sizeof(out)) == 2);
 	CHECK_STR(out, "fail pgp_sign missing@example.org: no key\n");
+	/* Encryption: the sender's own key is reported too. */
+	CHECK(report_enc(NULL, "long@example.org", out, sizeof(out)) == 0);
+	CHECK(strncmp(out,
+		  "ok   pgp_encrypt (own key) long@example.org: ", 45) == 0);
+	CHECK(report_enc(NULL, "nokey@example.org", out, sizeof(out)) == 2);
+	CHECK_STR(out,
+	    "fail pgp_encrypt (own key) nokey@example.org: no key\n");
+	CHECK(report_enc(NULL, "", out, sizeof(out)) == 2);
+	CHECK_STR(out,
+	    "fail pgp_encrypt: no sender address to encrypt to as well\n");
 	/* Nothing configured: nothing to say. */
 	memset(&none, 0, sizeof(none));
 	CHECK(e2e_report(&none, stdout) == 0);

@@ -430,6 +430,15 @@ unpack_one(enum dns_type type, const unsigned char *p, size_t n,
 		return unpack_name(p + 2, n - 2, b);
 	case DNS_T_PTR:
 		return unpack_name(p, n, b);
+	case DNS_T_SRV:
+		/* priority, weight, port, then the target: "." (a lone
+		 * root label) says the service is not offered here. */
+		if (n < 7)
+			return -1;
+		rr->pref = (unsigned)p[0] << 8 | p[1];
+		rr->weight = (unsigned)p[2] << 8 | p[3];
+		rr->port = (unsigned)p[4] << 8 | p[5];
+		return unpack_name(p + 6, n - 6, b);
 	case DNS_T_TLSA:
 		return unpack_tlsa(p, n, b);
 	}
@@ -447,29 +456,58 @@ set_status(struct dns_answer *ans, enum dns_status s, const char *why)
 	return s;
 }
 
+int
+dns_rdata_add(struct dns_answer *ans, enum dns_type type,
+    const unsigned char *p, size_t n)
+{
+	char empty[1] = "";
+	struct dns_rr rr;
+	struct buf b;
+	int r;
+
+	memset(&rr, 0, sizeof(rr));
+	buf_init(&b, DNS_MAX_ANSWER_TEXT);
+	r = unpack_one(type, p, n, &rr, &b);
+	if (r == 0) {
+		rr.text = b.data != NULL ? b.data : empty;
+		rr.len = b.len;
+		r = dns_answer_add(ans, &rr);
+	}
+	buf_reset(&b);
+	return r;
+}
+
+static int
+srv_cmp(const void *a, const void *b)
+{
+	const struct dns_rr *x = a, *y = b;
+
+	if (x->pref != y->pref)
+		return x->pref < y->pref ? -1 : 1;
+	if (x->weight != y->weight)
+		return x->weight > y->weight ? -1 : 1;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return strcmp(x->text, y->text);
+}
+
+void
+dns_srv_sort(struct dns_answer *ans)
+{
+	if (ans->nrr > 1)
+		qsort(ans->rr, ans->nrr, sizeof(ans->rr[0]), srv_cmp);
+}
+
 static enum dns_status
 unpack_result(const struct ub_result *res, enum dns_type type,
     struct dns_answer *ans)
 {
-	char empty[1] = "";
-	struct buf b;
 	size_t i;
 	int r = 0;
 
-	for (i = 0; res->data[i] != NULL && r == 0; i++) {
-		struct dns_rr rr;
-
-		memset(&rr, 0, sizeof(rr));
-		buf_init(&b, DNS_MAX_ANSWER_TEXT);
-		r = unpack_one(type, (const unsigned char *)res->data[i],
-		    (size_t)res->len[i], &rr, &b);
-		if (r == 0) {
-			rr.text = b.data != NULL ? b.data : empty;
-			rr.len = b.len;
-			r = dns_answer_add(ans, &rr);
-		}
-		buf_reset(&b);
-	}
+	for (i = 0; res->data[i] != NULL && r == 0; i++)
+		r = dns_rdata_add(ans, type,
+		    (const unsigned char *)res->data[i], (size_t)res->len[i]);
 	if (r == -1)
 		return set_status(ans, DNS_FAILED,
 		    i > DNS_MAX_RR ? "too many records" : "malformed answer");

@@ -1,5 +1,5 @@
 /*
- * dns.h -- DNS lookups (TXT, A, AAAA, MX, PTR, TLSA) with every outcome
+ * dns.h -- DNS lookups (TXT, A, AAAA, MX, PTR, SRV, TLSA) with every outcome
  * named, and the DNSSEC status of each answer.
  *
  * The caller never has to guess whether "no record" means the record is
@@ -23,6 +23,7 @@ enum dns_type {
 	DNS_T_MX = 15,
 	DNS_T_TXT = 16,
 	DNS_T_AAAA = 28,
+	DNS_T_SRV = 33,
 	DNS_T_TLSA = 52,
 };
 
@@ -50,11 +51,14 @@ struct dns_rr {
 	/* TXT: the character-strings joined (may hold any byte, NUL too:
 	 * use len); MX, PTR: the name without the final dot ("" for the
 	 * root, i.e. a null MX); A, AAAA: the address as text; TLSA:
-	 * "usage selector type HEX". */
+	 * "usage selector type HEX"; SRV: the target ("" for ".", the
+	 * service is not offered, RFC 2782). */
 	char *text;
 	size_t len;	      /* bytes in text */
 	unsigned nstrings;    /* TXT: character-strings in the record */
-	unsigned pref;	      /* MX preference */
+	unsigned pref;	      /* MX preference, SRV priority */
+	unsigned weight;      /* SRV weight */
+	unsigned port;	      /* SRV port */
 	int family;	      /* A: AF_INET, AAAA: AF_INET6, else 0 */
 	unsigned char ip[16]; /* A: 4 bytes, AAAA: 16 */
 };
@@ -124,6 +128,17 @@ int dns_reverse_name(int family, const unsigned char *ip, char *out,
 /* Append a record to ans (for resolvers and test tables): text is copied
  * (len bytes).  Returns 0, or -1 when the answer bounds are exceeded. */
 int dns_answer_add(struct dns_answer *ans, const struct dns_rr *rr);
+
+/* Parse one record's rdata (n bytes at p, names uncompressed) of the
+ * given type and append it to ans.  Returns 0, or -1 when it is
+ * malformed or the answer bounds are exceeded (ans unchanged). */
+int dns_rdata_add(struct dns_answer *ans, enum dns_type type,
+    const unsigned char *p, size_t n);
+
+/* Sort SRV records into the order to try them (RFC 2782): priority
+ * ascending, then weight descending (deterministic: the heaviest first,
+ * so a printed choice does not change between runs). */
+void dns_srv_sort(struct dns_answer *ans);
 
 /* Free the records; ans may be reused.  NULL is fine. */
 void dns_answer_free(struct dns_answer *ans);

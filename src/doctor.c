@@ -596,6 +596,8 @@ type_name(enum dns_type t)
 		return "TXT";
 	case DNS_T_AAAA:
 		return "AAAA";
+	case DNS_T_SRV:
+		return "SRV";
 	case DNS_T_TLSA:
 		return "TLSA";
 	}

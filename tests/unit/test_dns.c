@@ -114,6 +114,50 @@ test_names(void)
 	CHECK(dns_status_temporary(DNS_FAILED));
 }
 
+/* SRV rdata: priority, weight, port, target (RFC 2782). */
+static void
+test_srv(void)
+{
+	static const unsigned char ok[] = {0, 10, 0, 5, 0x01, 0xd1, 4, 'm', 'a',
+	    'i', 'l', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0};
+	static const unsigned char root[] = {0, 0, 0, 0, 0, 0, 0};
+	static const unsigned char heavy[] = {0, 10, 0, 9, 0x02, 0x4b, 1, 'b',
+	    0};
+	static const unsigned char first[] = {0, 1, 0, 0, 0x02, 0x4b, 1, 'c',
+	    0};
+	static const unsigned char bad[][12] = {
+	    {0, 1, 0, 0, 0, 25},	       /* no target */
+	    {0, 1, 0, 0, 0, 25, 5, 'a', 0},    /* label past the end */
+	    {0, 1, 0, 0, 0, 25, 1, 'a', 0, 0}, /* bytes after the name */
+	    {0, 1, 0, 0, 0, 25, 1, ' ', 0},    /* a blank in a label */
+	    {0, 1, 0, 0, 0, 25, 2, 'a', '.', 1, 'b', 0}, /* a dot in a label */
+	};
+	static const size_t badlen[] = {6, 9, 10, 9, 12};
+	struct dns_answer a;
+	size_t i;
+
+	memset(&a, 0, sizeof(a));
+	CHECK(dns_rdata_add(&a, DNS_T_SRV, ok, sizeof(ok)) == 0);
+	CHECK(a.nrr == 1 && a.rr[0].pref == 10 && a.rr[0].weight == 5 &&
+	      a.rr[0].port == 465);
+	CHECK_STR(a.rr[0].text, "mail.example");
+	CHECK(dns_rdata_add(&a, DNS_T_SRV, root, sizeof(root)) == 0);
+	CHECK(a.nrr == 2 && a.rr[1].len == 0 && a.rr[1].port == 0);
+	CHECK_STR(a.rr[1].text, "");
+	for (i = 0; i < sizeof(badlen) / sizeof(badlen[0]); i++)
+		CHECK(dns_rdata_add(&a, DNS_T_SRV, bad[i], badlen[i]) == -1);
+	CHECK(a.nrr == 2);
+	CHECK(dns_rdata_add(&a, DNS_T_SRV, heavy, sizeof(heavy)) == 0);
+	CHECK(dns_rdata_add(&a, DNS_T_SRV, first, sizeof(first)) == 0);
+	dns_srv_sort(&a);
+	/* priority ascending, then the heavier weight first */
+	CHECK(a.nrr == 4 && a.rr[0].pref == 0 && a.rr[1].pref == 1);
+	CHECK_STR(a.rr[1].text, "c");
+	CHECK_STR(a.rr[2].text, "b");
+	CHECK_STR(a.rr[3].text, "mail.example");
+	dns_answer_free(&a);
+}
+
 static void
 test_open(void)
 {
@@ -136,6 +180,7 @@ main(void)
 	test_reverse();
 	test_bounds();
 	test_names();
+	test_srv();
 	test_open();
 	return check_done();
 }

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 build="autoconf automake make pkg-config gcc clang clang-format
 libgnutls28-dev libgsasl-dev libsodium-dev libclang-rt-14-dev
 libunbound-dev libpsl-dev publicsuffix dns-root-data
-libcurl4-gnutls-dev libjson-c-dev libgpgme-dev"
+libcurl4-gnutls-dev libjson-c-dev libgpgme-dev libexpat1-dev"
 # Each test area lists its own packages, one per line.
 if [ "${1:-}" = demo ]; then
 	extra="python3 python3-aiosmtpd gnutls-bin"

@@ -345,3 +345,74 @@ ispdb_user(const char *tmpl, const char *address, char *out, size_t size)
 	buf_reset(&b);
 	return r;
 }
+
+/* A value written in double quotes: printable ASCII only, '"' and '\\'
+ * escaped. */
+static int
+add_quoted(struct buf *b, const char *v)
+{
+	const char *p;
+
+	if (buf_addch(b, '"') == -1)
+		return -1;
+	for (p = v; *p != '\0'; p++) {
+		if ((unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f)
+			return -1;
+		if ((*p == '"' || *p == '\\') && buf_addch(b, '\\') == -1)
+			return -1;
+		if (buf_addch(b, *p) == -1)
+			return -1;
+	}
+	return buf_addstr(b, "\"\n");
+}
+
+int
+ispdb_account(const struct ispdb_server *s, const char *address,
+    const char *name, struct buf *out, struct err *e)
+{
+	char user[ISPDB_MAX_TEXT + 1];
+	unsigned pw = ISPDB_AUTH_CLEARTEXT | ISPDB_AUTH_ENCRYPTED;
+	int auth = s->auth == 0 || (s->auth & (pw | ISPDB_AUTH_OAUTH2)) != 0;
+	int r;
+
+	if (s->sock == ISPDB_PLAIN)
+		return err_set(e, ERR_DATA,
+		    "autoconfig: %s:%u offers only plaintext, which postseal "
+		    "never uses",
+		    s->host, s->port);
+	if (!auth && (s->auth & ISPDB_AUTH_NONE) == 0)
+		return err_set(e, ERR_DATA,
+		    "autoconfig: %s:%u offers no authentication postseal "
+		    "supports (NTLM, GSSAPI or client certificates only)",
+		    s->host, s->port);
+	if (auth && ispdb_user(s->user[0] != '\0' ? s->user : "%EMAILADDRESS%",
+			address, user, sizeof(user)) == -1)
+		return err_set(e, ERR_DATA,
+		    "autoconfig: username template \"%s\" not understood",
+		    s->user);
+	r = buf_printf(out, "account %s\nfrom ", name);
+	r = r == 0 ? add_quoted(out, address) : r;
+	if (r == 0)
+		r = buf_printf(out,
+		    "host %s\nport %u\ntls on\ntls_starttls %s\n", s->host,
+		    s->port, s->sock == ISPDB_TLS ? "off" : "on");
+	if (r == 0 && !auth)
+		r = buf_addstr(out, "auth off\n");
+	else if (r == 0) {
+		r = buf_addstr(out, "auth on\nuser ");
+		r = r == 0 ? add_quoted(out, user) : r;
+		if (r == 0 && (s->auth & ISPDB_AUTH_OAUTH2) != 0)
+			r = buf_addstr(out,
+			    "# The provider offers OAuth2: see oauth2_provider "
+			    "in postseal.conf(5).\n");
+		if (r == 0)
+			r = buf_addstr(out,
+			    "# No password is written: add one, e.g.\n"
+			    "# passwordeval \"pass show mail/account\"\n");
+	}
+	if (r == -1)
+		return err_set(e, ERR_DATA,
+		    "autoconfig: cannot write the account (address or name "
+		    "not printable, or too long)");
+	return 0;
+}

@@ -68,4 +68,17 @@ const struct ispdb_server *ispdb_choose(const struct ispdb *db);
  */
 int ispdb_user(const char *tmpl, const char *address, char *out, size_t size);
 
+struct buf;
+
+/*
+ * Append to out the postseal account for address through server s, named
+ * name: implicit TLS (or STARTTLS with tls_starttls on, never
+ * plaintext), auth from the authentication elements (OAuth2 noted as a
+ * comment), user from the username template, no password (a passwordeval
+ * comment).  Returns 0, or -1 with ERR_DATA (a plaintext server, only
+ * unsupported mechanisms, a bad template or address).
+ */
+int ispdb_account(const struct ispdb_server *s, const char *address,
+    const char *name, struct buf *out, struct err *e);
+
 #endif

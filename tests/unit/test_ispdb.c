@@ -176,6 +176,59 @@ test_user(void)
 	CHECK(ispdb_user("x", "no-at", out, sizeof(out)) == -1);
 }
 
+static void
+test_account(void)
+{
+	struct ispdb_server s;
+	struct err e = {0};
+	struct buf b;
+
+	memset(&s, 0, sizeof(s));
+	strcpy(s.host, "smtps.example.test");
+	s.port = 465;
+	s.sock = ISPDB_TLS;
+	s.auth = ISPDB_AUTH_CLEARTEXT | ISPDB_AUTH_OAUTH2;
+	strcpy(s.user, "%EMAILLOCALPART%");
+	buf_init(&b, 4096);
+	CHECK(
+	    ispdb_account(&s, "jo@example.test", "example.test", &b, &e) == 0);
+	CHECK_STR(b.data,
+	    "account example.test\n"
+	    "from \"jo@example.test\"\n"
+	    "host smtps.example.test\nport 465\n"
+	    "tls on\ntls_starttls off\n"
+	    "auth on\nuser \"jo\"\n"
+	    "# The provider offers OAuth2: see oauth2_provider in "
+	    "postseal.conf(5).\n"
+	    "# No password is written: add one, e.g.\n"
+	    "# passwordeval \"pass show mail/account\"\n");
+	buf_clear(&b);
+	s.sock = ISPDB_STARTTLS;
+	s.port = 587;
+	s.auth = ISPDB_AUTH_NONE;
+	CHECK(ispdb_account(&s, "jo@example.test", "x", &b, &e) == 0);
+	CHECK_STR(b.data, "account x\nfrom \"jo@example.test\"\n"
+			  "host smtps.example.test\nport 587\n"
+			  "tls on\ntls_starttls on\nauth off\n");
+	buf_clear(&b);
+	s.auth = ISPDB_AUTH_OTHER;
+	CHECK(ispdb_account(&s, "jo@example.test", "x", &b, &e) == -1);
+	CHECK_STR(e.text, "autoconfig: smtps.example.test:587 offers no "
+			  "authentication postseal supports (NTLM, GSSAPI or "
+			  "client certificates only)");
+	s.auth = 0;
+	strcpy(s.user, "%REALNAME%");
+	CHECK(ispdb_account(&s, "jo@example.test", "x", &b, &e) == -1);
+	CHECK_STR(e.text,
+	    "autoconfig: username template \"%REALNAME%\" not understood");
+	s.sock = ISPDB_PLAIN;
+	s.port = 25;
+	CHECK(ispdb_account(&s, "jo@example.test", "x", &b, &e) == -1);
+	CHECK_STR(e.text, "autoconfig: smtps.example.test:25 offers only "
+			  "plaintext, which postseal never uses");
+	buf_reset(&b);
+}
+
 int
 main(void)
 {
@@ -183,5 +236,6 @@ main(void)
 	test_bad();
 	test_bounds();
 	test_user();
+	test_account();
 	return check_done();
 }

@@ -71,10 +71,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The functions come through dlopen() (curl_load()), not the macros. */
-#define CURL_DISABLE_TYPECHECK
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -82,6 +78,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "http.h"
 #include "log.h"
 
 #define O2_URL_MAX 1024
@@ -564,193 +561,25 @@ oauth2_reply_free(struct oauth2_reply *r)
 	r->access_token = r->refresh_token = r->device_code = NULL;
 }
 
-/* ---- HTTPS POST through libcurl ---- */
-
-struct http {
-	struct buf body;
-	long status;
-	unsigned long long retry_after; /* seconds; 0: none */
-	int too_big;
-};
-
-static size_t
-http_write(char *p, size_t size, size_t n, void *arg)
-{
-	struct http *h = arg;
-
-	if (buf_add(&h->body, p, n) == -1) {
-		h->too_big = 1;
-		return 0; /* aborts the transfer */
-	}
-	(void)size; /* always 1 (libcurl docs) */
-	return n;
-}
-
-/* Retry-After: delay-seconds (RFC 9110 10.2.3); dates are ignored. */
-static size_t
-http_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct http *h = arg;
-	static const char name[] = "retry-after:";
-	char v[16];
-	size_t i = sizeof(name) - 1, j = 0;
-
-	(void)size;
-	if (n <= i || ascii_ncasecmp(p, name, i) != 0)
-		return n;
-	while (i < n && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	while (i < n && j + 1 < sizeof(v) && p[i] >= '0' && p[i] <= '9')
-		v[j++] = p[i++];
-	v[j] = '\0';
-	if (j > 0 && parse_uint_str(v, 86400, &h->retry_after) == -1)
-		h->retry_after = 0;
-	return n;
-}
-
-/*
- * libcurl is loaded by dlopen() when the first token request is made, not
- * linked: linked, it and the ~20 libraries it pulls in (Kerberos, LDAP,
- * SSH, RTMP, HTTP/2, brotli, ...) cost every run ~10.7 M instructions of
- * dynamic linking (callgrind: an empty program linked with our libraries
- * 16.4 M, without libcurl 5.7 M), half of a whole PLAIN submission, while
- * only OAuth2 token requests use it.  CURL_SONAME is the library that
- * pkg-config's libcurl names (configure.ac).
- */
-static struct {
-	CURLcode (*global_init)(long);
-	CURL *(*easy_init)(void);
-	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
-	CURLcode (*easy_perform)(CURL *);
-	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
-	void (*easy_cleanup)(CURL *);
-	const char *(*easy_strerror)(CURLcode);
-	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
-	void (*slist_free_all)(struct curl_slist *);
-} lc;
-
-static int
-curl_sym(void *lib, const char *name, void *fp)
-{
-	void *p = dlsym(lib, name);
-
-	if (p == NULL)
-		return -1;
-	memcpy(fp, &p, sizeof(p));
-	return 0;
-}
-
-static int
-curl_load(struct err *e)
-{
-	void *lib;
-
-	if (lc.slist_free_all != NULL)
-		return 0;
-	if ((lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
-		return err_set(e, ERR_OS, "cannot load libcurl (%s): %s",
-		    CURL_SONAME, dlerror());
-	if (curl_sym(lib, "curl_global_init", &lc.global_init) == -1 ||
-	    curl_sym(lib, "curl_easy_init", &lc.easy_init) == -1 ||
-	    curl_sym(lib, "curl_easy_setopt", &lc.easy_setopt) == -1 ||
-	    curl_sym(lib, "curl_easy_perform", &lc.easy_perform) == -1 ||
-	    curl_sym(lib, "curl_easy_getinfo", &lc.easy_getinfo) == -1 ||
-	    curl_sym(lib, "curl_easy_cleanup", &lc.easy_cleanup) == -1 ||
-	    curl_sym(lib, "curl_easy_strerror", &lc.easy_strerror) == -1 ||
-	    curl_sym(lib, "curl_slist_append", &lc.slist_append) == -1 ||
-	    curl_sym(lib, "curl_slist_free_all", &lc.slist_free_all) == -1) {
-		memset(&lc, 0, sizeof(lc));
-		return err_set(e, ERR_OS, "%s lacks the functions of libcurl",
-		    CURL_SONAME);
-	}
-	return 0; /* never unloaded */
-}
-
-#undef curl_easy_setopt
-#undef curl_easy_getinfo
-#define curl_global_init lc.global_init
-#define curl_easy_init lc.easy_init
-#define curl_easy_setopt lc.easy_setopt
-#define curl_easy_perform lc.easy_perform
-#define curl_easy_getinfo lc.easy_getinfo
-#define curl_easy_cleanup lc.easy_cleanup
-#define curl_easy_strerror lc.easy_strerror
-#define curl_slist_append lc.slist_append
-#define curl_slist_free_all lc.slist_free_all
-
-static int
-curl_err(const char *url, CURLcode c, const struct http *h, const char *eb,
-    struct err *e)
-{
-	if (h->too_big)
-		return err_set(e, ERR_TEMP,
-		    "%s: response larger than %d "
-		    "bytes",
-		    url, OAUTH2_MAX_RESPONSE);
-	if (c == CURLE_UNSUPPORTED_PROTOCOL || c == CURLE_URL_MALFORMAT)
-		return err_set(e, ERR_CONFIG, "%s: %s", url,
-		    curl_easy_strerror(c));
-	return err_set(e, ERR_TEMP, "%s: %s", url,
-	    eb[0] != '\0' ? eb : curl_easy_strerror(c));
-}
-
-static void
-curl_setup(CURL *c, const struct o2 *o, const char *url, const struct buf *f,
-    struct http *h, char *eb)
-{
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (o->a->oauth2_trust_file != NULL)
-		curl_easy_setopt(c, CURLOPT_CAINFO, o->a->oauth2_trust_file);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)o->timeout);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)o->timeout);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "postseal/" PACKAGE_VERSION);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, f->data ? f->data : "");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)f->len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, http_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, eb);
-}
+/* ---- HTTPS POST (http.c) ---- */
 
 /* POST the form f to url; h->body (wiped by the caller) gets the body. */
 static int
 http_post(const struct o2 *o, const char *url, const struct buf *f,
     struct http *h, struct err *e)
 {
-	static int inited;
-	char eb[CURL_ERROR_SIZE] = "";
-	struct curl_slist *hdrs = NULL;
-	CURLcode rc;
-	CURL *c;
-	int r = 0;
+	struct http_req rq;
 
-	if (curl_load(e) == -1)
-		return -1;
-	if (!inited && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return err_set(e, ERR_OS, "cannot initialise libcurl");
-	inited = 1;
-	memset(h, 0, sizeof(*h));
-	buf_init(&h->body, OAUTH2_MAX_RESPONSE);
-	if ((c = curl_easy_init()) == NULL)
-		return err_set(e, ERR_OS, "cannot initialise libcurl");
-	hdrs = curl_slist_append(hdrs, "Accept: application/json");
-	curl_setup(c, o, url, f, h, eb);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	log_debug("oauth2: POST %s", url);
-	if ((rc = curl_easy_perform(c)) != CURLE_OK)
-		r = curl_err(url, rc, h, eb, e);
-	else
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(hdrs);
-	return r;
+	memset(&rq, 0, sizeof(rq));
+	rq.url = url;
+	rq.trust_file = o->a->oauth2_trust_file;
+	rq.timeout = (long)o->timeout;
+	rq.post = f->data != NULL ? f->data : "";
+	rq.post_len = f->len;
+	rq.accept = "application/json";
+	rq.max = OAUTH2_MAX_RESPONSE;
+	rq.what = "oauth2";
+	return http_request(&rq, h, e);
 }
 
 /* ---- forms (application/x-www-form-urlencoded) ---- */

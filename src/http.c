@@ -178,7 +178,7 @@ http_request(const struct http_req *rq, struct http *h, struct err *e)
 {
 	static int inited;
 	char eb[CURL_ERROR_SIZE] = "", accept[128];
-	struct curl_slist *hdrs = NULL;
+	struct curl_slist *hdrs = NULL, *res = NULL;
 	CURLcode rc;
 	CURL *c;
 	int r = 0;
@@ -199,6 +199,9 @@ http_request(const struct http_req *rq, struct http *h, struct err *e)
 	curl_setup(c, rq, h, eb);
 	if (hdrs != NULL)
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	if (rq->resolve != NULL &&
+	    (res = curl_slist_append(NULL, rq->resolve)) != NULL)
+		curl_easy_setopt(c, CURLOPT_RESOLVE, res);
 	log_debug("%s: %s %s", rq->what != NULL ? rq->what : "http",
 	    rq->post != NULL ? "POST" : "GET", rq->url);
 	if ((rc = curl_easy_perform(c)) != CURLE_OK)
@@ -207,5 +210,6 @@ http_request(const struct http_req *rq, struct http *h, struct err *e)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(hdrs);
+	curl_slist_free_all(res);
 	return r;
 }

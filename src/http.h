@@ -23,6 +23,10 @@ struct http_req {
 	const char *accept; /* the Accept header's value, or NULL */
 	size_t max;	    /* bytes of body at most */
 	const char *what;   /* prefix of the debug log line */
+	/* "HOST:PORT:ADDR[,ADDR...]": the addresses to connect to for HOST
+	 * (looked up by the caller's resolver, so libcurl asks no DNS
+	 * server itself), or NULL */
+	const char *resolve;
 };
 
 struct http {

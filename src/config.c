@@ -2659,6 +2659,18 @@ config_is_system(const char *path)
 	return sys;
 }
 
+char *
+config_user_file(void)
+{
+	char *home = home_dir(), *dir, *f = NULL;
+
+	if ((dir = user_dir(home)) != NULL)
+		f = path_join(dir, "config");
+	free(dir);
+	free(home);
+	return f;
+}
+
 void
 config_free(struct config *c)
 {

@@ -189,6 +189,11 @@ int config_load(const char *path, struct config **out, struct err *e);
  */
 int config_is_system(const char *path);
 
+/* The user's configuration file, $XDG_CONFIG_HOME/postseal/config or
+ * ~/.config/postseal/config (~ from the passwd entry), malloc()ed; NULL
+ * when there is no home directory.  It need not exist. */
+char *config_user_file(void);
+
 /*
  * Choose the account: by name if name is not NULL, else the first whose
  * "from" (globs allowed) matches envelope_from (may be NULL), else the

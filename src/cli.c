@@ -752,6 +752,43 @@ opt_doctor(struct cli *cl, const char *name, const char *val, struct err *e)
 	return set_mode(cl, MODE_DOCTOR, name, e);
 }
 
+/* --configure ADDRESS and its --write, --dns-server, --trust-file and
+ * --https-port (issue 16). */
+static int
+opt_configure(struct cli *cl, const char *name, const char *val, struct err *e)
+{
+	struct opts *o = cl->o;
+	const char *at;
+	unsigned long long port;
+
+	if (strcmp(name, "--write") == 0) {
+		o->configure_write = 1;
+		return 0;
+	}
+	if (strcmp(name, "--dns-server") == 0) {
+		o->configure_dns = val;
+		return 0;
+	}
+	if (strcmp(name, "--trust-file") == 0) {
+		o->configure_trust = val;
+		return 0;
+	}
+	if (strcmp(name, "--https-port") == 0) {
+		if (parse_uint_str(val, 65535, &port) == -1 || port == 0)
+			return usage(e, "--https-port: expected 1 to 65535");
+		o->configure_port = (unsigned)port;
+		return 0;
+	}
+	at = strrchr(val, '@');
+	if (at == NULL || at == val || strlen(val) > 254 ||
+	    strlen(at + 1) > 253 || !is_domain(at + 1) || has_crlf(val) ||
+	    strchr(val, '"') != NULL || strchr(val, ' ') != NULL)
+		return usage(e, "--configure: '%.64s' is not a mail address",
+		    val);
+	o->configure_addr = val;
+	return set_mode(cl, MODE_CONFIGURE, name, e);
+}
+
 /* --oauth2-login and its flags (issue 11). */
 static int
 opt_oauth2(struct cli *cl, const char *name, const char *val, struct err *e)
@@ -803,6 +840,11 @@ static const struct longopt longopts[] = {
     {"device", ARG_NONE, opt_oauth2},
     {"browser", ARG_NONE, opt_oauth2},
     {"no-browser", ARG_NONE, opt_oauth2},
+    {"configure", ARG_REQ, opt_configure},
+    {"write", ARG_NONE, opt_configure},
+    {"dns-server", ARG_REQ, opt_configure},
+    {"trust-file", ARG_REQ, opt_configure},
+    {"https-port", ARG_REQ, opt_configure},
 };
 
 /* "--name", "--name=value" or "--name value". */
@@ -873,6 +915,11 @@ check_combination(struct cli *cl, struct err *e)
 	    o->mode != MODE_OAUTH2)
 		return usage(e, "--device, --browser and --no-browser go with "
 				"--oauth2-login");
+	if ((o->configure_write || o->configure_dns != NULL ||
+		o->configure_trust != NULL || o->configure_port != 0) &&
+	    o->mode != MODE_CONFIGURE)
+		return usage(e, "--write, --dns-server, --trust-file and "
+				"--https-port go with --configure");
 	if (o->mode == MODE_SEND && o->nrcpts == 0 && !o->read_recipients)
 		return usage(e, "no recipients given (use -t to read them "
 				"from the message)");
@@ -935,7 +982,9 @@ cli_usage(FILE *fp)
 	      "To/Cc/Bcc too\n"
 	      "       postseal -q [-qR|-qS|-qI SUBSTR] | --queue-run-due | "
 	      "-bp [--json]\n"
-	      "       postseal --queue-drop ID | --queue-retry ID\n"
+	      "       postseal --queue-drop ID | --queue-retry ID | "
+	      "--configure "
+	      "ADDR [--write]\n"
 	      "       postseal -bs | -bi (newaliases) | --serverinfo | "
 	      "--version | --help\n"
 	      "       postseal --dkim-keygen --type rsa|ed25519 [--bits N] "

@@ -30,6 +30,8 @@ enum mode {
 	MODE_OAUTH2, /* --oauth2-login (issue 11) */
 	/* --inspect [FILE] (issue 14) */
 	MODE_INSPECT,
+	/* --configure ADDRESS [--write] (issue 16) */
+	MODE_CONFIGURE,
 };
 
 enum deliver_mode {
@@ -90,6 +92,13 @@ struct opts {
 	/* --oauth2-login: 0 auto, 1 --device, 2 --browser; --no-browser. */
 	int oauth2_how;
 	int oauth2_no_browser;
+	/* --configure ADDRESS [--write] [--dns-server S] [--trust-file F]
+	 * [--https-port N] (issue 16). */
+	const char *configure_addr;
+	int configure_write;
+	const char *configure_dns;
+	const char *configure_trust;
+	unsigned configure_port; /* 0: 443 */
 
 	/* Storage behind sender (the brackets of -f <a@b> removed); owned. */
 	char *owned_sender;

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "dkim.h"
 #include "dkim_tool.h"
+#include "discover.h"
 #include "doctor.h"
 #include "inspect.h"
 #include "log.h"
@@ -179,6 +180,10 @@ run_unconfigured(const struct opts *o, int *r, struct err *e)
 		return 0;
 	case MODE_DOCTOR: /* 0 clean, 1 errors found (issue 13) */
 		*r = doctor_run(o, stdout, e);
+		return 0;
+	case MODE_CONFIGURE: /* issue 16: writes no more than -C or the
+				user's file, which it creates */
+		*r = discover_run(o, stdout, e);
 		return 0;
 	default:
 		return 1;

@@ -27,7 +27,8 @@ assert_eq "$(json_get "$SPOOL/2.json" rcpt_tos)" '["rcpt@example.org"]' "recipie
 run_postseal --help
 assert_exit 0 "--help"
 for m in -bs -bi --serverinfo --check-domain --doctor --inspect \
-    --trusted-hosts --oauth2-login --dkim-verify --queue-run-due; do
+    --trusted-hosts --oauth2-login --dkim-verify --queue-run-due \
+    --configure; do
 	assert_grep_fixed "$m" "$OUT" "--help names $m"
 done
 e2e_done

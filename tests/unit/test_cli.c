@@ -302,6 +302,17 @@ static const struct {
 	"ERR:--trusted-hosts goes with --inspect"},
     {{"sendmail", "--inspect", "--ip", "192.0.2.1", END},
 	"ERR:--ip goes with --check-domain"},
+    {{"sendmail", "--configure", "nodomain", END},
+	"ERR:--configure: 'nodomain' is not a mail address"},
+    {{"sendmail", "--configure", "a@b..test", END},
+	"ERR:--configure: 'a@b..test' is not a mail address"},
+    {{"sendmail", "--write", "-t", END},
+	"ERR:--write, --dns-server, --trust-file and --https-port go with "
+	"--configure"},
+    {{"sendmail", "--configure", "a@b.test", "--https-port", "0", END},
+	"ERR:--https-port: expected 1 to 65535"},
+    {{"sendmail", "--configure", "a@b.test", "x@y.test", END},
+	"ERR:--configure takes no recipients"},
 };
 
 static char **

@@ -131,32 +131,47 @@ srv_lookup(struct disc *d, int tls)
 	dns_answer_free(&ans);
 }
 
-/* "HOST:PORT:ADDR,ADDR" from the A and AAAA records of host. */
+#define RESOLVE_MAX_ADDRS 8 /* of each family, for libcurl */
+
+/* "HOST:PORT:ADDR,ADDR" from the AAAA and A records of host (at most
+ * RESOLVE_MAX_ADDRS of each); *sec: DNS_SECURE only if every answer
+ * with addresses was validated. */
 static int
 resolve_host(struct disc *d, const char *host, unsigned port, struct buf *b,
-    struct err *e)
+    enum dns_sec *sec, struct err *e)
 {
 	static const enum dns_type types[2] = {DNS_T_AAAA, DNS_T_A};
 	struct dns_answer ans;
 	enum dns_status worst = DNS_NXDOMAIN;
 	size_t i, n = 0;
-	int t;
+	int t, secure = 1;
 
-	buf_printf(b, "%s:%u:", host, port);
+	if (buf_printf(b, "%s:%u:", host, port) == -1)
+		return err_set(e, ERR_DATA, "autoconfig: %s: name too long",
+		    host);
 	for (t = 0; t < 2; t++) {
+		size_t k = 0;
+
 		dns_lookup(d->dns, host, types[t], &ans);
 		if (ans.status != DNS_FOUND && ans.status != DNS_NXDOMAIN &&
 		    ans.status != DNS_NODATA)
 			worst = ans.status;
-		for (i = 0; i < ans.nrr; i++)
-			if (ans.rr[i].family != 0 &&
+		if (ans.status == DNS_FOUND && ans.sec != DNS_SECURE)
+			secure = 0;
+		for (i = 0; i < ans.nrr && k < RESOLVE_MAX_ADDRS; i++) {
+			const struct dns_rr *rr = &ans.rr[i];
+
+			if (rr->family == 0 ||
 			    buf_printf(b,
-				ans.rr[i].family == AF_INET6 ? "%s[%s]"
-							     : "%s%s",
-				n++ > 0 ? "," : "", ans.rr[i].text) == -1)
-				n = 0;
+				rr->family == AF_INET6 ? "%s[%s]" : "%s%s",
+				n > 0 ? "," : "", rr->text) == -1)
+				continue;
+			n++;
+			k++;
+		}
 		dns_answer_free(&ans);
 	}
+	*sec = n > 0 && secure ? DNS_SECURE : DNS_INSECURE;
 	if (n == 0)
 		return err_set(e, worst == DNS_NXDOMAIN ? ERR_PERM : ERR_TEMP,
 		    "autoconfig: %s: no address (%s)", host,
@@ -176,6 +191,7 @@ autoconfig_url(struct disc *d, const char *host, const char *path,
 	struct buf res;
 	struct ispdb db;
 	const struct ispdb_server *s;
+	enum dns_sec sec = DNS_INSECURE;
 	int r = -1;
 
 	if (port != 443)
@@ -183,7 +199,7 @@ autoconfig_url(struct disc *d, const char *host, const char *path,
 	snprintf(url, sizeof(url), "https://%s%s%s", host, portstr, path);
 	buf_init(&res, 4096);
 	memset(&h, 0, sizeof(h));
-	if (resolve_host(d, host, port, &res, e) == -1)
+	if (resolve_host(d, host, port, &res, &sec, e) == -1)
 		goto out;
 	memset(&rq, 0, sizeof(rq));
 	rq.url = url;
@@ -230,7 +246,9 @@ autoconfig_url(struct disc *d, const char *host, const char *path,
 	d->ac.have = 1;
 	d->ac.s = *s;
 	d->ac.secure = 1;
-	snprintf(d->ac.src, sizeof(d->ac.src), "autoconfig %s", url);
+	snprintf(d->ac.src, sizeof(d->ac.src),
+	    "autoconfig %s (verified HTTPS; address DNSSEC %s)", url,
+	    dns_sec_name(sec));
 	r = 0;
 out:
 	buf_reset(&h.body);
@@ -318,12 +336,22 @@ write_new(const char *path, const struct buf *b, struct err *e)
 	char *slash;
 	int fd, saved;
 
+	/* the missing directories (~/.config/postseal on a new account),
+	 * mode 0700, as mkdir -p */
+	if (strlen(path) >= sizeof(dir))
+		return err_set(e, ERR_CANTCREAT, "%.64s...: name too long",
+		    path);
 	snprintf(dir, sizeof(dir), "%s", path);
-	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+	for (slash = strchr(dir + 1, '/'); slash != NULL;
+	     slash = strchr(slash + 1, '/')) {
 		*slash = '\0';
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-			return err_set(e, ERR_CANTCREAT, "%s: %s", dir,
-			    strerror(errno));
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+			saved = errno;
+			*slash = '/';
+			return err_set(e, ERR_CANTCREAT, "%s: %s", path,
+			    strerror(saved));
+		}
+		*slash = '/';
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);

@@ -57,6 +57,11 @@ EOF
 ns_zone ac.test <<'EOF'
 @	A	127.0.0.1
 EOF
+ns_zone weight.test <<'EOF'
+_submissions._tcp	SRV	5 1 465 light.weight.test.
+_submissions._tcp	SRV	5 9 465 heavy.weight.test.
+_submissions._tcp	SRV	9 99 465 later.weight.test.
+EOF
 ns_zone dot.test <<'EOF'
 _submissions._tcp	SRV	0 0 0 .
 _submission._tcp	SRV	0 0 0 .
@@ -144,7 +149,7 @@ assert_grep_fixed "tls_starttls off" "$OUT" "implicit TLS preferred"
 assert_grep_fixed 'user "alice"' "$OUT" "username template"
 assert_grep_fixed 'from "alice@mail.test"' "$OUT" "from"
 assert_grep_fixed "# host, port, tls (implicit TLS): from SRV _submissions._tcp.mail.test (priority 10, weight 0; DNSSEC insecure)" "$OUT" "source of the server"
-assert_grep_fixed "# auth, user: from autoconfig https://autoconfig.mail.test:$HTTPS_PORT/mail/config-v1.1.xml" "$OUT" "source of the user"
+assert_grep_fixed "# auth, user: from autoconfig https://autoconfig.mail.test:$HTTPS_PORT/mail/config-v1.1.xml (verified HTTPS; address DNSSEC insecure)" "$OUT" "source of the user"
 assert_grep_fixed "# not used: STARTTLS smtp.mail.test:587" "$OUT" "the other offers named"
 assert_grep "^# passwordeval" "$OUT" "a password to fill in"
 assert_no_grep "^password" "$OUT" "no password invented"
@@ -159,6 +164,14 @@ assert_grep_fixed "port 465" "$OUT" "document port"
 assert_grep_fixed 'user "bob@ac.test"' "$OUT" "address as user"
 assert_grep_fixed "https://ac.test:$HTTPS_PORT/.well-known/autoconfig/mail/config-v1.1.xml" "$OUT" "second URL named"
 assert_grep_fixed "autoconfig.ac.test: no address" "$ERR" "first URL's failure said"
+
+# Same priority: the heavier weight first; SRV alone: the address is the
+# user.
+conf carol@weight.test
+assert_exit 0 "SRV only"
+assert_grep_fixed "host heavy.weight.test" "$OUT" "weight honoured"
+assert_grep_fixed 'user "carol@weight.test"' "$OUT" "address as user (RFC 6186)"
+assert_grep_fixed "# auth, user: from no document: the address is the user" "$OUT" "user's source"
 
 # Errors.
 conf x@dot.test
@@ -195,7 +208,7 @@ run_postseal -C "$NEW" --configure alice@mail.test --write \
     --dns-server "127.0.0.1:$NS_PORT" --trust-file "$CA/ca.pem" \
     --https-port "$HTTPS_PORT"
 assert_exit 0 "--write"
-assert_eq "600" "$(stat -c %a "$NEW")" "mode 0600"
+assert_eq "$(stat -c %a "$NEW")" "600" "mode 0600"
 assert_grep_fixed "host localhost" "$NEW" "written account"
 cp "$NEW" "$T/new.saved"
 run_postseal -C "$NEW" --configure bob@ac.test --write \
@@ -204,6 +217,16 @@ run_postseal -C "$NEW" --configure bob@ac.test --write \
 assert_exit 73 "never overwrite"
 assert_grep_fixed "$NEW exists: postseal --configure never overwrites" "$ERR" "overwrite refused"
 assert_same_file "$T/new.saved" "$NEW" "file unchanged"
+
+# Without -C: the user's file, its directory made 0700.
+conf carol@weight.test --write
+assert_exit 0 "--write to the user's file"
+assert_eq "$(stat -c %a "$XDG_CONFIG_HOME/postseal/config")" "600" "user file mode 0600"
+assert_eq "$(stat -c %a "$XDG_CONFIG_HOME/postseal")" "700" "directory mode 0700"
+assert_grep_fixed "host heavy.weight.test" "$XDG_CONFIG_HOME/postseal/config" "user file written"
+conf carol@weight.test --write
+assert_exit 73 "user file never overwritten"
+assert_grep_fixed "exists: postseal --configure never overwrites" "$ERR" "user file: overwrite refused"
 
 # Use it: the user adds the password (and, for the test CA, the trust
 # file) as the comment says.

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "ispdb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,6 +58,33 @@ check_server(const struct ispdb_server *s)
 		fail("a template without placeholders changed");
 }
 
+/* The account written for the chosen server: TLS on, no password line,
+ * printable lines only. */
+static void
+check_account(const struct ispdb_server *s)
+{
+	struct buf b;
+	struct err e = {0};
+	size_t i;
+
+	buf_init(&b, 16384);
+	if (ispdb_account(s, "u@d.example", "d.example", &b, &e) == 0) {
+		if (buf_addch(&b, '\0') == -1)
+			fail("no room for the terminator");
+		if (strstr(b.data, "\ntls on\n") == NULL)
+			fail("an account without tls on");
+		if (strstr(b.data, "\npassword") != NULL)
+			fail("an account with a password");
+		for (i = 0; i + 1 < b.len; i++)
+			if (((unsigned char)b.data[i] < ' ' &&
+				b.data[i] != '\n') ||
+			    (unsigned char)b.data[i] >= 0x7f)
+				fail("a control byte in the account");
+	} else if (e.kind != ERR_DATA)
+		fail("an account refused with another error than ERR_DATA");
+	buf_reset(&b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -76,5 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_server(&db.out[i]);
 	if ((s = ispdb_choose(&db)) != NULL && s->sock == ISPDB_PLAIN)
 		fail("a plaintext server chosen");
+	if (s != NULL)
+		check_account(s);
 	return 0;
 }

@@ -752,8 +752,8 @@ opt_doctor(struct cli *cl, const char *name, const char *val, struct err *e)
 	return set_mode(cl, MODE_DOCTOR, name, e);
 }
 
-/* --configure ADDRESS and its --write, --dns-server, --trust-file and
- * --https-port (issue 16). */
+/* --configure ADDRESS and its --write, --dns-server, --dns-trust-anchor,
+ * --trust-file and --https-port (issue 16). */
 static int
 opt_configure(struct cli *cl, const char *name, const char *val, struct err *e)
 {
@@ -767,6 +767,10 @@ opt_configure(struct cli *cl, const char *name, const char *val, struct err *e)
 	}
 	if (strcmp(name, "--dns-server") == 0) {
 		o->configure_dns = val;
+		return 0;
+	}
+	if (strcmp(name, "--dns-trust-anchor") == 0) {
+		o->configure_anchor = val;
 		return 0;
 	}
 	if (strcmp(name, "--trust-file") == 0) {
@@ -843,6 +847,7 @@ static const struct longopt longopts[] = {
     {"configure", ARG_REQ, opt_configure},
     {"write", ARG_NONE, opt_configure},
     {"dns-server", ARG_REQ, opt_configure},
+    {"dns-trust-anchor", ARG_REQ, opt_configure},
     {"trust-file", ARG_REQ, opt_configure},
     {"https-port", ARG_REQ, opt_configure},
 };
@@ -916,10 +921,12 @@ check_combination(struct cli *cl, struct err *e)
 		return usage(e, "--device, --browser and --no-browser go with "
 				"--oauth2-login");
 	if ((o->configure_write || o->configure_dns != NULL ||
-		o->configure_trust != NULL || o->configure_port != 0) &&
+		o->configure_anchor != NULL || o->configure_trust != NULL ||
+		o->configure_port != 0) &&
 	    o->mode != MODE_CONFIGURE)
-		return usage(e, "--write, --dns-server, --trust-file and "
-				"--https-port go with --configure");
+		return usage(e, "--write, --dns-server, --dns-trust-anchor, "
+				"--trust-file and --https-port go with "
+				"--configure");
 	if (o->mode == MODE_SEND && o->nrcpts == 0 && !o->read_recipients)
 		return usage(e, "no recipients given (use -t to read them "
 				"from the message)");

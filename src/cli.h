@@ -93,10 +93,11 @@ struct opts {
 	int oauth2_how;
 	int oauth2_no_browser;
 	/* --configure ADDRESS [--write] [--dns-server S] [--trust-file F]
-	 * [--https-port N] (issue 16). */
+	 * [--dns-trust-anchor F] [--https-port N] (issue 16). */
 	const char *configure_addr;
 	int configure_write;
 	const char *configure_dns;
+	const char *configure_anchor;
 	const char *configure_trust;
 	unsigned configure_port; /* 0: 443 */
 

@@ -410,8 +410,8 @@ discover_run(const struct opts *o, FILE *out, struct err *e)
 			goto out;
 		}
 	}
-	if (dns_open(o->configure_dns, DISCOVER_TIMEOUT * 1000, &d.dns, e) ==
-	    -1)
+	if (dns_open_ta(o->configure_dns, o->configure_anchor,
+		DISCOVER_TIMEOUT * 1000, &d.dns, e) == -1)
 		goto out;
 	srv_lookup(&d, 1);
 	srv_lookup(&d, 0);

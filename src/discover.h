@@ -13,7 +13,8 @@
 struct opts;
 
 /*
- * Look up o->configure_addr's domain (through o->configure_dns, HTTPS
+ * Look up o->configure_addr's domain (through o->configure_dns,
+ * validating from o->configure_anchor when set; HTTPS
  * verified against o->configure_trust or the system's store) and print
  * the account to out; with o->configure_write also create the
  * configuration file (-C or the user's), never overwriting one

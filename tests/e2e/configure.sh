@@ -5,7 +5,9 @@
 # certificate of the test CA) serves the autoconfig documents by Host.
 # --https-port points the fetch at the port the test chose (the URLs
 # name port 443, which only root could bind and which another test could
-# hold); --dns-server at nsd, --trust-file at the test CA.  Checked: SRV
+# hold); --dns-server at nsd, --dns-trust-anchor at the signed zone's DS,
+# --trust-file at the test CA.  DNSSEC-validated SRV records beat the
+# document, which beats SRV records that are not validated.  Checked: SRV
 # implicit TLS preferred to the document's STARTTLS, the sources named,
 # the username template used, the second URL (.well-known) used when
 # autoconfig.DOMAIN has no address, a "." target read as not offered;
@@ -32,6 +34,7 @@ dns_name = "autoconfig.http404.test"
 dns_name = "autoconfig.http500.test"
 dns_name = "autoconfig.big.test"
 dns_name = "autoconfig.plain.test"
+dns_name = "autoconfig.sec.test"
 tls_www_server
 expiration_days = 30
 EOF
@@ -66,6 +69,13 @@ ns_zone dot.test <<'EOF'
 _submissions._tcp	SRV	0 0 0 .
 _submission._tcp	SRV	0 0 0 .
 EOF
+# Signed: SRV implicit TLS validated by DNSSEC, and a document naming
+# another implicit TLS server.
+ns_zone sec.test <<EOF
+_submissions._tcp	SRV	0 0 $SMTP_PORT localhost.
+autoconfig	A	127.0.0.1
+EOF
+ns_sign sec.test
 for z in bad doctype http404 http500 big plain; do
 	printf 'autoconfig\tA\t127.0.0.1\n' | ns_zone $z.test
 done
@@ -92,6 +102,9 @@ class H(http.server.BaseHTTPRequestHandler):
                           "%EMAILLOCALPART%")
         elif host == "ac.test" and self.path == "/.well-known/autoconfig/mail/config-v1.1.xml":
             body = DOC % ("ac.test", "smtp.ac.test", 465, "SSL",
+                          "%EMAILADDRESS%")
+        elif host == "autoconfig.sec.test":
+            body = DOC % ("sec.test", "smtps.sec.test", 465, "SSL",
                           "%EMAILADDRESS%")
         elif host == "autoconfig.plain.test":
             body = DOC % ("plain.test", "smtp.plain.test", 25, "plain",
@@ -164,6 +177,20 @@ assert_grep_fixed "port 465" "$OUT" "document port"
 assert_grep_fixed 'user "bob@ac.test"' "$OUT" "address as user"
 assert_grep_fixed "https://ac.test:$HTTPS_PORT/.well-known/autoconfig/mail/config-v1.1.xml" "$OUT" "second URL named"
 assert_grep_fixed "autoconfig.ac.test: no address" "$ERR" "first URL's failure said"
+
+# Two implicit TLS servers: the DNSSEC-validated SRV record wins over the
+# document; without the trust anchor the SRV answer is not validated and
+# the document (verified HTTPS) wins.
+conf dave@sec.test --dns-trust-anchor "$NS_ANCHORS"
+assert_exit 0 "signed SRV"
+assert_grep_fixed "host localhost" "$OUT" "validated SRV preferred"
+assert_grep_fixed "from SRV _submissions._tcp.sec.test (priority 0, weight 0; DNSSEC secure)" "$OUT" "DNSSEC status named"
+assert_grep_fixed "address DNSSEC secure" "$OUT" "the document's host validated"
+assert_grep_fixed "# not used: implicit TLS smtps.sec.test:465 from autoconfig" "$OUT" "document named as not used"
+conf dave@sec.test
+assert_exit 0 "signed SRV, no anchor"
+assert_grep_fixed "host smtps.sec.test" "$OUT" "document preferred to unvalidated SRV"
+assert_grep_fixed "DNSSEC insecure" "$OUT" "not validated without the anchor"
 
 # Same priority: the heavier weight first; SRV alone: the address is the
 # user.

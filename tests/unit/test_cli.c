@@ -307,8 +307,11 @@ static const struct {
     {{"sendmail", "--configure", "a@b..test", END},
 	"ERR:--configure: 'a@b..test' is not a mail address"},
     {{"sendmail", "--write", "-t", END},
-	"ERR:--write, --dns-server, --trust-file and --https-port go with "
-	"--configure"},
+	"ERR:--write, --dns-server, --dns-trust-anchor, --trust-file and "
+	"--https-port go with --configure"},
+    {{"sendmail", "--dns-trust-anchor", "a.ds", "-t", END},
+	"ERR:--write, --dns-server, --dns-trust-anchor, --trust-file and "
+	"--https-port go with --configure"},
     {{"sendmail", "--configure", "a@b.test", "--https-port", "0", END},
 	"ERR:--https-port: expected 1 to 65535"},
     {{"sendmail", "--configure", "a@b.test", "x@y.test", END},

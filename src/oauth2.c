@@ -1342,34 +1342,6 @@ done:
 	return r;
 }
 
-int
-oauth2_status(const struct account *a, FILE *out, struct err *e)
-{
-	static const char *const flows[] = {"refresh_token",
-	    "client_credentials", "jwt_bearer"};
-	struct state st;
-	struct o2 o;
-	long long left;
-
-	if (o2_init(&o, a, e) == -1 || state_read(&o, &st, e) == -1)
-		return -1;
-	left = st.expires_at - (long long)time(NULL);
-	fprintf(out,
-	    "OAuth2:\n    flow:          %s\n    token "
-	    "endpoint: %s\n    state file:    %s\n    refresh token: %s\n",
-	    flows[o.jwt_bearer ? 2 : o.client_credentials], o.token_ep, o.state,
-	    st.refresh != NULL ? "stored" : "none");
-	if (st.access == NULL)
-		fprintf(out, "    access token:  none cached\n");
-	else if (left > 0)
-		fprintf(out, "    access token:  valid for %lld s\n", left);
-	else
-		fprintf(out, "    access token:  expired\n");
-	state_clear(&st);
-	o2_free(&o);
-	return 0;
-}
-
 /* "2026-12-02 14:05:00 UTC" */
 static void
 utc_time(long long t, char *out, size_t size)

@@ -67,14 +67,6 @@ int oauth2_login(const struct account *a, enum oauth2_login_how how,
     int no_browser, FILE *out, struct err *e);
 
 /*
- * --serverinfo: the account's OAuth2 setup and token state (flow, token
- * endpoint, state file, whether a refresh token is stored, how long the
- * cached access token stays valid) to out, without contacting anything
- * and without printing a token.
- */
-int oauth2_status(const struct account *a, FILE *out, struct err *e);
-
-/*
  * --serverinfo (and the doctor): the account's OAuth2 state to out --
  * provider and flow, token endpoint, the state file and its mode, whether
  * a refresh token is stored, the cached access token's expiry (relative

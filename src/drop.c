@@ -14,8 +14,9 @@
  *
  * Exit: 0 stored, 65 a malformed record, 77 refused by the policy file
  * (SYSCONFDIR_POSTSEAL/policy, not secret), 75 the per-user limit or a
- * full disk (try later), 71 a broken installation; one line on stderr
- * says why.
+ * full disk (try later, as Postfix's sendmail does when the queue is
+ * full: the caller keeps the message), 78 a bad policy file, 71 a broken
+ * installation; one line on stderr says why.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,7 +111,8 @@ main(int argc, char **argv)
 		return 71;
 	}
 	if (privsep_drop(STDIN_FILENO, POSTSEAL_INCOMING,
-		SYSCONFDIR_POSTSEAL "/policy", getuid(), id, &e) == -1) {
+		SYSCONFDIR_POSTSEAL "/policy", POSTSEAL_STATUS, getuid(), id,
+		&e) == -1) {
 		fprintf(stderr, "postseal-drop: %s\n", e.text);
 		return err_exit_code(e.kind);
 	}

@@ -340,24 +340,84 @@ user_usage(int dfd, uid_t uid, size_t *count, unsigned long long *bytes,
 	return 0;
 }
 
-static int
-check_limit(int dfd, uid_t uid, unsigned long long size, struct err *e)
+/*
+ * What root's last queue run found of uid's in the system queue: the
+ * closing line of STATUS/<uid> (runq.c's status_one(): "-- N entries (F
+ * failed, marked !), B bytes"), a file of root's.  None: 0 and 0.
+ */
+static void
+queue_usage(const char *status, uid_t uid, size_t *count,
+    unsigned long long *bytes)
 {
-	unsigned long long bytes;
-	size_t count;
+	char name[32], tail[256];
+	unsigned long long n, b;
+	const char *p;
+	struct stat st;
+	off_t off = 0;
+	ssize_t len;
+	int sfd, fd = -1;
 
-	if (size > PRIVSEP_MAX_BYTES)
+	*count = 0;
+	*bytes = 0;
+	if (status == NULL ||
+	    (sfd = open(status,
+		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return;
+	snprintf(name, sizeof(name), "%lu", (unsigned long)uid);
+	fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	close(sfd);
+	if (fd == -1)
+		return;
+	len = -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0) {
+		off = st.st_size > (off_t)sizeof(tail) - 1
+			  ? st.st_size - (off_t)sizeof(tail) + 1
+			  : 0;
+		len = pread(fd, tail, sizeof(tail) - 1, off);
+	}
+	close(fd);
+	if (len <= 0)
+		return;
+	tail[len] = '\0';
+	if ((p = strstr(tail, "\n-- ")) != NULL)
+		p += 4;
+	else if (strncmp(tail, "-- ", 3) == 0 && off == 0)
+		p = tail + 3;
+	else
+		return;
+	if (parse_uint(&p, 0xffffffffULL, &n) == -1 ||
+	    (p = strstr(p, "), ")) == NULL)
+		return;
+	p += 3;
+	if (parse_uint(&p, ~0ULL, &b) == -1 || strncmp(p, " bytes", 6) != 0)
+		return;
+	*count = (size_t)n;
+	*bytes = b;
+}
+
+static int
+check_limit(int dfd, const char *status, uid_t uid, unsigned long long size,
+    const struct privsep_limits *l, struct err *e)
+{
+	unsigned long long bytes, qbytes;
+	size_t count, qcount;
+
+	if (size > l->message)
 		return err_set(e, ERR_DATA,
-		    "message too large for the system queue (%llu bytes, at "
-		    "most %llu)",
-		    size, PRIVSEP_MAX_BYTES);
+		    "message too large for the system queue (%llu bytes, "
+		    "max_message_size %llu)",
+		    size, l->message);
 	if (user_usage(dfd, uid, &count, &bytes, e) == -1)
 		return -1;
-	if (count >= PRIVSEP_MAX_ENTRIES || bytes + size > PRIVSEP_MAX_BYTES)
+	queue_usage(status, uid, &qcount, &qbytes);
+	count += qcount;
+	bytes += qbytes;
+	if (count >= l->messages || bytes > l->bytes || size > l->bytes - bytes)
 		return err_set(e, ERR_TEMP,
-		    "your messages waiting for the system queue reach the "
-		    "limit (%zu messages, %llu bytes); try later",
-		    count, bytes);
+		    "your messages in the system queue reach your limit (%zu "
+		    "messages, %llu bytes; max_user_messages %llu, "
+		    "max_user_queue %llu); try later",
+		    count, bytes, l->messages, l->bytes);
 	return 0;
 }
 
@@ -492,9 +552,10 @@ out:
 }
 
 int
-privsep_drop(int in, const char *incoming, const char *policy, uid_t uid,
-    char *id, struct err *e)
+privsep_drop(int in, const char *incoming, const char *policy,
+    const char *status, uid_t uid, char *id, struct err *e)
 {
+	struct privsep_limits lim;
 	struct queue_envelope rec;
 	size_t envlen, m = sizeof(PRIVSEP_MAGIC) - 1;
 	struct buf b;
@@ -507,7 +568,8 @@ privsep_drop(int in, const char *incoming, const char *policy, uid_t uid,
 		goto out;
 	parsed = 1;
 	if (privsep_policy_check(policy, uid, rec.account,
-		rec.held[2] == '1' ? rec.from : NULL, &use, e) == -1)
+		rec.held[2] == '1' ? rec.from : NULL, &use, e) == -1 ||
+	    privsep_policy_limits(policy, &lim, e) == -1)
 		goto out;
 	if ((dfd = open(incoming,
 		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
@@ -515,7 +577,7 @@ privsep_drop(int in, const char *incoming, const char *policy, uid_t uid,
 		    strerror(errno));
 		goto out;
 	}
-	if (check_limit(dfd, uid, rec.size, e) == -1)
+	if (check_limit(dfd, status, uid, rec.size, &lim, e) == -1)
 		goto out;
 	r = drop_store(in, dfd, uid, &rec, b.data + envlen, b.len - envlen, id,
 	    e);
@@ -865,6 +927,94 @@ policy_user(struct policy *p, uid_t uid, struct err *e)
 		n = POLICY_MAX_GROUPS; /* the first ones */
 	p->ngroups = n;
 	return 0;
+}
+
+/* "N", or N with k, M or G (powers of 1024) into *v. */
+static int
+parse_size(const char *s, unsigned long long *v)
+{
+	const char *p = s;
+	unsigned long long n, mul = 1;
+
+	if (parse_uint(&p, 1ULL << 50, &n) == -1)
+		return -1;
+	if (*p == 'k' || *p == 'K')
+		mul = 1ULL << 10;
+	else if (*p == 'M')
+		mul = 1ULL << 20;
+	else if (*p == 'G')
+		mul = 1ULL << 30;
+	if (mul != 1)
+		p++;
+	if (*p != '\0' || n == 0 || n > (1ULL << 50) / mul)
+		return -1;
+	*v = n * mul;
+	return 0;
+}
+
+/* One max_* line (kw known to be one) into l. */
+static int
+limit_line(const char *file, const char *kw, char *vals,
+    struct privsep_limits *l, int in_section, struct err *e)
+{
+	unsigned long long v, *dst;
+	const char *w = next_word(&vals);
+
+	if (in_section)
+		return err_set(e, ERR_CONFIG,
+		    "%s: %s is per user, for every account: put it before "
+		    "the first account line",
+		    file, kw);
+	dst = strcmp(kw, "max_user_messages") == 0 ? &l->messages
+	      : strcmp(kw, "max_user_queue") == 0  ? &l->bytes
+						   : &l->message;
+	if (w == NULL || next_word(&vals) != NULL ||
+	    (dst == &l->messages
+		    ? parse_uint_str(w, 1000000, &v) == -1 || v == 0
+		    : parse_size(w, &v) == -1))
+		return err_set(e, ERR_CONFIG, "%s: %s: %s (a number%s)", file,
+		    kw, w != NULL ? "bad value" : "no value",
+		    dst == &l->messages ? ", 1 to 1000000"
+					: ", with k, M or G");
+	*dst = v;
+	return 0;
+}
+
+int
+privsep_policy_limits(const char *file, struct privsep_limits *l, struct err *e)
+{
+	char *copy = NULL, *line, *next, *kw;
+	struct buf b;
+	int r = -1, have, in_section = 0;
+
+	l->messages = PRIVSEP_MAX_ENTRIES;
+	l->bytes = PRIVSEP_MAX_BYTES;
+	l->message = PRIVSEP_MAX_BYTES;
+	buf_init(&b, POLICY_MAX);
+	if ((have = read_policy(file, &b, e)) <= 0) {
+		r = have;
+		goto out;
+	}
+	copy = xstrdup(b.data);
+	for (line = copy; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line += strspn(line, " \t");
+		if (*line == '#' || (kw = next_word(&line)) == NULL)
+			continue;
+		if (strcmp(kw, "account") == 0)
+			in_section = 1;
+		else if ((strcmp(kw, "max_user_messages") == 0 ||
+			     strcmp(kw, "max_user_queue") == 0 ||
+			     strcmp(kw, "max_message_size") == 0) &&
+			 limit_line(file, kw, line, l, in_section, e) == -1)
+			goto out;
+	}
+	r = 0;
+out:
+	free(copy);
+	buf_reset(&b);
+	return r;
 }
 
 int

@@ -24,9 +24,17 @@
 #include "queue.h"
 
 #define PRIVSEP_MAGIC "postseal-drop 1\n"
-/* Per local user, in incoming/ at once (SECURITY.md P7). */
+/* Per local user, in incoming/ and the system queue together, unless the
+ * policy file says otherwise (SECURITY.md P7). */
 #define PRIVSEP_MAX_ENTRIES 100
 #define PRIVSEP_MAX_BYTES (64ULL * 1024 * 1024)
+
+/* The policy file's per-user limits (privsep_policy_limits()). */
+struct privsep_limits {
+	unsigned long long messages; /* max_user_messages */
+	unsigned long long bytes;    /* max_user_queue */
+	unsigned long long message;  /* max_message_size */
+};
 
 /*
  * The user's side: run the drop program (PRIVSEP_DROP, environment
@@ -40,14 +48,17 @@ int privsep_submit(const struct queue_envelope *env, queue_write_fn *write,
 
 /*
  * The drop program: read one record from fd in, check it and the policy
- * file (privsep_policy_check()), and store it in the directory incoming
- * as submitted by uid.  id receives the name's ID (QUEUE_ID_LEN + 1
- * bytes).  ERR_DATA for a malformed record, ERR_AUTH for one the policy
- * refuses, ERR_TEMP for the per-user limit or a full disk; nothing is
- * left behind then.
+ * file (privsep_policy_check(), privsep_policy_limits()), and store it in
+ * the directory incoming as submitted by uid.  What uid has in incoming
+ * and in the system queue (the listing root's last queue run left in
+ * status/<uid>; status NULL: incoming alone) counts against the limits.
+ * id receives the name's ID (QUEUE_ID_LEN + 1 bytes).  ERR_DATA for a
+ * malformed record or one over max_message_size, ERR_AUTH for one the
+ * policy refuses, ERR_CONFIG for a bad policy file, ERR_TEMP for the
+ * per-user limit or a full disk; nothing is left behind then.
  */
-int privsep_drop(int in, const char *incoming, const char *policy, uid_t uid,
-    char *id, struct err *e);
+int privsep_drop(int in, const char *incoming, const char *policy,
+    const char *status, uid_t uid, char *id, struct err *e);
 
 /*
  * The sender: move every complete record of incoming into q as a held
@@ -76,6 +87,16 @@ int privsep_pickup(const char *incoming, struct queue *q, struct err *e);
  * account's from.  The file must belong to root and not be writable by
  * group or others (ERR_CONFIG otherwise).
  *
+ * Lines before any account line may also set the per-user limits (one
+ * value each; in a section they are ERR_CONFIG):
+ *   max_user_messages N  messages of one user in incoming/ and the
+ *                        system queue together (default 100);
+ *   max_user_queue SIZE  their bytes (default 64M; SIZE: a number with
+ *                        k, M or G, powers of 1024);
+ *   max_message_size SIZE one message (default 64M).
+ * privsep_policy_limits() fills l with them (the defaults without the
+ * file); ERR_CONFIG for a bad value or file.
+ *
  * privsep_policy_check(): 0 if uid may submit for account ("*": no -a)
  * with sender (NULL: no -f); *use_sender is set to 1 when sender is one
  * allow_from allows (the sender then keeps it), else 0.  ERR_AUTH with a
@@ -83,6 +104,8 @@ int privsep_pickup(const char *incoming, struct queue *q, struct err *e);
  */
 int privsep_policy_check(const char *file, uid_t uid, const char *account,
     const char *sender, int *use_sender, struct err *e);
+int privsep_policy_limits(const char *file, struct privsep_limits *l,
+    struct err *e);
 
 /*
  * mailq for a local user of the system account: run the drop program

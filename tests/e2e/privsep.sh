@@ -341,6 +341,61 @@ assert_eq "$(find "$queuedir/failed" -mindepth 1 -maxdepth 1 | wc -l)" \
     $((nf + 1)) "the sender refuses the forged From: (failed/)"
 assert_no_grep_fixed 'From: ceo@bank.example' "$RECORD" "never sent"
 
+# ---- 7. configurable per-user limits (policy file) ----
+# Each user now has one failed entry in the system queue (status/<uid>):
+# it counts, with what waits in incoming/.
+u1=$(id -u "$U1")
+assert_grep '^-- 1 entry' "$queuedir/status/$u1" "U1's failed entry listed"
+printf '%s\n' "max_user_messages 3" "max_user_queue 64k" \
+    "max_message_size 3k" >"$POL"
+chmod 644 "$POL"
+{
+	printf 'Subject: limit big\n\n'
+	head -c 4000 /dev/zero | tr '\0' 'b' | fold -w 70
+} >"$T/big"
+{
+	printf 'Subject: limit ok\n\n'
+	head -c 1500 /dev/zero | tr '\0' 'o' | fold -w 70
+} >"$T/mid"
+chmod 644 "$T/big" "$T/mid"
+as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/big"
+assert_exit 65 "limits: a message over max_message_size"
+assert_grep 'too large .*max_message_size 3072' "$T/as.out" \
+    "limits: says which limit"
+assert_eq "$(n_incoming)" 0 "limits: nothing stored for the big one"
+for n in 1 2; do
+	as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
+	assert_exit 0 "limits: message $n within the limit"
+done
+as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
+assert_exit 75 "limits: the queued entry and 2 records reach 3"
+assert_grep 'reach your limit \(3 messages.*max_user_messages 3' \
+    "$T/as.out" "limits: says the count and the keyword"
+assert_eq "$(find "$INC" -name "$u1-*" | wc -l)" 2 \
+    "limits: 2 of U1's records in incoming/, so the queue counted"
+assert_eq "$(find "$INC" -name "t*" | wc -l)" 0 "limits: no partial record"
+as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
+assert_exit 0 "limits: another user is not held by U1's limit"
+printf '%s\n' "max_user_queue 3k" >"$POL"
+as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
+assert_exit 75 "limits: over max_user_queue"
+assert_grep 'max_user_queue 3072' "$T/as.out" "limits: names max_user_queue"
+printf '%s\n' "max_user_queue lots" >"$POL"
+as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
+assert_exit 78 "limits: a bad value in the policy file"
+assert_grep 'max_user_queue: bad value' "$T/as.out" "limits: says which"
+printf '%s\n' "account sys" "max_user_messages 5" >"$POL"
+as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
+assert_exit 78 "limits: a limit inside an account section"
+assert_grep 'before the first account line' "$T/as.out" "limits: says where"
+assert_eq "$(n_incoming)" 3 "limits: refusals stored nothing"
+rm -f "$POL"
+run_postseal_as_root -q
+assert_exit 0 "root: -q after the limits"
+assert_eq "$(spool_count 'limit ok')" 3 \
+    "limits: every message within the limit sent, none lost"
+assert_eq "$(spool_count 'limit big')" 0 "limits: the big one never sent"
+
 # ---- the secret never reached the attacker ----
 assert_no_secret sysuser "$SECRET" "$T/attacker.all" "$T/drop.out"
 assert_no_grep_fixed "$SECRET" "$T/attacker.all" "attacker output"

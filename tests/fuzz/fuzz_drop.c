@@ -135,8 +135,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if ((in = tmpfile()) == NULL || fwrite(data, 1, size, in) != size ||
 	    fflush(in) != 0 || lseek(fileno(in), 0, SEEK_SET) != 0)
 		broken("tmpfile", "cannot write the input");
-	r = privsep_drop(fileno(in), dir, "/nonexistent/policy", getuid(), id,
-	    &e);
+	r = privsep_drop(fileno(in), dir, "/nonexistent/policy", NULL, getuid(),
+	    id, &e);
 	fclose(in);
 	if (r == 0) {
 		check_file(data, size, id);

@@ -634,7 +634,9 @@ pickup_open(int dfd, const char *name, unsigned long long uid, struct stat *st,
 
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
-		return err_set(e, ERR_TEMP, "%s: %s", name, strerror(errno));
+		/* ELOOP: a symbolic link, planted; it goes (ERR_DATA). */
+		return err_set(e, errno == ELOOP ? ERR_DATA : ERR_TEMP,
+		    "%s: %s", name, strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		close(fd);
 		return err_set(e, ERR_NONE, "%s: busy", name);
@@ -662,8 +664,11 @@ pickup_one(int dfd, const char *name, unsigned long long uid, struct queue *q,
 	int fd, r = -1, parsed = 0;
 
 	buf_init(&b, ENV_CAP);
-	if ((fd = pickup_open(dfd, name, uid, &st, e)) == -1)
+	if ((fd = pickup_open(dfd, name, uid, &st, e)) == -1) {
+		if (e->kind == ERR_DATA)
+			goto bad;
 		goto out;
+	}
 	if (read_envelope(fd, &b, &envlen, e) == -1 ||
 	    record_parse(b.data + m, envlen - m, &rec, e) == -1)
 		goto bad;

@@ -396,6 +396,179 @@ assert_eq "$(spool_count 'limit ok')" 3 \
     "limits: every message within the limit sent, none lost"
 assert_eq "$(spool_count 'limit big')" 0 "limits: the big one never sent"
 
+# ---- 8. attacks on the drop step and the spool ----
+# Another user's message waits in incoming/ with a secret of its own, and
+# a root-only file holds a third: neither may reach the attacker.
+SPOOLSECRET=spool$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+ROOTSECRET=root$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+printf 'Subject: spool secret\n\n%s\n' "$SPOOLSECRET" >"$T/spoolmsg"
+chmod 644 "$T/spoolmsg"
+as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/spoolmsg"
+assert_exit 0 "attacks: the victim's message queued"
+victim=$(find "$INC" -name "$u1-*" | head -n 1)
+[ -n "$victim" ] || fail "attacks: no record of the victim"
+# (On the overlay, so that root can hard-link it into incoming/.)
+RO=$prefix/rootonly
+printf '%s\n' "$ROOTSECRET" >"$RO"
+chmod 600 "$RO"
+
+# ptrace, /proc/PID/{environ,mem} and core dumps of the running drop step,
+# by the submitting user, with a control process of the user's own.
+# (Outside $T, which only we can reach.)
+CD=$(mktemp -d /tmp/postseal-attack.XXXXXX) || hard_error "mktemp"
+at_cleanup "rm -rf '$CD'"
+mkdir "$CD/cores"
+chmod 755 "$CD"
+chmod 777 "$CD/cores"
+cp "$top_srcdir/tests/e2e/privsep-attack.py" "$CD/attack.py"
+chmod 644 "$CD/attack.py"
+nt0=$(find "$INC" -name "t$(id -u "$U2")-*" | wc -l)
+as "$U2" /usr/bin/python3 "$CD/attack.py" "$DROP" "$CD/cores"
+assert_exit 0 "attacks: the ptrace and core script ran"
+for sig in 11 6; do
+	assert_grep "^drop signal $sig: no core\$" "$T/as.out" \
+	    "attacks: no core of the drop step on signal $sig"
+done
+for w in environ mem; do
+	assert_grep "^drop $w: Permission denied\$" "$T/as.out" \
+	    "attacks: /proc/PID/$w of the drop step refused"
+	assert_grep "^control $w: read\$" "$T/as.out" "attacks: control $w"
+done
+for w in seize attach; do
+	assert_grep "^drop $w: Operation not permitted\$" "$T/as.out" \
+	    "attacks: PTRACE_${w} of the drop step refused"
+	assert_grep "^control $w: ok\$" "$T/as.out" "attacks: control $w"
+done
+case $(cat /proc/sys/kernel/core_pattern) in
+'|'*) echo "  core_pattern is a pipe: the control's core is not ours to see" ;;
+*)
+	assert_grep '^control signal 11: core$' "$T/as.out" \
+	    "attacks: the control dumps core here"
+	assert_grep '^control core file: yes$' "$T/as.out" \
+	    "attacks: ... into its directory"
+	;;
+esac
+assert_no_grep_fixed "$SPOOLSECRET" "$T/as.out" "attacks: no spool data"
+if grep -rlF -e "$SPOOLSECRET" -e "$SECRET" -e "$ROOTSECRET" "$CD/cores"; then
+	fail "attacks: a secret in a core file"
+fi
+assert_no_grep '^drop core file: yes' "$T/as.out" "attacks: no core file"
+assert_eq "$(find "$CD/cores" -name 'core*drop*' | wc -l)" 0 \
+    "attacks: no core file of the drop step"
+# The killed drop steps left partial records: aged past the grace period,
+# the queue run sweeps them without sending them.
+assert_eq "$(find "$INC" -name "t$(id -u "$U2")-*" | wc -l)" $((nt0 + 2)) \
+    "attacks: two killed drop steps, two more partial records"
+
+# Links in incoming/, by one who broke into the drop step's group (the
+# kernel's protected_hardlinks stops its hard links; root plants those).
+u2=$(id -u "$U2")
+asdrop() {
+	_u=$1
+	shift
+	setpriv --reuid="$_u" --regid="$_u" \
+	    --groups="$(getent group "$DG" | cut -d: -f3)" env -i \
+	    PATH=/usr/bin:/bin "$@" >"$T/as.out" 2>&1
+	RC=$?
+	cat "$T/as.out" >>"$T/attacker.all"
+}
+asdrop "$U2" ln -s "$RO" "$INC/$u2-00000000000000000001"
+assert_exit 0 "attacks: the drop group may plant a symlink"
+asdrop "$U2" ln -s "$victim" "$INC/$u2-00000000000000000002"
+asdrop "$U2" ln "$victim" "$INC/$u2-00000000000000000003"
+[ "$RC" -ne 0 ] || [ "$(cat /proc/sys/fs/protected_hardlinks)" = 0 ] ||
+    fail "attacks: a hard link to another user's entry"
+asdrop "$U2" sh -c "echo x >'$INC/$u2-00000000000000000004' && \
+    mv '$INC/$u2-00000000000000000004' '$victim'"
+[ "$RC" -ne 0 ] || fail "attacks: overwrote another user's entry"
+asdrop "$U2" sh -c "echo x >>'$victim'"
+[ "$RC" -ne 0 ] || fail "attacks: appended to another user's entry"
+asdrop "$U2" rm -f "$victim"
+[ -e "$victim" ] || fail "attacks: removed another user's entry"
+rm -f "$INC/$u2-00000000000000000004" "$INC/$u2-00000000000000000003"
+ln "$RO" "$INC/$u2-00000000000000000005"
+ln "$RO" "$INC/0-00000000000000000006"
+ln "$victim" "$INC/$u1-00000000000000000007"
+
+# SIGSTOP of the drop step halfway (between writing and renaming: its
+# record is a t* file): the queue run leaves it; swept once it is older
+# than the grace period, the stopped drop step fails with 75 when it goes
+# on; stopped and resumed in time, it stores the whole message.
+stop_body='Subject: stopped
+'
+stop_body="$stop_body
+$(head -c 3000 /dev/zero | tr '\0' 's' | fold -w 60)
+"
+stop_rec() {
+	printf 'postseal-drop 1\npostseal-queue 1\nid 00000000000000000000\n'
+	printf 'account *\nfrom <>\nrcpt <rcpt@example.org>\nbody8bit 0\n'
+	printf 'smtputf8 0\nsize %s\ncreated 1\nattempts 0\nnext 1\n' \
+	    "$(printf '%s' "$stop_body" | wc -c)"
+	printf 'held f=0 B=- F=\nend\n%s' "$stop_body"
+}
+stop_rec >"$T/stop.rec"
+reclen=$(wc -c <"$T/stop.rec")
+stopped_drop() {
+	rm -f "$T/stopfifo"
+	mkfifo "$T/stopfifo"
+	chmod 666 "$T/stopfifo"
+	setpriv --reuid="$U2" --regid="$U2" --clear-groups env -i "$DROP" \
+	    <"$T/stopfifo" >"$T/stop.out" 2>&1 &
+	dpid=$!
+	track_pid "$dpid"
+	exec 7>"$T/stopfifo"
+	head -c $((reclen - 1000)) "$T/stop.rec" >&7
+	sleep 1
+	as "$U2" kill -STOP "$dpid"
+	assert_exit 0 "attacks: the user stops the drop step"
+}
+resume_drop() {
+	as "$U2" kill -CONT "$dpid"
+	tail -c 1000 "$T/stop.rec" >&7
+	exec 7>&-
+	wait "$dpid"
+	RC=$?
+	cat "$T/stop.out" >>"$T/attacker.all"
+}
+stopped_drop
+nt=$(find "$INC" -name "t$u2-*" | wc -l)
+run_postseal_as_root -q
+assert_eq "$(spool_count stopped)" 0 "attacks: stopped: not sent"
+assert_eq "$(find "$INC" -name "t$u2-*" | wc -l)" "$nt" \
+    "attacks: a fresh partial record is left to its writer"
+find "$INC" -name "t*" -exec touch -d '2 hours ago' {} +
+run_postseal_as_root -q
+assert_eq "$(find "$INC" -name "t*" | wc -l)" 0 \
+    "attacks: partial records swept after the grace period"
+resume_drop
+assert_exit 75 "attacks: the swept drop step fails when it goes on"
+assert_grep 'rename' "$T/stop.out" "attacks: says so"
+stopped_drop
+run_postseal_as_root -q
+resume_drop
+assert_exit 0 "attacks: stopped and resumed in time"
+run_postseal_as_root -q
+assert_exit 0 "root: -q after the attacks"
+assert_eq "$(spool_count stopped)" 1 \
+    "attacks: the resumed message sent once"
+m=$(grep -l 'Subject: stopped' "$SPOOL"/*.eml | head -n 1)
+assert_eq "$(grep -c '^s\{60\}' "$m")" 50 "attacks: ... and whole"
+assert_eq "$(spool_count half)" 0 "attacks: no half record sent"
+assert_eq "$(spool_count 'spool secret')" 1 \
+    "attacks: the victim's message sent once, despite its hard link"
+assert_eq "$(n_incoming)" 0 "attacks: planted links removed"
+assert_eq "$(stat -c '%h %U %a' "$RO")" "1 root 600" \
+    "attacks: the root-only file is intact"
+assert_eq "$(cat "$RO")" "$ROOTSECRET" "attacks: ... unchanged"
+assert_no_grep_fixed "$ROOTSECRET" "$RECORD" "attacks: root's file not sent"
+if grep -lF "$ROOTSECRET" "$SPOOL"/*.eml; then
+	fail "attacks: the root-only file was sent"
+fi
+assert_no_grep_fixed "$SPOOLSECRET" "$T/attacker.all" \
+    "attacks: the victim's message never reached the attacker"
+assert_no_grep_fixed "$ROOTSECRET" "$T/attacker.all" \
+    "attacks: the root-only file never reached the attacker"
+
 # ---- the secret never reached the attacker ----
 assert_no_secret sysuser "$SECRET" "$T/attacker.all" "$T/drop.out"
 assert_no_grep_fixed "$SECRET" "$T/attacker.all" "attacker output"

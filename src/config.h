@@ -50,6 +50,7 @@ struct account {
 	char *maildomain;    /* qualifies bare local parts (root) */
 	char *aliases;	     /* aliases file, as in msmtp */
 	int aliases_headers; /* also rewrite From/To/Cc (default off) */
+	int rewrite_local_from; /* a local From: names our from (off) */
 	enum set_header set_from_header;
 	enum set_header set_date_header;
 	enum set_header set_msgid_header;

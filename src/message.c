@@ -2103,6 +2103,90 @@ fold_list(struct buf *b, const char *v, size_t n)
 	return 0;
 }
 
+/* No domain, localhost, or this host's name (privsep.c's rule). */
+static int
+local_spec(const char *spec)
+{
+	const char *at = strrchr(spec, '@');
+	char host[256];
+
+	if (at == NULL || ascii_casecmp(at + 1, "localhost") == 0)
+		return 1;
+	return gethostname(host, sizeof(host)) == 0 &&
+	       (host[sizeof(host) - 1] = '\0',
+		   ascii_casecmp(at + 1, host) == 0);
+}
+
+static char *
+local_from_map(void *arg, const char *spec)
+{
+	return local_spec(spec) ? xstrdup(arg) : NULL;
+}
+
+/* One From field's new text into b, or -1 to leave it alone. */
+static int
+local_from_field(const struct field *f, const char *to, struct buf *b)
+{
+	struct addr_list l = {0};
+	struct buf v;
+	struct err pe;
+	const char *at;
+	char local[256];
+	int r = -1;
+
+	buf_init(&v, MESSAGE_MAX_FIELD);
+	if (addr_parse_list(f->value, strlen(f->value), &l, &pe) == -1 ||
+	    l.n != 1 || !local_spec(l.v[0]) ||
+	    addr_rewrite_header(f->value, strlen(f->value), addr_domain(to),
+		local_from_map, (void *)(uintptr_t)to, &v) != 1 ||
+	    buf_addch(&v, '\0') == -1)
+		goto out;
+	at = strrchr(l.v[0], '@');
+	if (str_copy(local, l.v[0], sizeof(local)) == -1)
+		goto out;
+	if (at != NULL)
+		local[at - l.v[0]] = '\0';
+	buf_clear(b);
+	if (buf_add(b, f->raw, f->namelen) == -1 || buf_addstr(b, ": ") == -1)
+		goto out;
+	/* "root" alone: the local name becomes the display name. */
+	if (strchr(v.data, '<') == NULL) {
+		if (add_phrase(b, local) == -1 || buf_addstr(b, " <") == -1 ||
+		    buf_addstr(b, v.data) == -1 || buf_addch(b, '>') == -1)
+			goto out;
+	} else if (buf_addstr(b, v.data) == -1) {
+		goto out;
+	}
+	r = buf_addstr(b, "\r\n");
+out:
+	addr_list_free(&l);
+	buf_reset(&v);
+	return r;
+}
+
+/* rewrite_local_from (postseal.conf(5)): before qualify_fields(). */
+static int
+rewrite_local_from(struct message *m, const char *to, struct err *e)
+{
+	struct buf b;
+	size_t i;
+	int r = 0;
+
+	if (to == NULL || to[0] == '\0' || addr_domain(to) == NULL)
+		return 0;
+	buf_init(&b, MESSAGE_MAX_FIELD);
+	for (i = 0; r == 0 && i < m->nf; i++) {
+		if (!field_is(&m->f[i], "From") ||
+		    local_from_field(&m->f[i], to, &b) == -1)
+			continue;
+		field_replace(m, i, b.data, b.len);
+		if (field_long(&m->f[i]))
+			r = refold(m, i, e);
+	}
+	buf_reset(&b);
+	return r;
+}
+
 /* cron's "From: root (Cron Daemon)" and "To: root": qualified, so that
  * they mean the same address at the recipient's end.  Fields we cannot
  * parse are left exactly as they are. */
@@ -2171,6 +2255,8 @@ message_complete(struct message *m, const struct message_complete_opts *o,
     struct err *e)
 {
 	fix_names(m);
+	if (rewrite_local_from(m, o->local_from, e) == -1)
+		return -1;
 	if (qualify_fields(m, o->qualify_domain, o->header_map,
 		o->header_map_arg, e) == -1)
 		return -1;

@@ -60,6 +60,11 @@ struct message_complete_opts {
 	 * NULL: none. */
 	addr_map_fn *header_map;
 	void *header_map_arg;
+	/* A From field of one local address (no domain, @localhost or @
+	 * this host: cron's "root", "Cron Daemon <root>") names local_from
+	 * instead, its display name or comment kept, else the local part as
+	 * one ("root <local_from>"); NULL: left alone. */
+	const char *local_from;
 };
 
 /*

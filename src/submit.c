@@ -333,6 +333,8 @@ complete(const struct opts *o, const struct account *a,
 	co.undisclosed_recipients = a->undisclosed_recipients;
 	co.now = now;
 	co.qualify_domain = env->no_fqdn ? NULL : env->maildomain;
+	if (a->rewrite_local_from)
+		co.local_from = env->from;
 	if (env->aliases != NULL && a->aliases_headers) {
 		co.header_map = alias_map;
 		co.header_map_arg = (void *)(uintptr_t)env;

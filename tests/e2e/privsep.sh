@@ -90,7 +90,8 @@ start_server --tls starttls --user sysuser --password "$SECRET"
 	printf 'account sys\nhost localhost\nport %s\n' "$PORT"
 	printf 'tls on\ntls_starttls on\ntls_trust_file %s\n' "$CA/ca.pem"
 	printf 'timeout 10\ndomain client.example.org\n'
-	printf 'from sender@example.org\nauth on\nuser sysuser\n'
+	printf 'from sender@example.org\nrewrite_local_from on\n'
+	printf 'auth on\nuser sysuser\n'
 	printf 'password %s\n' "$SECRET"
 } >"$confdir/accounts/sys.conf"
 chown root:"$PG" "$confdir/accounts/sys.conf"
@@ -235,6 +236,8 @@ assert_exit 0 "root: -q after the kill"
 assert_eq "$(spool_count 'from a user')" 3 \
     "the attacker's whole message sent, the partial one not"
 assert_eq "$(spool_count 'cron local')" 1 "the local From: one sent"
+m=$(grep -l 'Subject: cron local' "$SPOOL"/*.eml | head -n 1)
+assert_header "$m" From '^Cron Daemon <sender@example\.org>$'
 assert_eq "$(find "$INC" -name "t*" | wc -l)" 1 \
     "the partial record waits to be swept"
 # The account's sender, not the attacker's -f.

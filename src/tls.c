@@ -54,6 +54,10 @@
 #define TICKET_MAX (64u << 10)	    /* bytes of a cached session */
 #define TICKET_MAX_AGE (24 * 3600)  /* seconds a cached session is offered */
 
+/* What tls_flush() gathers before a send(): four full records (16 KiB of
+ * data each, with room for the record header, tag and padding). */
+#define TLS_BATCH (4 * (16384 + 256))
+
 struct tls {
 	gnutls_session_t session;
 	gnutls_certificate_credentials_t cred;
@@ -83,6 +87,11 @@ struct tls {
 	char dane_alt[256]; /* a second name DANE-TA accepts, or "" */
 	int dane_usage;	    /* the usage that authenticated the peer */
 	int bye_sent;	    /* tls_close_write() sent close_notify */
+	/* tls_flush() gathers the records of what was queued here and writes
+	 * them in few send()s (push_vec()); outoff: how much has left. */
+	int batch;
+	size_t outlen, outoff;
+	unsigned char out[TLS_BATCH];
 };
 
 static int
@@ -114,16 +123,61 @@ tls_parse_fingerprint(const char *s, unsigned char out[32])
 	return *s == '\0' ? 0 : -1;
 }
 
-/* Our writes: sendmsg() with MSG_NOSIGNAL (no SIGPIPE on a dead peer). */
+/* Write what tls_flush() gathered: 0 when all has left, else -1 with
+ * errno (EAGAIN: call again when the socket is writable). */
+static int
+drain(struct tls *t)
+{
+	ssize_t r;
+
+	while (t->outoff < t->outlen) {
+		r = send(t->fd, t->out + t->outoff, t->outlen - t->outoff,
+		    MSG_NOSIGNAL);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		t->outoff += (size_t)r;
+	}
+	t->outlen = t->outoff = 0;
+	return 0;
+}
+
+/*
+ * Our writes, with MSG_NOSIGNAL (no SIGPIPE on a dead peer).  GnuTLS
+ * pushes each record on its own when it uncorks, one 16 KiB record per
+ * system call; inside tls_flush() the records are gathered into t->out
+ * instead and leave in one send() per TLS_BATCH octets, in order.  When
+ * t->out is full and the socket takes no more, -1/EAGAIN makes GnuTLS
+ * keep the record and retry it.  Anything pushed outside a flush
+ * (handshake, alerts) first writes what is gathered, so order holds.
+ */
 static ssize_t
 push_vec(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 {
+	struct tls *t = ptr;
 	struct msghdr m;
+	size_t total = 0;
+	int i;
 
+	for (i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (t->batch && total <= sizeof(t->out)) {
+		if (t->outlen + total > sizeof(t->out) && drain(t) == -1)
+			return -1;
+		for (i = 0; i < iovcnt; i++) {
+			memcpy(t->out + t->outlen, iov[i].iov_base,
+			    iov[i].iov_len);
+			t->outlen += iov[i].iov_len;
+		}
+		return (ssize_t)total;
+	}
+	if (t->outlen > 0 && drain(t) == -1)
+		return -1;
 	memset(&m, 0, sizeof(m));
 	m.msg_iov = (struct iovec *)(uintptr_t)iov;
 	m.msg_iovlen = (size_t)iovcnt;
-	return sendmsg((int)(intptr_t)ptr, &m, MSG_NOSIGNAL);
+	return sendmsg(t->fd, &m, MSG_NOSIGNAL);
 }
 
 static int
@@ -763,7 +817,9 @@ setup_session(struct tls *t, const struct tls_params *p, struct err *e)
 	gnutls_session_set_ptr(t->session, t);
 	if (t->certcheck || t->dane)
 		gnutls_session_set_verify_function(t->session, verify_peer);
-	gnutls_transport_set_int(t->session, t->fd);
+	/* Reads from the descriptor, writes through push_vec() and t. */
+	gnutls_transport_set_ptr2(t->session,
+	    (gnutls_transport_ptr_t)(intptr_t)t->fd, t);
 	gnutls_transport_set_vec_push_function(t->session, push_vec);
 	gnutls_handshake_set_timeout(t->session, 0);
 	return 0;
@@ -1157,13 +1213,22 @@ tls_queue(struct tls *t, const void *buf, size_t n, struct err *e)
 enum tls_io
 tls_flush(struct tls *t, struct err *e)
 {
-	ssize_t r = gnutls_record_uncork(t->session, 0);
+	ssize_t r;
 
-	if (r >= 0)
-		return TLS_IO_DONE;
+	t->batch = 1;
+	r = gnutls_record_uncork(t->session, 0);
+	t->batch = 0;
 	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED)
 		return want(t);
-	err_set(e, ERR_TEMP, "TLS write: %s", gnutls_strerror((int)r));
+	if (r < 0) {
+		err_set(e, ERR_TEMP, "TLS write: %s", gnutls_strerror((int)r));
+		return TLS_IO_ERROR;
+	}
+	if (drain(t) == 0)
+		return TLS_IO_DONE;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return TLS_IO_WANT_WRITE;
+	err_set(e, ERR_TEMP, "TLS write: %s", strerror(errno));
 	return TLS_IO_ERROR;
 }
 

@@ -1411,6 +1411,8 @@ struct xf {
 	int pend;	     /* XF_QPENC: SP or HT held back */
 	struct addr_utf8 u8; /* of the input */
 	int saw8bit;
+	unsigned char b64[3]; /* base64: octets not yet encoded */
+	size_t nb64;
 	struct spool out;
 };
 
@@ -1833,6 +1835,622 @@ body_xform(const struct message *m)
 	return XF_FOLD;
 }
 
+/* ---- re-encoding the parts of a multipart body ---- */
+
+#define MP_DEPTH 8		     /* nested multiparts */
+#define MP_PARTS 1000		     /* body parts in all */
+#define MP_SEGS (4 * MP_PARTS + 16) /* segments of the body */
+#define MP_KEEP 1024		     /* octets of a line kept for matching */
+#define MP_HDR_MAX 16384	     /* a part's header section */
+#define B64_LINE 76		     /* RFC 2045 6.8 */
+
+/*
+ * Pass 1 cuts the body into contiguous segments, each with what pass 2
+ * does to it: copy it, copy it with NUL and 8-bit octets made '?'
+ * (preamble and epilogue), copy a part's header section with its
+ * Content-Transfer-Encoding replaced, or encode a part's content.
+ */
+enum seg_kind {
+	SG_COPY,
+	SG_SCRUB,
+	SG_HDR_QP,
+	SG_HDR_B64,
+	SG_QP,
+	SG_B64,
+	SG_QPFOLD
+};
+
+struct seg {
+	unsigned long long off, len;
+	enum seg_kind kind;
+};
+
+/* Lines of the body spool, read IO_CHUNK at a time. */
+struct mline {
+	const struct message *m;
+	char *chunk;
+	size_t clen, cpos;
+	unsigned long long coff; /* the chunk's offset in the body */
+	char keep[MP_KEEP];	 /* the line's first octets, no line end */
+	size_t nkeep;
+	unsigned long long off, len; /* len without the line end */
+	size_t eol;		     /* 2 (CRLF), 1 (LF) or 0 (end of body) */
+	int has8, hasnul;
+};
+
+/* The next line: 1, or 0 at the end of the body, or -1 on error. */
+static int
+ml_next(struct mline *r, struct err *e)
+{
+	unsigned long long total = 0;
+	const char *p, *nl;
+	char tail[2] = {0, 0};
+	size_t k, n;
+
+	r->off = r->coff + r->cpos;
+	r->nkeep = 0;
+	r->has8 = r->hasnul = 0;
+	for (;;) {
+		if (r->cpos == r->clen) {
+			r->coff += r->clen;
+			r->cpos = r->clen = 0;
+			if (r->coff >= r->m->body_size)
+				break;
+			n = r->m->body_size - r->coff < IO_CHUNK
+			    ? (size_t)(r->m->body_size - r->coff)
+			    : IO_CHUNK;
+			if (body_pread(r->m, r->chunk, n, r->coff, e) == -1)
+				return -1;
+			r->clen = n;
+		}
+		p = r->chunk + r->cpos;
+		n = r->clen - r->cpos;
+		nl = memchr(p, '\n', n);
+		k = nl != NULL ? (size_t)(nl - p) + 1 : n;
+		n = MP_KEEP - r->nkeep < k ? MP_KEEP - r->nkeep : k;
+		memcpy(r->keep + r->nkeep, p, n);
+		r->nkeep += n;
+		r->has8 = r->has8 || any_8bit(p, k);
+		r->hasnul = r->hasnul || memchr(p, '\0', k) != NULL;
+		tail[0] = k >= 2 ? p[k - 2] : tail[1];
+		tail[1] = p[k - 1];
+		total += k;
+		r->cpos += k;
+		if (nl != NULL)
+			break;
+	}
+	if (total == 0)
+		return 0;
+	r->eol = tail[1] != '\n' ? 0 : total >= 2 && tail[0] == '\r' ? 2 : 1;
+	r->len = total - r->eol;
+	if (r->nkeep > r->len)
+		r->nkeep = (size_t)r->len;
+	return 1;
+}
+
+struct mlevel {
+	char b[71]; /* the boundary (RFC 2046 5.1.1: 1-70 bchars) */
+	size_t blen;
+	int digest; /* multipart/digest: parts default to message/rfc822 */
+};
+
+/* The boundary parameter of a Content-Type value; -1 if none or invalid. */
+static int
+mp_boundary(const char *ct, struct mlevel *lv)
+{
+	static const char bchars[] = "0123456789abcdefghijklmnopqrstuvwxyz"
+				     "ABCDEFGHIJKLMNOPQRSTUVWXYZ'()+_,-./:=? ";
+	const char *p, *s;
+	size_t n = 0, i;
+	int q = 0;
+
+	for (p = ct; *p != '\0' && n == 0; p++) {
+		if (q) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				q = 0;
+			continue;
+		}
+		if (*p == '"')
+			q = 1;
+		if (*p != ';')
+			continue;
+		s = skip_cfws(p + 1);
+		if (ascii_ncasecmp(s, "boundary", 8) != 0)
+			continue;
+		s = skip_cfws(s + 8);
+		if (*s != '=')
+			continue;
+		s = skip_cfws(s + 1);
+		if (*s == '"') {
+			for (s++; *s != '\0' && *s != '"'; s++) {
+				if (*s == '\\' && s[1] != '\0')
+					s++;
+				if (n == 70)
+					return -1;
+				lv->b[n++] = *s;
+			}
+			if (*s != '"')
+				return -1;
+		} else
+			for (; *s != '\0' && *s != ';' && *s != '(' &&
+			       !is_wsp(*s);
+			     s++) {
+				if (n == 70)
+					return -1;
+				lv->b[n++] = *s;
+			}
+		if (n == 0)
+			return -1;
+	}
+	if (n == 0 || lv->b[n - 1] == ' ')
+		return -1;
+	for (i = 0; i < n; i++)
+		if (lv->b[i] == '\0' || strchr(bchars, lv->b[i]) == NULL)
+			return -1;
+	lv->b[n] = '\0';
+	lv->blen = n;
+	lv->digest = token_is(ct, "multipart/digest", " \t(;");
+	return 0;
+}
+
+/* 0: not a delimiter line of lv, 1: a delimiter, 2: the close delimiter. */
+static int
+mp_delim(const struct mline *l, const struct mlevel *lv)
+{
+	size_t i = lv->blen + 2;
+	int close = 0;
+
+	if (l->len != l->nkeep || l->nkeep < i || l->keep[0] != '-' ||
+	    l->keep[1] != '-' || memcmp(l->keep + 2, lv->b, lv->blen) != 0)
+		return 0;
+	if (l->nkeep - i >= 2 && l->keep[i] == '-' && l->keep[i + 1] == '-') {
+		close = 1;
+		i += 2;
+	}
+	for (; i < l->nkeep; i++) /* transport padding */
+		if (!is_wsp(l->keep[i]))
+			return 0;
+	return 1 + close;
+}
+
+/* The unfolded value of field name in a part's header section. */
+static void
+hdr_value(const struct buf *h, const char *name, char *out, size_t size)
+{
+	const char *p = h->data, *end = h->data + h->len, *q;
+	size_t k = strlen(name), o = 0;
+
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	for (; p < end;
+	     p = (const char *)memchr(p, '\n', (size_t)(end - p)) + 1) {
+		if ((size_t)(end - p) <= k || ascii_ncasecmp(p, name, k) != 0)
+			continue;
+		for (q = p + k; q < end && is_wsp(*q); q++)
+			;
+		if (q == end || *q != ':')
+			continue;
+		for (q++; q < end && o + 1 < size; q++) {
+			if (*q == '\r')
+				continue;
+			if (*q == '\n') {
+				if (q + 1 == end || !is_wsp(q[1]))
+					break;
+				continue;
+			}
+			out[o++] = *q == '\0' ? ' ' : *q;
+		}
+		out[o] = '\0';
+		return;
+	}
+}
+
+enum wstate { W_PRE, W_HDR, W_BODY, W_EPI };
+
+struct walk {
+	struct seg *seg;
+	size_t nseg;
+	unsigned long long cur; /* start of the region not yet a segment */
+	size_t peol;		/* line end of the previous line */
+	struct mlevel lv[MP_DEPTH];
+	int depth;
+	size_t parts;
+	int allow8, changed;
+	enum wstate st;
+	int r8, rnul, rlong; /* in the current region's lines */
+	struct buf hdr;	     /* the current part's header section */
+	size_t hseg;	     /* its segment */
+	enum seg_kind plan;  /* what its content gets if it needs work */
+};
+
+/* The region up to end becomes a segment (empty ones are dropped). */
+static int
+mp_emit(struct walk *w, unsigned long long end, enum seg_kind kind)
+{
+	if (end <= w->cur)
+		return 0;
+	if (w->nseg == MP_SEGS)
+		return -1;
+	w->seg[w->nseg].off = w->cur;
+	w->seg[w->nseg].len = end - w->cur;
+	w->seg[w->nseg++].kind = kind;
+	w->cur = end;
+	return 0;
+}
+
+/* What a leaf's content gets if it has NUL, long lines or 8-bit. */
+static enum seg_kind
+mp_plan(const struct walk *w, const char *ct, const char *cte)
+{
+	if (ct[0] == '\0' && w->lv[w->depth - 1].digest)
+		return SG_COPY; /* message/rfc822 (RFC 2046 5.1.5) */
+	if (token_is(ct, "message", " \t(/") ||
+	    token_is(ct, "multipart", " \t(/"))
+		return SG_COPY; /* 7bit, 8bit or binary only (RFC 2046) */
+	if (cte[0] == '\0' || token_is(cte, "7bit", " \t(;") ||
+	    token_is(cte, "8bit", " \t(;") || token_is(cte, "binary", " \t(;"))
+		return ct[0] == '\0' || token_is(ct, "text", " \t(/") ? SG_QP
+								      : SG_B64;
+	if (token_is(cte, "quoted-printable", " \t(;"))
+		return SG_QPFOLD;
+	return SG_COPY;
+}
+
+/* The current region ends where line l (a delimiter) starts. */
+static int
+mp_region_end(struct walk *w, const struct mline *l)
+{
+	unsigned long long end = l->off - (l->off >= w->peol ? w->peol : 0);
+	enum seg_kind k = SG_COPY;
+	int needs = w->rnul || w->rlong || (w->r8 && !w->allow8);
+
+	if ((w->st == W_PRE || w->st == W_EPI) &&
+	    (w->rnul || (w->r8 && !w->allow8)))
+		k = SG_SCRUB;
+	else if (w->st == W_BODY && needs && end > w->cur)
+		k = w->plan;
+	if (k == SG_QP || k == SG_B64)
+		w->seg[w->hseg].kind = k == SG_QP ? SG_HDR_QP : SG_HDR_B64;
+	if (k != SG_COPY)
+		w->changed = 1;
+	w->r8 = w->rnul = w->rlong = 0;
+	return mp_emit(w, end, k);
+}
+
+/* An empty line ends a part's header section. */
+static int
+mp_hdr_end(struct walk *w, const struct mline *l)
+{
+	char ct[1024], cte[256];
+
+	if (mp_emit(w, l->off + l->eol, SG_COPY) == -1)
+		return -1;
+	w->hseg = w->nseg - 1;
+	hdr_value(&w->hdr, "Content-Type", ct, sizeof(ct));
+	hdr_value(&w->hdr, "Content-Transfer-Encoding", cte, sizeof(cte));
+	buf_reset(&w->hdr);
+	w->r8 = w->rnul = w->rlong = 0;
+	if (token_is(ct, "multipart", " \t(/") && w->depth < MP_DEPTH &&
+	    mp_boundary(ct, &w->lv[w->depth]) == 0) {
+		w->depth++;
+		w->st = W_PRE;
+		return 0;
+	}
+	if (token_is(ct, "multipart", " \t(/") && w->depth == MP_DEPTH)
+		return -1; /* too deep */
+	w->plan = mp_plan(w, ct, cte);
+	w->st = W_BODY;
+	return 0;
+}
+
+/* A header field line or a continuation line? */
+static int
+mp_field_line(const struct walk *w, const struct mline *l)
+{
+	size_t i;
+
+	if (l->len != l->nkeep || l->len > MESSAGE_LINE_MAX || l->hasnul)
+		return 0;
+	if (is_wsp(l->keep[0]))
+		return w->hdr.len > 0;
+	for (i = 0; i < l->nkeep && l->keep[i] > 32 && l->keep[i] < 127 &&
+		    l->keep[i] != ':';
+	     i++)
+		;
+	if (i == 0)
+		return 0;
+	while (i < l->nkeep && is_wsp(l->keep[i]))
+		i++;
+	return i < l->nkeep && l->keep[i] == ':';
+}
+
+/* One line: 0, or -1 if the structure is not one we re-encode. */
+static int
+mp_line(struct walk *w, const struct mline *l)
+{
+	int k, d;
+
+	for (k = w->depth - 1; k >= 0; k--)
+		if ((d = mp_delim(l, &w->lv[k])) != 0)
+			break;
+	if (k >= 0) {
+		if (k != w->depth - 1)
+			return -1; /* an inner multipart not closed */
+		if (mp_region_end(w, l) == -1 ||
+		    mp_emit(w, l->off + l->len + l->eol, SG_COPY) == -1)
+			return -1;
+		if (d == 2) {
+			w->depth--;
+			w->st = W_EPI;
+		} else {
+			if (++w->parts > MP_PARTS)
+				return -1;
+			buf_reset(&w->hdr);
+			w->st = W_HDR;
+		}
+		return 0;
+	}
+	if (w->st == W_HDR) {
+		if (l->len == 0)
+			return mp_hdr_end(w, l);
+		if (!mp_field_line(w, l) ||
+		    buf_add(&w->hdr, l->keep, l->nkeep) == -1 ||
+		    buf_add(&w->hdr, "\r\n", 2) == -1)
+			return -1;
+		return 0;
+	}
+	w->r8 = w->r8 || l->has8;
+	w->rnul = w->rnul || l->hasnul;
+	w->rlong = w->rlong || l->len > MESSAGE_LINE_MAX;
+	return 0;
+}
+
+/*
+ * Pass 1: the segments of a multipart body whose Content-Type is ct.
+ * 1 if some segment needs work, 0 if none does or the structure is not
+ * one we re-encode (no boundary, a part or multipart not terminated, too
+ * deep, too many parts, a malformed part header), -1 on a read error.
+ */
+static int
+mp_scan(const struct message *m, const char *ct, struct walk *w,
+    struct err *e)
+{
+	struct mline l;
+	int r;
+
+	memset(&l, 0, sizeof(l));
+	l.m = m;
+	if (mp_boundary(ct, &w->lv[0]) == -1)
+		return 0;
+	w->depth = 1;
+	w->st = W_PRE;
+	l.chunk = xcalloc(1, IO_CHUNK);
+	while ((r = ml_next(&l, e)) == 1) {
+		if (mp_line(w, &l) == -1)
+			break;
+		w->peol = l.eol;
+	}
+	free(l.chunk);
+	if (r == -1)
+		return -1;
+	if (r == 1 || w->depth > 0)
+		return 0;
+	l.off = m->body_size; /* the epilogue runs to the end */
+	w->peol = 0;
+	if (mp_region_end(w, &l) == -1)
+		return 0;
+	return w->changed;
+}
+
+/* Append octets, keeping the spool's line statistics. */
+static int
+mp_put(struct spool *s, const char *p, size_t n, struct err *e)
+{
+	const char *nl;
+	size_t k, t;
+
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		k = nl != NULL ? (size_t)(nl - p) + 1 : n;
+		t = nl != NULL ? k - 1 : k;
+		if (nl != NULL && t > 0 && p[t - 1] == '\r')
+			t--;
+		spool_col(s, t);
+		if (spool_raw(s, p, k, e) == -1)
+			return -1;
+		if (nl != NULL)
+			s->col = 0;
+		p += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* A part's header section with Content-Transfer-Encoding replaced. */
+static int
+mp_put_hdr(struct spool *s, const char *h, size_t n, const char *cte,
+    struct err *e)
+{
+	const char *p = h, *end = h + n, *q, *c;
+	int drop = 0;
+
+	for (; p < end; p = q) {
+		q = memchr(p, '\n', (size_t)(end - p));
+		q = q != NULL ? q + 1 : end;
+		if (*p == '\r' || *p == '\n') /* the empty line */
+			break;
+		if (!is_wsp(*p)) {
+			drop = (size_t)(q - p) > 25 &&
+			       ascii_ncasecmp(p, "Content-Transfer-Encoding",
+				   25) == 0;
+			for (c = p + 25; drop && c < q && is_wsp(*c); c++)
+				;
+			drop = drop && c < q && *c == ':';
+		}
+		if (!drop && mp_put(s, p, (size_t)(q - p), e) == -1)
+			return -1;
+	}
+	if (mp_put(s, "Content-Transfer-Encoding: ", 27, e) == -1 ||
+	    mp_put(s, cte, strlen(cte), e) == -1 ||
+	    mp_put(s, "\r\n", 2, e) == -1)
+		return -1;
+	return mp_put(s, p, (size_t)(end - p), e);
+}
+
+/* Base64 (RFC 2045 6.8) of n octets, carrying up to 2 to the next call. */
+static int
+b64_chunk(struct xf *x, const unsigned char *p, size_t n, struct err *e)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	char line[B64_LINE];
+	size_t len = 0;
+	uint32_t v;
+
+	while (n > 0) {
+		x->b64[x->nb64++] = *p++;
+		n--;
+		if (x->nb64 < 3)
+			continue;
+		x->nb64 = 0;
+		if (x->col == B64_LINE) {
+			if ((len > 0 && spool_text(&x->out, line, len, e) == -1) ||
+			    xf_eol(x, e) == -1)
+				return -1;
+			len = 0;
+		}
+		v = (uint32_t)x->b64[0] << 16 | (uint32_t)x->b64[1] << 8 |
+		    x->b64[2];
+		line[len++] = b64[v >> 18];
+		line[len++] = b64[(v >> 12) & 63];
+		line[len++] = b64[(v >> 6) & 63];
+		line[len++] = b64[v & 63];
+		x->col += 4;
+	}
+	return len > 0 ? spool_text(&x->out, line, len, e) : 0;
+}
+
+static int
+b64_end(struct xf *x, struct err *e)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	char t[4];
+	uint32_t v;
+
+	if (x->nb64 == 0)
+		return 0;
+	if (x->col == B64_LINE && xf_eol(x, e) == -1)
+		return -1;
+	v = (uint32_t)x->b64[0] << 16 |
+	    (x->nb64 > 1 ? (uint32_t)x->b64[1] << 8 : 0);
+	t[0] = b64[v >> 18];
+	t[1] = b64[(v >> 12) & 63];
+	t[2] = x->nb64 > 1 ? b64[(v >> 6) & 63] : '=';
+	t[3] = '=';
+	x->nb64 = 0;
+	x->col += 4;
+	return spool_text(&x->out, t, 4, e);
+}
+
+/* Pass 2: one segment into x->out. */
+static int
+mp_segment(struct message *m, struct xf *x, const struct seg *s, char *chunk,
+    struct err *e)
+{
+	unsigned long long off;
+	size_t n, i;
+
+	if (s->kind == SG_HDR_QP || s->kind == SG_HDR_B64) {
+		n = (size_t)s->len; /* the header section: at most MP_HDR_MAX + 2 */
+		if (body_pread(m, chunk, n, s->off, e) == -1)
+			return -1;
+		return mp_put_hdr(&x->out, chunk, n,
+		    s->kind == SG_HDR_QP ? "quoted-printable" : "base64", e);
+	}
+	x->kind = s->kind == SG_QP ? XF_QPENC : XF_QPFOLD;
+	x->col = 0;
+	x->pend = 0;
+	for (off = s->off; off < s->off + s->len; off += n) {
+		n = s->off + s->len - off < IO_CHUNK
+		    ? (size_t)(s->off + s->len - off)
+		    : IO_CHUNK;
+		if (body_pread(m, chunk, n, off, e) == -1)
+			return -1;
+		if (s->kind == SG_SCRUB)
+			for (i = 0; i < n; i++)
+				if (chunk[i] == '\0' ||
+				    (unsigned char)chunk[i] >= 0x80)
+					chunk[i] = '?';
+		if (s->kind == SG_COPY || s->kind == SG_SCRUB) {
+			if (mp_put(&x->out, chunk, n, e) == -1)
+				return -1;
+		} else if (s->kind == SG_B64) {
+			if (b64_chunk(x, (unsigned char *)chunk, n, e) == -1)
+				return -1;
+		} else if (xf_chunk(x, chunk, n, e) == -1)
+			return -1;
+	}
+	if (s->kind == SG_B64)
+		return b64_end(x, e);
+	if (x->pend != 0 && (s->kind == SG_QP || s->kind == SG_QPFOLD))
+		return xf_hex(x, (unsigned char)x->pend, QP_LIMIT, e);
+	return 0;
+}
+
+/*
+ * Re-encode the parts of a multipart body that need it.  Memory: one
+ * IO_CHUNK buffer (a part's header section, MP_HDR_MAX + 2, fits in it),
+ * MP_SEGS segments, the spool buffer.  0 also when nothing was done.
+ */
+static int
+mp_reencode(struct message *m, int allow_8bit, struct err *e)
+{
+	const char *ct = message_get(m, "Content-Type");
+	const char *cte = message_get(m, "Content-Transfer-Encoding");
+	struct walk w;
+	struct xf x;
+	char *chunk = NULL;
+	size_t i;
+	int r;
+
+	if (cte != NULL && !token_is(cte, "7bit", " \t(;") &&
+	    !token_is(cte, "8bit", " \t(;") && !token_is(cte, "binary", " \t(;"))
+		return 0; /* RFC 2045 6.4: nothing else is allowed */
+	memset(&w, 0, sizeof(w));
+	w.allow8 = allow_8bit;
+	w.seg = xcalloc(MP_SEGS, sizeof(*w.seg));
+	buf_init(&w.hdr, MP_HDR_MAX);
+	memset(&x, 0, sizeof(x));
+	x.out.fd = -1;
+	if ((r = mp_scan(m, ct, &w, e)) != 1)
+		goto out;
+	r = -1;
+	chunk = xcalloc(1, IO_CHUNK);
+	if (spool_open(&x.out, m->tmpdir, e) == -1)
+		goto out;
+	for (i = 0; i < w.nseg; i++)
+		if (mp_segment(m, &x, &w.seg[i], chunk, e) == -1)
+			goto out;
+	if (spool_flush(&x.out, e) == -1)
+		goto out;
+	spool_to_body(&x.out, m);
+	r = 0;
+	if (cte != NULL && !m->body_8bit && !token_is(cte, "7bit", " \t(;")) {
+		field_remove_all(m, "Content-Transfer-Encoding");
+		r = field_append_str(m, "Content-Transfer-Encoding: 7bit\r\n", e);
+	}
+out:
+	buf_reset(&w.hdr);
+	free(w.seg);
+	free(chunk);
+	spool_free(&x.out);
+	return r;
+}
+
 static int
 qp_headers(struct message *m, const struct xf *x, struct err *e)
 {
@@ -1861,6 +2479,7 @@ qp_headers(struct message *m, const struct xf *x, struct err *e)
 int
 message_make_safe(struct message *m, int allow_8bit, struct err *e)
 {
+	const char *ct = message_get(m, "Content-Type");
 	struct xf x;
 
 	if (fold_headers(m, e) == -1)
@@ -1870,8 +2489,12 @@ message_make_safe(struct message *m, int allow_8bit, struct err *e)
 	memset(&x, 0, sizeof(x));
 	x.out.fd = -1;
 	x.kind = body_xform(m);
+	if (x.kind == XF_FOLD && ct != NULL &&
+	    token_is(ct, "multipart", " \t(/") &&
+	    mp_reencode(m, allow_8bit, e) == -1)
+		return -1;
 	if (x.kind == XF_FOLD && !m->body_nul && !m->body_long)
-		return 0; /* 8-bit in an opaque body: needs MIME parsing */
+		return 0; /* 8-bit left in an opaque part or body */
 	if (xf_run(m, &x, e) == -1)
 		return -1;
 	return x.kind == XF_QPENC ? qp_headers(m, &x, e) : 0;

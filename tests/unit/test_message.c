@@ -1038,7 +1038,8 @@ static const struct {
     {S("Content-Transfer-Encoding: BINARY (raw)\n\na\0\n"), 1,
 	"quoted-printable", "text/plain; charset=us-ascii", SC_QP},
     /* Multipart: split long lines, NUL to SP, headers unchanged. */
-    {S("Content-Type: multipart/mixed; boundary=x\n\n--x\n\n\0\n--x--\n"), 1,
+    /* (not closed: not walked, so folded as a whole) */
+    {S("Content-Type: multipart/mixed; boundary=x\n\n--x\n\n\0\n"), 1,
 	NULL, "multipart/mixed; boundary=x", SC_FOLD},
     {S("Content-Type: (c) Message/RFC822\n\n\0\n"), 1, NULL,
 	"(c) Message/RFC822", SC_FOLD},
@@ -1855,6 +1856,290 @@ test_tmpdir(void)
 	CHECK(message_read(-1, &o, &m, &e) == -1 && e.kind == ERR_IO);
 }
 
+/* ---- make_safe: the parts of a multipart body ---- */
+
+/* The content of the part holding header line tag: after its empty line,
+ * up to the CRLF before the next "--" line; its header section in *hdr. */
+static char *
+mp_part(const char *b, size_t n, const char *tag, size_t *len, char **hdr)
+{
+	const char *end = b + n, *p = memmem(b, n, tag, strlen(tag)), *h = b;
+	const char *q;
+	char *c;
+
+	if (p == NULL)
+		return NULL;
+	for (q = b; (q = memmem(q, (size_t)(p - q), "\n--", 3)) != NULL; q++)
+		h = q + 1; /* the last delimiter line before the tag */
+	h = (const char *)memchr(h, '\n', (size_t)(end - h)) + 1;
+	if ((p = memmem(p, (size_t)(end - p), "\r\n\r\n", 4)) == NULL)
+		return NULL;
+	*hdr = strndup(h, (size_t)(p + 2 - h));
+	p += 4;
+	if ((q = memmem(p, (size_t)(end - p), "\r\n--", 4)) == NULL)
+		return NULL;
+	*len = (size_t)(q - p);
+	c = malloc(*len + 1);
+	memcpy(c, p, *len);
+	c[*len] = '\0';
+	return c;
+}
+
+static char *
+b64_decode(const char *p, size_t n, size_t *outn)
+{
+	char *out = malloc(n + 1);
+
+	if (sodium_base642bin((unsigned char *)out, n + 1, p, n, "\r\n", outn,
+		NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Lines of the n octets at p are at most max octets. */
+static int
+lines_max(const char *p, size_t n, size_t max)
+{
+	return wire_safe(p, n, max, 0);
+}
+
+static void
+mp_add_part(struct buf *in, const char *bnd, const char *hdr, const char *c,
+    size_t n)
+{
+	buf_addstr(in, "--");
+	buf_addstr(in, bnd);
+	buf_addstr(in, "\n");
+	buf_addstr(in, hdr);
+	buf_addstr(in, "\n");
+	buf_add(in, c, n);
+	buf_addstr(in, "\n");
+}
+
+/*
+ * A mail client's multipart: a UTF-8 text part with a 2000-octet line, an
+ * 8bit binary part (every octet value), a base64 part, a 7bit part, a
+ * nested multipart/alternative with a UTF-8 part and an existing QP part
+ * with a raw 8-bit octet; 8-bit in the preamble and epilogue.  After
+ * make_safe(allow_8bit 0): 7-bit, lines <= 998 (<= 76 in encoded parts),
+ * each encoded part decodes to its original bytes, the others are
+ * byte-identical, the top Content-Transfer-Encoding 8bit becomes 7bit.
+ */
+static void
+test_mp_reencode(void)
+{
+	struct message *m;
+	struct err e;
+	struct buf in;
+	char text[3000], bin[600], *b, *old, *c, *h, *d, *oc, *oh;
+	size_t i, n, oldn, cn, dn, ocn;
+
+	buf_init(&in, MB);
+	for (i = 0; i < sizeof(text) - 1; i++)
+		text[i] = i % 500 == 499 ? '\n' : i < 2000 ? "\xc3\xa9"[i % 2] : 'a';
+	memcpy(text + 2990, "  trail \t", 9); /* white space before the end */
+	text[sizeof(text) - 1] = '\0';
+	for (i = 0; i < sizeof(bin); i++)
+		bin[i] = (char)(i % 256 == '\n' || i % 256 == '\r' ? 'x' : i);
+	buf_addstr(&in, "Subject: mp\nMIME-Version: 1.0\nContent-Type: "
+			"multipart/mixed;\n boundary=\"=_b 1\"\n"
+			"Content-Transfer-Encoding: 8bit\n\n"
+			"preamble \xe9t\xe9\n");
+	mp_add_part(&in, "=_b 1",
+	    "Content-Type: text/plain; charset=utf-8\nX-Part: 1\n"
+	    "Content-Transfer-Encoding: 8bit\n",
+	    "\xc3\xa9t\xc3\xa9\n", 6);
+	buf_addstr(&in, "--=_b 1\nContent-Type: text/plain; charset=utf-8\n"
+			"X-Part: 2\n\n");
+	buf_addstr(&in, text);
+	buf_addstr(&in, "\n");
+	mp_add_part(&in, "=_b 1",
+	    "Content-Type: application/octet-stream\nContent-Transfer-"
+	    "Encoding:\n 8bit\nX-Part: 3\n",
+	    bin, sizeof(bin));
+	mp_add_part(&in, "=_b 1",
+	    "Content-Type: image/png\nContent-Transfer-Encoding: base64\n"
+	    "X-Part: 4\n",
+	    "iVBORw0KGgo=", 12);
+	mp_add_part(&in, "=_b 1", "X-Part: 5\n", "plain ascii\n\nmore", 17);
+	mp_add_part(&in, "=_b 1",
+	    "Content-Type: multipart/alternative; boundary=inner\n", "", 0);
+	mp_add_part(&in, "inner", "Content-Type: text/plain\nX-Part: 6\n",
+	    "na\xc3\xafve", 7);
+	mp_add_part(&in, "inner",
+	    "Content-Type: text/html\nContent-Transfer-Encoding: "
+	    "quoted-printable\nX-Part: 7\n",
+	    "<p>caf=C3=A9 \xff</p>", 18);
+	buf_addstr(&in, "--inner--\ninner epilogue\n--=_b 1-- \n"
+			"epilogue \xff\n");
+	m = rd(in.data, in.len, 0, 0, 0, &e);
+	CHECK(m != NULL);
+	old = body(m, &oldn);
+	CHECK(message_make_safe(m, 0, &e) == 0);
+	b = body(m, &n);
+	CHECK(message_body_size(m) == n);
+	CHECK(wire_safe(b, n, 998, 0));
+	CHECK_STR(message_get(m, "Content-Transfer-Encoding"), "7bit");
+	CHECK(strncmp(b, "preamble ?t?\r\n--=_b 1\r\n", 23) == 0);
+	CHECK(strstr(b, "\r\n--inner--\r\ninner epilogue\r\n--=_b 1-- \r\n"
+			"epilogue ?\r\n") != NULL);
+	/* QP: 1, 2, 6; base64: 3; as they were: 4, 5; QP folded: 7 */
+	for (i = 1; i <= 7; i++) {
+		char tag[16];
+
+		snprintf(tag, sizeof(tag), "X-Part: %zu\r\n", i);
+		c = mp_part(b, n, tag, &cn, &h);
+		oc = mp_part(old, oldn, tag, &ocn, &oh);
+		CHECK(c != NULL && oc != NULL);
+		if (c == NULL || oc == NULL)
+			continue;
+		d = NULL;
+		if (i == 1 || i == 2 || i == 6 || i == 7) {
+			CHECK(strstr(h, "Content-Transfer-Encoding: "
+					"quoted-printable\r\n") != NULL);
+			d = malloc(cn + 1);
+			dn = (size_t)qp_decode(c, cn, d);
+			if (i == 7) { /* decodes as the old one did */
+				char *od = malloc(ocn + 1);
+				long odn = qp_decode(oc, ocn, od);
+
+				CHECK(odn == (long)dn && memcmp(od, d, dn) == 0);
+				free(od);
+			} else
+				CHECK(dn == ocn && memcmp(d, oc, dn) == 0);
+			CHECK(lines_max(c, cn, i == 7 ? 998 : 76));
+		} else if (i == 3) {
+			CHECK(strstr(h, "Content-Transfer-Encoding: base64\r\n") !=
+			      NULL);
+			CHECK(strstr(h, "8bit") == NULL);
+			d = b64_decode(c, cn, &dn);
+			CHECK(d != NULL && dn == ocn && memcmp(d, oc, dn) == 0);
+			CHECK(lines_max(c, cn, 76));
+		} else {
+			CHECK(cn == ocn && memcmp(c, oc, cn) == 0);
+			CHECK_STR(h, oh);
+		}
+		if (i != 3 && i != 4 && i != 5)
+			CHECK(strstr(h, "8bit") == NULL);
+		free(d);
+		free(c);
+		free(h);
+		free(oc);
+		free(oh);
+	}
+	free(b);
+	free(old);
+	message_free(m);
+	buf_reset(&in);
+}
+
+/*
+ * Bodies whose structure we do not re-encode are left as they were (the
+ * 8-bit stays): no boundary parameter, no close delimiter, a part header
+ * that is not one, an inner multipart not closed, nesting past the
+ * bound; with allow_8bit nothing 8-bit is touched; the transformation is
+ * idempotent.
+ */
+static void
+test_mp_fallback(void)
+{
+	static const char *const bad[] = {
+	    "Content-Type: multipart/mixed\n\n--b\n\n\xe9\n--b--\n",
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\n\n\xe9\n",
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\nnot a "
+	    "header\n\n\xe9\n--b--\n",
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
+	    "multipart/mixed; boundary=c\n\n--c\n\n\xe9\n--b--\n",
+	    "Content-Type: multipart/mixed; boundary=\"\"\n\n--\n\n\xe9\n----\n",
+	    "Content-Type: multipart/mixed; boundary=b\n"
+	    "Content-Transfer-Encoding: base64\n\n--b\n\n\xe9\n--b--\n",
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\n\n\xe9\n--bx\n",
+	};
+	struct message *m;
+	struct err e;
+	struct buf in;
+	char *b, *old;
+	size_t i, n, oldn;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		m = rds(bad[i], &e);
+		CHECK(m != NULL);
+		old = body(m, &oldn);
+		CHECK(message_make_safe(m, 0, &e) == 0);
+		b = body(m, &n);
+		CHECK(n == oldn && memcmp(b, old, n) == 0);
+		if (n != oldn || memcmp(b, old, n) != 0)
+			fprintf(stderr, "  case %zu changed\n", i);
+		free(b);
+		free(old);
+		message_free(m);
+	}
+	/* Nine nested multiparts: one past the bound of eight. */
+	buf_init(&in, MB);
+	buf_addstr(&in, "Content-Type: multipart/mixed; boundary=b0\n\n");
+	for (i = 1; i <= 9; i++) {
+		buf_printf(&in, "--b%zu\nContent-Type: multipart/mixed; "
+				"boundary=b%zu\n\n",
+		    i - 1, i);
+	}
+	buf_addstr(&in, "--b9\n\n\xe9\n");
+	for (i = 10; i-- > 0;)
+		buf_printf(&in, "--b%zu--\n", i);
+	m = rd(in.data, in.len, 0, 0, 0, &e);
+	old = body(m, &oldn);
+	CHECK(message_make_safe(m, 0, &e) == 0);
+	b = body(m, &n);
+	CHECK(n == oldn && memcmp(b, old, n) == 0);
+	free(b);
+	free(old);
+	message_free(m);
+	/* Eight are re-encoded. */
+	buf_reset(&in);
+	buf_addstr(&in, "Content-Type: multipart/mixed; boundary=b0\n\n");
+	for (i = 1; i <= 7; i++)
+		buf_printf(&in, "--b%zu\nContent-Type: multipart/mixed; "
+				"boundary=b%zu\n\n",
+		    i - 1, i);
+	buf_addstr(&in, "--b7\n\n\xe9\n");
+	for (i = 8; i-- > 0;)
+		buf_printf(&in, "--b%zu--\n", i);
+	m = rd(in.data, in.len, 0, 0, 0, &e);
+	CHECK(message_make_safe(m, 0, &e) == 0);
+	b = body(m, &n);
+	CHECK(wire_safe(b, n, 76, 0));
+	CHECK(strstr(b, "--b7\r\nContent-Transfer-Encoding: quoted-printable"
+			"\r\n\r\n=E9\r\n--b7--\r\n") != NULL);
+	/* Again: nothing left to do, nothing changes. */
+	old = b;
+	oldn = n;
+	CHECK(message_make_safe(m, 0, &e) == 0);
+	b = body(m, &n);
+	CHECK(n == oldn && memcmp(b, old, n) == 0);
+	free(b);
+	free(old);
+	message_free(m);
+	/* allow_8bit: the 8-bit stays, a NUL in a part is encoded. */
+	{
+		static const char nul[] =
+		    "Content-Type: multipart/mixed; boundary=b\n\n--b\n\n\xe9\n"
+		    "--b\nContent-Type: application/x\n\na\0b\n--b--\n";
+
+		m = rd(nul, sizeof(nul) - 1, 0, 0, 0, &e);
+	}
+	CHECK(m != NULL);
+	CHECK(message_make_safe(m, 1, &e) == 0);
+	b = body(m, &n);
+	CHECK(n == 87 && memcmp(b, "--b\r\n\r\n\xe9\r\n--b\r\nContent-Type: "
+				   "application/x\r\nContent-Transfer-Encoding: "
+				   "base64\r\n\r\nYQBi\r\n--b--\r\n",
+			     n) == 0);
+	free(b);
+	message_free(m);
+	buf_reset(&in);
+}
+
 int
 main(void)
 {
@@ -1879,6 +2164,8 @@ main(void)
 	test_qp_random();
 	test_qp_fold();
 	test_hard_fold();
+	test_mp_reencode();
+	test_mp_fallback();
 	test_fold_headers();
 	test_complete_from();
 	test_complete_long_name();

@@ -1411,6 +1411,7 @@ struct xf {
 	int pend;	     /* XF_QPENC: SP or HT held back */
 	struct addr_utf8 u8; /* of the input */
 	int saw8bit;
+	int dash; /* in a multipart: '-' never starts a line we break */
 	unsigned char b64[3]; /* base64: octets not yet encoded */
 	size_t nb64;
 	struct spool out;
@@ -1563,10 +1564,23 @@ xf_literal(struct xf *x, const char *p, size_t n, size_t limit, struct err *e)
 {
 	size_t k;
 
+	int broke;
+
 	while (n > 0) {
-		if (x->col >= limit &&
+		broke = x->col >= limit;
+		if (broke &&
 		    (x->kind == XF_FOLD ? xf_eol(x, e) : xf_soft(x, e)) == -1)
 			return -1;
+		if (broke && x->dash && x->kind == XF_QPFOLD && *p == '-') {
+			/* After a soft break of ours: "=2D" decodes the
+			 * same, and no "--" line can become a delimiter. */
+			if (spool_text(&x->out, "=2D", 3, e) == -1)
+				return -1;
+			x->col = 3;
+			p++;
+			n--;
+			continue;
+		}
 		k = limit - x->col < n ? limit - x->col : n;
 		if (spool_text(&x->out, p, k, e) == -1)
 			return -1;
@@ -1605,6 +1619,10 @@ qp_add(struct xf *x, char *line, size_t *len, const char *t, size_t w,
 		line[(*len)++] = '=';
 		if (qp_flush(x, line, len, 1, e) == -1)
 			return -1;
+	}
+	if (x->dash && x->col == 0 && w == 1 && t[0] == '-') {
+		t = "=2D"; /* no "--" line that could be a delimiter */
+		w = 3;
 	}
 	memcpy(line + *len, t, w);
 	*len += w;
@@ -1708,6 +1726,12 @@ qp_chunk(struct xf *x, const unsigned char *p, size_t n, struct err *e)
 				line[len++] = '=';
 				if (qp_flush(x, line, &len, 1, e) == -1)
 					return -1;
+			}
+			if (x->dash && x->col == 0 && p[i] == '-') {
+				if (qp_add(x, line, &len, "-", 1, e) == -1)
+					return -1;
+				i++;
+				continue;
 			}
 			col = x->col;
 			while (col + 8 <= QP_LIMIT && i + 8 < n &&
@@ -1837,12 +1861,12 @@ body_xform(const struct message *m)
 
 /* ---- re-encoding the parts of a multipart body ---- */
 
-#define MP_DEPTH 8		     /* nested multiparts */
-#define MP_PARTS 1000		     /* body parts in all */
+#define MP_DEPTH 8		    /* nested multiparts */
+#define MP_PARTS 1000		    /* body parts in all */
 #define MP_SEGS (4 * MP_PARTS + 16) /* segments of the body */
-#define MP_KEEP 1024		     /* octets of a line kept for matching */
-#define MP_HDR_MAX 16384	     /* a part's header section */
-#define B64_LINE 76		     /* RFC 2045 6.8 */
+#define MP_KEEP 1024		    /* octets of a line kept for matching */
+#define MP_HDR_MAX 16384	    /* a part's header section */
+#define B64_LINE 76		    /* RFC 2045 6.8 */
 
 /*
  * Pass 1 cuts the body into contiguous segments, each with what pass 2
@@ -1897,8 +1921,8 @@ ml_next(struct mline *r, struct err *e)
 			if (r->coff >= r->m->body_size)
 				break;
 			n = r->m->body_size - r->coff < IO_CHUNK
-			    ? (size_t)(r->m->body_size - r->coff)
-			    : IO_CHUNK;
+				? (size_t)(r->m->body_size - r->coff)
+				: IO_CHUNK;
 			if (body_pread(r->m, r->chunk, n, r->coff, e) == -1)
 				return -1;
 			r->clen = n;
@@ -2019,12 +2043,13 @@ mp_delim(const struct mline *l, const struct mlevel *lv)
 static void
 hdr_value(const struct buf *h, const char *name, char *out, size_t size)
 {
-	const char *p = h->data, *end = h->data + h->len, *q;
+	const char *p = h->data, *end, *q;
 	size_t k = strlen(name), o = 0;
 
 	out[0] = '\0';
 	if (p == NULL)
 		return;
+	end = p + h->len;
 	for (; p < end;
 	     p = (const char *)memchr(p, '\n', (size_t)(end - p)) + 1) {
 		if ((size_t)(end - p) <= k || ascii_ncasecmp(p, name, k) != 0)
@@ -2215,8 +2240,7 @@ mp_line(struct walk *w, const struct mline *l)
  * deep, too many parts, a malformed part header), -1 on a read error.
  */
 static int
-mp_scan(const struct message *m, const char *ct, struct walk *w,
-    struct err *e)
+mp_scan(const struct message *m, const char *ct, struct walk *w, struct err *e)
 {
 	struct mline l;
 	int r;
@@ -2317,7 +2341,8 @@ b64_chunk(struct xf *x, const unsigned char *p, size_t n, struct err *e)
 			continue;
 		x->nb64 = 0;
 		if (x->col == B64_LINE) {
-			if ((len > 0 && spool_text(&x->out, line, len, e) == -1) ||
+			if ((len > 0 &&
+				spool_text(&x->out, line, len, e) == -1) ||
 			    xf_eol(x, e) == -1)
 				return -1;
 			len = 0;
@@ -2365,7 +2390,9 @@ mp_segment(struct message *m, struct xf *x, const struct seg *s, char *chunk,
 	size_t n, i;
 
 	if (s->kind == SG_HDR_QP || s->kind == SG_HDR_B64) {
-		n = (size_t)s->len; /* the header section: at most MP_HDR_MAX + 2 */
+		if (s->len > IO_CHUNK) /* pass 1 caps it at MP_HDR_MAX + 2 */
+			fatal("message: part header section too long");
+		n = (size_t)s->len;
 		if (body_pread(m, chunk, n, s->off, e) == -1)
 			return -1;
 		return mp_put_hdr(&x->out, chunk, n,
@@ -2374,10 +2401,11 @@ mp_segment(struct message *m, struct xf *x, const struct seg *s, char *chunk,
 	x->kind = s->kind == SG_QP ? XF_QPENC : XF_QPFOLD;
 	x->col = 0;
 	x->pend = 0;
+	x->dash = 1;
 	for (off = s->off; off < s->off + s->len; off += n) {
 		n = s->off + s->len - off < IO_CHUNK
-		    ? (size_t)(s->off + s->len - off)
-		    : IO_CHUNK;
+			? (size_t)(s->off + s->len - off)
+			: IO_CHUNK;
 		if (body_pread(m, chunk, n, off, e) == -1)
 			return -1;
 		if (s->kind == SG_SCRUB)
@@ -2418,7 +2446,8 @@ mp_reencode(struct message *m, int allow_8bit, struct err *e)
 	int r;
 
 	if (cte != NULL && !token_is(cte, "7bit", " \t(;") &&
-	    !token_is(cte, "8bit", " \t(;") && !token_is(cte, "binary", " \t(;"))
+	    !token_is(cte, "8bit", " \t(;") &&
+	    !token_is(cte, "binary", " \t(;"))
 		return 0; /* RFC 2045 6.4: nothing else is allowed */
 	memset(&w, 0, sizeof(w));
 	w.allow8 = allow_8bit;
@@ -2441,7 +2470,8 @@ mp_reencode(struct message *m, int allow_8bit, struct err *e)
 	r = 0;
 	if (cte != NULL && !m->body_8bit && !token_is(cte, "7bit", " \t(;")) {
 		field_remove_all(m, "Content-Transfer-Encoding");
-		r = field_append_str(m, "Content-Transfer-Encoding: 7bit\r\n", e);
+		r = field_append_str(m, "Content-Transfer-Encoding: 7bit\r\n",
+		    e);
 	}
 out:
 	buf_reset(&w.hdr);
@@ -2479,11 +2509,12 @@ qp_headers(struct message *m, const struct xf *x, struct err *e)
 int
 message_make_safe(struct message *m, int allow_8bit, struct err *e)
 {
-	const char *ct = message_get(m, "Content-Type");
+	const char *ct;
 	struct xf x;
 
 	if (fold_headers(m, e) == -1)
 		return -1;
+	ct = message_get(m, "Content-Type"); /* after refolding */
 	if (!m->body_nul && !m->body_long && (allow_8bit || !m->body_8bit))
 		return 0;
 	memset(&x, 0, sizeof(x));
@@ -2497,6 +2528,11 @@ message_make_safe(struct message *m, int allow_8bit, struct err *e)
 		return 0; /* 8-bit left in an opaque part or body */
 	if (xf_run(m, &x, e) == -1)
 		return -1;
+	if (x.kind == XF_FOLD && ct != NULL &&
+	    token_is(ct, "multipart", " \t(/")) {
+		/* NUL (now SP) in a part header stopped the walk: again. */
+		return mp_reencode(m, allow_8bit, e);
+	}
 	return x.kind == XF_QPENC ? qp_headers(m, &x, e) : 0;
 }
 

@@ -1039,8 +1039,8 @@ static const struct {
 	"quoted-printable", "text/plain; charset=us-ascii", SC_QP},
     /* Multipart: split long lines, NUL to SP, headers unchanged. */
     /* (not closed: not walked, so folded as a whole) */
-    {S("Content-Type: multipart/mixed; boundary=x\n\n--x\n\n\0\n"), 1,
-	NULL, "multipart/mixed; boundary=x", SC_FOLD},
+    {S("Content-Type: multipart/mixed; boundary=x\n\n--x\n\n\0\n"), 1, NULL,
+	"multipart/mixed; boundary=x", SC_FOLD},
     {S("Content-Type: (c) Message/RFC822\n\n\0\n"), 1, NULL,
 	"(c) Message/RFC822", SC_FOLD},
     {S("Content-Transfer-Encoding: base64\n\nAAAA\0\n"), 1, "base64", NULL,
@@ -1938,7 +1938,9 @@ test_mp_reencode(void)
 
 	buf_init(&in, MB);
 	for (i = 0; i < sizeof(text) - 1; i++)
-		text[i] = i % 500 == 499 ? '\n' : i < 2000 ? "\xc3\xa9"[i % 2] : 'a';
+		text[i] = i % 500 == 499 ? '\n'
+			  : i < 2000	 ? "\xc3\xa9"[i % 2]
+					 : 'a';
 	memcpy(text + 2990, "  trail \t", 9); /* white space before the end */
 	text[sizeof(text) - 1] = '\0';
 	for (i = 0; i < sizeof(bin); i++)
@@ -2005,13 +2007,15 @@ test_mp_reencode(void)
 				char *od = malloc(ocn + 1);
 				long odn = qp_decode(oc, ocn, od);
 
-				CHECK(odn == (long)dn && memcmp(od, d, dn) == 0);
+				CHECK(
+				    odn == (long)dn && memcmp(od, d, dn) == 0);
 				free(od);
 			} else
 				CHECK(dn == ocn && memcmp(d, oc, dn) == 0);
 			CHECK(lines_max(c, cn, i == 7 ? 998 : 76));
 		} else if (i == 3) {
-			CHECK(strstr(h, "Content-Transfer-Encoding: base64\r\n") !=
+			CHECK(strstr(h,
+				  "Content-Transfer-Encoding: base64\r\n") !=
 			      NULL);
 			CHECK(strstr(h, "8bit") == NULL);
 			d = b64_decode(c, cn, &dn);
@@ -2052,7 +2056,8 @@ test_mp_fallback(void)
 	    "header\n\n\xe9\n--b--\n",
 	    "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: "
 	    "multipart/mixed; boundary=c\n\n--c\n\n\xe9\n--b--\n",
-	    "Content-Type: multipart/mixed; boundary=\"\"\n\n--\n\n\xe9\n----\n",
+	    "Content-Type: multipart/mixed; "
+	    "boundary=\"\"\n\n--\n\n\xe9\n----\n",
 	    "Content-Type: multipart/mixed; boundary=b\n"
 	    "Content-Transfer-Encoding: base64\n\n--b\n\n\xe9\n--b--\n",
 	    "Content-Type: multipart/mixed; boundary=b\n\n--b\n\n\xe9\n--bx\n",
@@ -2080,8 +2085,9 @@ test_mp_fallback(void)
 	buf_init(&in, MB);
 	buf_addstr(&in, "Content-Type: multipart/mixed; boundary=b0\n\n");
 	for (i = 1; i <= 9; i++) {
-		buf_printf(&in, "--b%zu\nContent-Type: multipart/mixed; "
-				"boundary=b%zu\n\n",
+		buf_printf(&in,
+		    "--b%zu\nContent-Type: multipart/mixed; "
+		    "boundary=b%zu\n\n",
 		    i - 1, i);
 	}
 	buf_addstr(&in, "--b9\n\n\xe9\n");
@@ -2099,8 +2105,9 @@ test_mp_fallback(void)
 	buf_reset(&in);
 	buf_addstr(&in, "Content-Type: multipart/mixed; boundary=b0\n\n");
 	for (i = 1; i <= 7; i++)
-		buf_printf(&in, "--b%zu\nContent-Type: multipart/mixed; "
-				"boundary=b%zu\n\n",
+		buf_printf(&in,
+		    "--b%zu\nContent-Type: multipart/mixed; "
+		    "boundary=b%zu\n\n",
 		    i - 1, i);
 	buf_addstr(&in, "--b7\n\n\xe9\n");
 	for (i = 8; i-- > 0;)
@@ -2131,10 +2138,59 @@ test_mp_fallback(void)
 	CHECK(m != NULL);
 	CHECK(message_make_safe(m, 1, &e) == 0);
 	b = body(m, &n);
-	CHECK(n == 87 && memcmp(b, "--b\r\n\r\n\xe9\r\n--b\r\nContent-Type: "
-				   "application/x\r\nContent-Transfer-Encoding: "
-				   "base64\r\n\r\nYQBi\r\n--b--\r\n",
+	CHECK(n == 94 && memcmp(b,
+			     "--b\r\n\r\n\xe9\r\n--b\r\nContent-Type: "
+			     "application/x\r\nContent-Transfer-Encoding: "
+			     "base64\r\n\r\nYQBi\r\n--b--\r\n",
 			     n) == 0);
+	free(b);
+	message_free(m);
+	buf_reset(&in);
+}
+
+/* A soft break never starts a line with "--" (it could be a delimiter):
+ * '-' there is "=2D", in a part encoded now and in a QP part folded. */
+static void
+test_mp_dash(void)
+{
+	struct message *m;
+	struct err e;
+	struct buf in;
+	char *b, *c, *h, *d;
+	size_t i, n, cn;
+
+	buf_init(&in, MB);
+	buf_addstr(&in, "Content-Type: multipart/mixed; boundary=b\n\n"
+			"--b\nX-Part: 1\n\n\xe9");
+	for (i = 0; i < 72; i++)
+		buf_addch(&in, 'x');
+	buf_addstr(&in, "--b\n--b\nX-Part: 2\nContent-Transfer-Encoding: "
+			"quoted-printable\n\n");
+	for (i = 0; i < 997; i++)
+		buf_addch(&in, 'y');
+	buf_addstr(&in, "--b\n--b--\n");
+	m = rd(in.data, in.len, 0, 0, 0, &e);
+	CHECK(m != NULL);
+	CHECK(message_make_safe(m, 0, &e) == 0);
+	b = body(m, &n);
+	CHECK(wire_safe(b, n, 998, 0));
+	for (i = 0, cn = 0; i + 4 < n; i++)
+		if ((i == 0 || b[i - 1] == '\n') &&
+		    strncmp(b + i, "--b", 3) == 0)
+			cn++;
+	CHECK(cn == 3); /* the delimiters, and no other "--b" line */
+	CHECK(strstr(b, "x=\r\n=2D-b\r\n--b\r\n") != NULL);
+	CHECK(strstr(b, "y=\r\n=2D-b\r\n--b--\r\n") != NULL);
+	c = mp_part(b, n, "X-Part: 1\r\n", &cn, &h);
+	CHECK(c != NULL);
+	if (c != NULL) {
+		d = malloc(cn + 1);
+		CHECK(qp_decode(c, cn, d) == 76 && d[0] == '\xe9' &&
+		      memcmp(d + 73, "--b", 3) == 0);
+		free(d);
+		free(c);
+		free(h);
+	}
 	free(b);
 	message_free(m);
 	buf_reset(&in);
@@ -2166,6 +2222,7 @@ main(void)
 	test_hard_fold();
 	test_mp_reencode();
 	test_mp_fallback();
+	test_mp_dash();
 	test_fold_headers();
 	test_complete_from();
 	test_complete_long_name();

@@ -4,8 +4,8 @@
  * temporary file, missing headers completed, Bcc removed, recipients for
  * -t collected, and the message made SMTP-safe before signing.
  *
- * Non-goals: no MIME tree parsing (a multipart body is treated as opaque
- * bytes), no dot-stuffing (smtp.c does it on the wire), no header
+ * Non-goals: no MIME tree kept (a multipart body is walked only to make it
+ * SMTP-safe, below), no dot-stuffing (smtp.c does it on the wire), no header
  * rewriting other than what is listed below (and, in message_complete(),
  * white space before a field's colon removed: fix_names()).
  *
@@ -57,10 +57,43 @@
  *    b) already quoted-printable: lines over 998 octets get soft breaks
  *       ("=" CRLF, never inside "=XX") and NUL or 8-bit octets become =XX,
  *       so the decoded content is unchanged.
- *    c) anything else (multipart, message, base64, unknown encodings):
- *       a CRLF is inserted after every 998 octets of a longer line, as
- *       Postfix does (harmless for base64), and NUL becomes a space.
- *       8-bit octets stay: making them 7-bit needs MIME parsing.
+ *    c) multipart (in 7bit, 8bit, binary or no encoding): the parts are
+ *       re-encoded one by one, in two passes over the spool.  Pass 1 reads
+ *       it line by line and cuts it into segments: delimiter lines are
+ *       "--" boundary, optional "--", transport padding (RFC 2046 5.1.1;
+ *       the CRLF before one belongs to it); a part's header section ends
+ *       at its empty line; a multipart part with a valid boundary opens a
+ *       nested level.  Each leaf whose content has NUL, a line over 998
+ *       octets, or 8-bit octets and !allow_8bit gets: quoted-printable for
+ *       text (or no Content-Type, the RFC 2045 default) and base64
+ *       (lines of 76) for any other type, if its encoding is an identity
+ *       one, its Content-Transfer-Encoding replaced; the treatment of b)
+ *       if it is quoted-printable; nothing otherwise (base64, unknown
+ *       encodings, message types and multipart/digest's default
+ *       message/rfc822, which RFC 2046 allows only 7bit, 8bit or binary).
+ *       Everything else (delimiters, part headers, 7-bit parts) is copied
+ *       byte for byte.  In the preamble and epilogue, which no reader
+ *       shows, NUL and 8-bit octets become '?' (they carry no content
+ *       and would keep the message 8-bit).  A soft break never starts a
+ *       line with '-' ("=2D" instead), so no encoded line can become a
+ *       delimiter.  Pass 2 writes the segments to a new spool.  If the
+ *       top Content-Transfer-Encoding was 8bit or binary and the result
+ *       is 7-bit, it becomes 7bit.  8-bit octets in part header fields
+ *       stay (they need RFC 2047/2231 per field).
+ *       Bounds: MP_DEPTH levels, MP_PARTS parts, MP_HDR_MAX octets of a
+ *       part's header section (lines of at most 998 octets), MP_SEGS
+ *       segments; memory is one IO_CHUNK buffer, the segments (~96 KiB),
+ *       the header section and a spool buffer, whatever the body size.
+ *       A structure that does not parse (no or invalid boundary, a part
+ *       or nested multipart not closed, a delimiter of an outer level
+ *       inside an inner one, past a bound, a part header line that is
+ *       neither a field nor a continuation) is left as it is, as d).
+ *    d) anything else (message, base64, unknown encodings, and what c)
+ *       leaves): a CRLF is inserted after every 998 octets of a longer
+ *       line, as Postfix does (harmless for base64), and NUL becomes a
+ *       space; if that made a multipart walkable (a NUL in a part header
+ *       stopped c), c) runs again, so a second call changes nothing.
+ *       8-bit octets stay.
  *  8-bit header fields are left alone (that needs SMTPUTF8 or RFC 2047
  *  per field type); message_has_8bit() tells the caller.
  *

@@ -91,17 +91,24 @@ main(int argc, char **argv)
 	struct err e = {0};
 
 	harden();
-	if (argc == 2 && strcmp(argv[1], "-l") == 0) {
-		/* mailq: this user's own entries, nothing else. */
-		if (privsep_show(POSTSEAL_STATUS, POSTSEAL_INCOMING, getuid(),
-			stdout, &e) == -1) {
+	if (argc == 2 &&
+	    (strcmp(argv[1], "-l") == 0 || strcmp(argv[1], "-j") == 0)) {
+		/* mailq (-j: --json): this user's own entries, nothing
+		 * else. */
+		if ((argv[1][1] == 'l'
+			    ? privsep_show(POSTSEAL_STATUS, POSTSEAL_INCOMING,
+				  getuid(), stdout, &e)
+			    : privsep_show_json(POSTSEAL_STATUS,
+				  POSTSEAL_INCOMING, getuid(), stdout, &e)) ==
+		    -1) {
 			fprintf(stderr, "postseal-drop: %s\n", e.text);
 			return err_exit_code(e.kind);
 		}
 		return 0;
 	}
 	if (argc > 1) {
-		fputs("postseal-drop: takes no arguments but -l; postseal "
+		fputs("postseal-drop: takes no arguments but -l or -j; "
+		      "postseal "
 		      "runs it\n",
 		    stderr);
 		return 64;

@@ -231,9 +231,14 @@ run_mode(const struct opts *o, struct err *e)
 
 	if (run_unconfigured(o, &r, e) == 0)
 		return r;
-	if (submit_via_drop(o))
-		return o->mode == MODE_QUEUE_LIST ? privsep_mailq(e)
-						  : submit_drop(o, e);
+	if (submit_via_drop(o)) {
+		if (o->mode == MODE_QUEUE_LIST)
+			return privsep_mailq(o->json, e);
+		if (o->mode == MODE_SMTP) /* each message: the drop step */
+			return server_run(o, NULL, STDIN_FILENO, STDOUT_FILENO,
+			    e);
+		return submit_drop(o, e);
+	}
 	if (config_load(o->config_file, &cfg, e) == -1) {
 		if (o->mode == MODE_SMTP) {
 			server_refuse(STDOUT_FILENO, e);

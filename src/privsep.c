@@ -244,12 +244,12 @@ spawn_drop(const char *arg, int *fdp, struct err *e)
 }
 
 int
-privsep_mailq(struct err *e)
+privsep_mailq(int json, struct err *e)
 {
 	pid_t pid;
 
 	fflush(stdout);
-	if ((pid = spawn_drop("-l", NULL, e)) == -1)
+	if ((pid = spawn_drop(json ? "-j" : "-l", NULL, e)) == -1)
 		return -1;
 	return wait_drop(pid, e) == -1
 		   ? err_set(e, e->kind, "mailq: %s failed", POSTSEAL_DROP)
@@ -1107,5 +1107,127 @@ privsep_show(const char *status, const char *incoming, uid_t uid, FILE *out,
 		close(dfd);
 	if (!shown)
 		fputs("Mail queue is empty\n", out);
+	return fflush(out) == EOF ? err_set(e, ERR_IO, "write error") : 0;
+}
+
+/* ---- a local user's mailq --json ---- */
+
+/* s as a JSON string; bytes past ASCII as \ufffd (the listing is a view). */
+static void
+json_str(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+
+	fputc('"', out);
+	for (; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\u%04x", *p);
+		else if (*p >= 0x80)
+			fputs("\\ufffd", out);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+/* One of uid's records in incoming/ as root's -bp --json lists an entry
+ * (runq.c's list_json()), state "incoming". */
+static void
+show_incoming_json(int dfd, const char *incoming, const char *name, FILE *out)
+{
+	struct queue_envelope rec;
+	struct err e = {0};
+	struct buf b;
+	size_t envlen, i, m = sizeof(PRIVSEP_MAGIC) - 1;
+	long long now = (long long)time(NULL);
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return; /* just picked up */
+	buf_init(&b, ENV_CAP);
+	if (read_envelope(fd, &b, &envlen, &e) == -1 ||
+	    record_parse(b.data + m, envlen - m, &rec, &e) == -1) {
+		close(fd);
+		buf_reset(&b);
+		return;
+	}
+	close(fd);
+	fputs("{\"id\":", out);
+	json_str(out, rec.id);
+	fputs(",\"state\":\"incoming\",\"queue\":", out);
+	json_str(out, incoming);
+	fputs(",\"account\":", out);
+	json_str(out, rec.account);
+	fprintf(out, ",\"size\":%llu,\"created\":%lld,\"age\":%lld,", rec.size,
+	    rec.created, now - rec.created);
+	fputs("\"sender\":", out);
+	json_str(out, rec.from);
+	fputs(",\"recipients\":[", out);
+	for (i = 0; i < rec.nrcpts; i++) {
+		if (i > 0)
+			fputc(',', out);
+		json_str(out, rec.rcpts[i]);
+	}
+	fprintf(out,
+	    "],\"delivered\":[],\"attempts\":0,\"next_try\":%lld,"
+	    "\"last_code\":0,\"last_error\":null,\"held\":true,"
+	    "\"needs_admin\":false,\"message_id\":",
+	    rec.next_try);
+	if (rec.msgid != NULL)
+		json_str(out, rec.msgid);
+	else
+		fputs("null", out);
+	fputs("}\n", out);
+	queue_env_free(&rec);
+	buf_reset(&b);
+}
+
+int
+privsep_show_json(const char *status, const char *incoming, uid_t uid,
+    FILE *out, struct err *e)
+{
+	unsigned long long u;
+	char name[40], chunk[4096];
+	struct dirent *de;
+	struct stat st;
+	size_t n;
+	int sfd, fd = -1, dfd, tmp;
+	DIR *d;
+	FILE *f;
+
+	/* What root's last run found in the system queue: status/<uid>.json,
+	 * already in the schema. */
+	snprintf(name, sizeof(name), "%lu.json", (unsigned long)uid);
+	sfd = open(status, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sfd != -1) {
+		fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		close(sfd);
+	}
+	if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid == 0 && (f = fdopen(fd, "r")) != NULL) {
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			fwrite(chunk, 1, n, out);
+		fclose(f);
+		fd = -1;
+	}
+	if (fd != -1)
+		close(fd);
+	/* Then what waits in incoming/ for the next run. */
+	dfd = open(incoming, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd != -1 && (fd = dup(dfd)) != -1 && (d = fdopendir(fd)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (record_name(de->d_name, &tmp, &u) && !tmp &&
+			    u == uid)
+				show_incoming_json(dfd, incoming, de->d_name,
+				    out);
+		closedir(d);
+	} else if (fd != -1) {
+		close(fd);
+	}
+	if (dfd != -1)
+		close(dfd);
 	return fflush(out) == EOF ? err_set(e, ERR_IO, "write error") : 0;
 }

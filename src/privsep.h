@@ -109,9 +109,10 @@ int privsep_policy_limits(const char *file, struct privsep_limits *l,
 
 /*
  * mailq for a local user of the system account: run the drop program
- * with -l, which prints to our stdout what privsep_show() prints.
+ * with -l (json: -j), which prints to our stdout what privsep_show()
+ * prints.
  */
-int privsep_mailq(struct err *e);
+int privsep_mailq(int json, struct err *e);
 
 /*
  * The drop program's -l: the listing root's queue run left for uid
@@ -120,5 +121,14 @@ int privsep_mailq(struct err *e);
  */
 int privsep_show(const char *status, const char *incoming, uid_t uid, FILE *out,
     struct err *e);
+
+/*
+ * The drop program's -j (mailq --json): status/<uid>.json (root's last
+ * run, in -bp --json's schema), then each of uid's records in incoming
+ * as one object of that schema with "state":"incoming"; nothing at all
+ * if neither.
+ */
+int privsep_show_json(const char *status, const char *incoming, uid_t uid,
+    FILE *out, struct err *e);
 
 #endif

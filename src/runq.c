@@ -1899,6 +1899,31 @@ status_one(int dfd, gid_t gid, struct queue *q, unsigned long long uid)
 		unlinkat(dfd, tmp, 0);
 }
 
+/* STATUS/<uid>.json: the same entries as -bp --json lists them. */
+static void
+status_one_json(int dfd, gid_t gid, struct queue *q, unsigned long long uid)
+{
+	struct listing l = {NULL, 1, now_time(), 0, 0, 0, uid};
+	char tmp[48], name[40];
+	int fd;
+
+	snprintf(name, sizeof(name), "%llu.json", uid);
+	snprintf(tmp, sizeof(tmp), "%llu.json.tmp", uid);
+	fd = openat(dfd, tmp,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (fd == -1 || fchown(fd, 0, gid) == -1 || fchmod(fd, 0640) == -1 ||
+	    (l.out = fdopen(fd, "w")) == NULL) {
+		if (fd != -1)
+			close(fd);
+		unlinkat(dfd, tmp, 0);
+		return;
+	}
+	list_area(&l, q, QUEUE_ACTIVE);
+	list_area(&l, q, QUEUE_FAILED);
+	if (fclose(l.out) == EOF || renameat(dfd, tmp, dfd, name) == -1)
+		unlinkat(dfd, tmp, 0);
+}
+
 /* Remove the listings of users with nothing in the queue now. */
 static void
 status_sweep(int dfd, const unsigned long long *uids, size_t n)
@@ -1917,7 +1942,8 @@ status_sweep(int dfd, const unsigned long long *uids, size_t n)
 	}
 	while ((de = readdir(d)) != NULL) {
 		p = de->d_name;
-		if (parse_uint(&p, ~0ULL, &u) == -1 || *p != '\0')
+		if (parse_uint(&p, ~0ULL, &u) == -1 ||
+		    (*p != '\0' && strcmp(p, ".json") != 0))
 			continue;
 		for (i = 0; i < n && uids[i] != u; i++)
 			;
@@ -1953,8 +1979,10 @@ runq_write_status(const struct config *cfg)
 		 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		goto out;
 	n = queue_uids(q, &uids);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		status_one(dfd, st.st_gid, q, uids[i]);
+		status_one_json(dfd, st.st_gid, q, uids[i]);
+	}
 	status_sweep(dfd, uids, n);
 out:
 	if (dfd != -1)

@@ -40,14 +40,16 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "installdirs.h"
 #include "log.h"
+#include "privsep.h"
 #include "submit.h"
 
 enum state { ST_GREETED, ST_HELO, ST_MAIL, ST_RCPT, ST_QUIT };
 
 struct session {
 	const struct opts *o;
-	const struct config *cfg;
+	const struct config *cfg; /* NULL: through the drop step (issue 10) */
 	int in, out;
 	char ibuf[SERVER_MAX_LINE * 2];
 	size_t start, end;
@@ -554,11 +556,38 @@ reply_bad_addr(struct session *s, const char *what, const char *addr,
 	return reply_syntax(s, text, e);
 }
 
+/*
+ * Through the drop step: a sender the policy refuses for this user gets
+ * 550 5.7.1 at MAIL already (the drop step checks again).  1 replied,
+ * 0 allowed, -1 a write error.
+ */
+static int
+sender_refused(struct session *s, const char *addr, struct err *e)
+{
+	const char *account = s->o->account != NULL ? s->o->account : "*";
+	struct err pe = {0};
+	char text[400];
+	int use;
+
+	if (*addr == '\0' || privsep_policy_check(SYSCONFDIR_POSTSEAL "/policy",
+				 getuid(), account, addr, &use, &pe) == 0)
+		return 0;
+	log_warn("-bs: sender not accepted: %s", pe.text);
+	snprintf(text, sizeof(text), "%s %s",
+	    pe.kind == ERR_AUTH ? "5.7.1 Refused:" : "4.3.0 Try again later:",
+	    pe.text);
+	return reply_text(s, pe.kind == ERR_AUTH ? 550 : 451, ' ', text, e) ==
+		       -1
+		   ? -1
+		   : 1;
+}
+
 static int
 cmd_mail(struct session *s, const char *arg, struct err *e)
 {
 	const char *p, *why, *params;
 	char *addr = NULL;
+	int r;
 
 	if (s->st == ST_GREETED)
 		return reply_error(s, RP_BAD_SEQ_HELO, e);
@@ -569,8 +598,7 @@ cmd_mail(struct session *s, const char *arg, struct err *e)
 	if ((why = server_parse_path(p, &addr, &params)) != NULL)
 		return reply_syntax(s, why, e);
 	if ((why = path_check(addr, 1)) != NULL) {
-		int r =
-		    reply_bad_addr(s, "5.1.7 Bad sender address", addr, why, e);
+		r = reply_bad_addr(s, "5.1.7 Bad sender address", addr, why, e);
 		free(addr);
 		return r;
 	}
@@ -578,6 +606,11 @@ cmd_mail(struct session *s, const char *arg, struct err *e)
 		free(addr);
 		s->body_type = NULL;
 		return reply_error(s, RP_BAD_PARAM, e);
+	}
+	if (s->cfg == NULL && (r = sender_refused(s, addr, e)) != 0) {
+		free(addr);
+		s->body_type = NULL;
+		return r == 1 ? 0 : -1;
 	}
 	s->from = addr;
 	s->st = ST_MAIL;
@@ -659,7 +692,16 @@ reply_result(struct session *s, int r, const struct err *se, struct err *e)
 	if (r == 0)
 		return reply_text(s, 250, ' ', "2.0.0 Ok: delivered or queued",
 		    e);
-	if (retry_later(se)) {
+	if (s->cfg == NULL && se->kind == ERR_AUTH) {
+		/* The drop step's policy refused it (sender or user). */
+		code = 550;
+		snprintf(text, sizeof(text), "5.7.1 Refused: %s", se->text);
+	} else if (s->cfg == NULL && se->kind == ERR_TEMP) {
+		/* The per-user limit or a full spool: nothing stored. */
+		code = 452;
+		snprintf(text, sizeof(text),
+		    "4.3.1 Not accepted, try again later: %s", se->text);
+	} else if (retry_later(se)) {
 		code = 451;
 		snprintf(text, sizeof(text),
 		    "4.3.0 Not accepted, try again "
@@ -693,6 +735,10 @@ submit_message(struct session *s, int fd, struct err *se)
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return err_set(se, ERR_IO, "-bs: rewinding the spool: %s",
 		    strerror(errno));
+	if (s->cfg == NULL)
+		/* A local user of the system account: 0 once the drop step
+		 * stored it in incoming/ (it checks the policy again). */
+		return submit_drop_fd(&o, fd, se);
 	return submit_fd(&o, s->cfg, fd, se);
 }
 

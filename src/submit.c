@@ -812,8 +812,8 @@ system_readable(void)
 int
 submit_via_drop(const struct opts *o)
 {
-	return (o->mode == MODE_SEND ||
-		   (o->mode == MODE_QUEUE_LIST && !o->json)) &&
+	return (o->mode == MODE_SEND || o->mode == MODE_SMTP ||
+		   o->mode == MODE_QUEUE_LIST) &&
 	       geteuid() != 0 && config_is_system(o->config_file) &&
 	       !system_readable();
 }
@@ -825,6 +825,15 @@ submit_drop(const struct opts *o, struct err *e)
 	struct err why = {0};
 
 	return hold(o, STDIN_FILENO, NULL, &why, 1, id, dir, sizeof(dir), e);
+}
+
+int
+submit_drop_fd(const struct opts *o, int fd, struct err *e)
+{
+	char id[QUEUE_ID_LEN + 1], dir[PATH_MAX];
+	struct err why = {0};
+
+	return hold(o, fd, NULL, &why, 1, id, dir, sizeof(dir), e);
 }
 
 struct release {

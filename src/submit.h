@@ -54,15 +54,19 @@ void submit_release_held(const struct config *cfg);
 
 /*
  * Issue 10: 1 if this submission goes through the drop step (or, for
- * mailq, the listing comes from it: privsep_mailq()): sendmail mode or
- * a text mailq, not root, no -C and no configuration of the user's own (so the
- * system one applies), and some file of the system configuration is not
- * readable by us.  With -C or a user configuration postseal runs as the
- * user alone and never runs the drop step (SECURITY.md P2).
+ * mailq, the listing comes from it: privsep_mailq()): sendmail mode, -bs
+ * (each message of the dialogue) or mailq (text or --json), not root, no
+ * -C and no configuration of the user's own (so the system one applies),
+ * and some file of the system configuration is not readable by us.  With
+ * -C or a user configuration postseal runs as the user alone and never
+ * runs the drop step (SECURITY.md P2).
  */
 int submit_via_drop(const struct opts *o);
 
 /* Read the message and hand it to the drop step (privsep_submit()). */
 int submit_drop(const struct opts *o, struct err *e);
+
+/* The same for a message on fd (-bs through the drop step). */
+int submit_drop_fd(const struct opts *o, int fd, struct err *e);
 
 #endif

@@ -151,6 +151,107 @@ run_postseal_as_root -i rcpt@example.org <"$T/msg"
 assert_exit 0 "root: direct send with accounts/ only"
 assert_eq "$(n_incoming)" 0 "root never uses incoming/"
 
+# ---- 1b. -bs (Symfony Mailer, Laravel) and mailq --json, as a user ----
+# Each message of the dialogue goes through the drop step: 250 only once
+# it is in incoming/, the policy's refusals as SMTP replies.
+BD=$(mktemp -d /tmp/postseal-bs.XXXXXX) || hard_error "mktemp"
+at_cleanup "rm -rf '$BD'"
+chmod 755 "$BD"
+cp "$top_srcdir/tests/e2e/bs-client.py" "$BD/bs-client.py"
+chmod 644 "$BD/bs-client.py"
+cat >"$BD/script" <<'SCRIPT'
+expect 220
+send EHLO app.example
+expect 250
+send MAIL FROM:<ceo@bank.example>
+expect 550
+send MAIL FROM:<>
+expect 250
+send RCPT TO:<rcpt@example.org>
+expect 250
+send DATA
+expect 354
+send From: The CEO <ceo@bank.example>
+send Subject: bs forged
+send
+send forged
+send .
+expect 550
+send MAIL FROM:<>
+expect 250
+send RCPT TO:<rcpt@example.org>
+expect 250
+send DATA
+expect 354
+send Subject: bs one
+send
+send first
+send .
+expect 250
+send MAIL FROM:<>
+expect 250
+send RCPT TO:<rcpt2@example.org>
+expect 250
+send DATA
+expect 354
+send Subject: bs two
+send
+send second
+send .
+expect 250
+send QUIT
+expect 221
+SCRIPT
+chmod 644 "$BD/script"
+touch "$BD/bs.transcript"
+chown "$U1" "$BD/bs.transcript"
+as "$U1" /usr/bin/python3 "$BD/bs-client.py" "$BD/script" \
+    "$BD/bs.transcript" -- "$SENDMAIL" -bs
+assert_exit 0 "user: -bs dialogue through the drop step"
+sed 's/^/  bs: /' "$BD/bs.transcript" | head -n 40
+cat "$BD/bs.transcript" >>"$T/attacker.all"
+assert_eq "$(grep -c "^< 550 5.7.1 Refused: sender 'ceo@bank.example' is not allowed" "$BD/bs.transcript")" 2 \
+    "-bs: a foreign MAIL FROM and From: are 550 5.7.1, saying why"
+assert_eq "$(grep -c '^< 250 2.0.0' "$BD/bs.transcript")" 2 \
+    "-bs: two messages acknowledged"
+assert_eq "$(n_incoming)" 2 "-bs: two records in incoming/, not the forged"
+# Another user's message, which the first user's listing must not show.
+printf 'Subject: other user\n\nnot yours\n' >"$T/other"
+chmod 644 "$T/other"
+as "$U2" "$SENDMAIL" -i other@example.org <"$T/other"
+assert_exit 0 "second user: sendmail"
+as "$U1" "$bindir/mailq" --json
+assert_exit 0 "user: mailq --json"
+cp "$T/as.out" "$BD/mailq.json"
+/usr/bin/python3 - "$BD/mailq.json" <<'PY' >"$BD/mailq.check"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+keys = {"id", "state", "queue", "account", "size", "created", "age",
+        "sender", "recipients", "delivered", "attempts", "next_try",
+        "last_code", "last_error", "held", "needs_admin", "message_id"}
+for r in rows:
+    assert set(r) == keys, sorted(set(r) ^ keys)
+print(" ".join(sorted(x for r in rows for x in r["recipients"])))
+PY
+RC=$?
+assert_exit 0 "mailq --json parses with the -bp --json schema"
+assert_eq "$(cat "$BD/mailq.check")" \
+    "rcpt2@example.org rcpt@example.org" \
+    "mailq --json: exactly the user's two entries"
+as "$U2" "$bindir/mailq" --json
+assert_exit 0 "second user: mailq --json"
+assert_eq "$(grep -c '"other@example.org"' "$T/as.out")" 1 \
+    "second user: sees their entry"
+assert_no_grep 'rcpt2@example.org' "$T/as.out" \
+    "second user: not the first user's"
+run_postseal_as_root -q
+assert_exit 0 "root: -q after -bs"
+assert_eq "$(spool_count 'bs one')" 1 "-bs: first message delivered"
+assert_eq "$(spool_count 'bs two')" 1 "-bs: second message delivered"
+assert_eq "$(spool_count 'bs forged')" 0 "-bs: the refused one was not"
+assert_eq "$(spool_count 'other user')" 1 "the second user's delivered"
+assert_no_secret sysuser "$SECRET" "$BD/bs.transcript"
+
 # ---- 2. the attacker: the account file, -C, -v/-d, environment ----
 as "$U2" cat "$confdir/accounts/sys.conf"
 assert_exit 1 "attacker: cat the account file"
@@ -349,6 +450,13 @@ assert_no_grep_fixed 'From: ceo@bank.example' "$RECORD" "never sent"
 # it counts, with what waits in incoming/.
 u1=$(id -u "$U1")
 assert_grep '^-- 1 entry' "$queuedir/status/$u1" "U1's failed entry listed"
+as "$U1" "$bindir/mailq" --json
+assert_exit 0 "user: mailq --json with a failed entry"
+/usr/bin/python3 -c 'import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+print(" ".join(r["state"] for r in rows))' "$T/as.out" >"$BD/failed.check"
+assert_eq "$(cat "$BD/failed.check")" "failed" \
+    "mailq --json: U1's failed entry of the system queue, nothing else"
 printf '%s\n' "max_user_messages 3" "max_user_queue 64k" \
     "max_message_size 3k" >"$POL"
 chmod 644 "$POL"
@@ -376,6 +484,32 @@ assert_grep 'reach your limit \(3 messages.*max_user_messages 3' \
     "$T/as.out" "limits: says the count and the keyword"
 assert_eq "$(find "$INC" -name "$u1-*" | wc -l)" 2 \
     "limits: 2 of U1's records in incoming/, so the queue counted"
+cat >"$BD/limit.script" <<'SCRIPT'
+expect 220
+send HELO app.example
+expect 250
+send MAIL FROM:<>
+expect 250
+send RCPT TO:<rcpt@example.org>
+expect 250
+send DATA
+expect 354
+send Subject: bs limit
+send
+send over
+send .
+expect 452
+send QUIT
+expect 221
+SCRIPT
+chmod 644 "$BD/limit.script"
+as "$U1" /usr/bin/python3 "$BD/bs-client.py" "$BD/limit.script" \
+    "$BD/bs.transcript" -- "$SENDMAIL" -bs
+assert_exit 0 "limits: -bs over the limit"
+assert_grep '^< 452 4.3.1 ' "$BD/bs.transcript" "limits: -bs gets 452 4.3.1"
+cat "$BD/bs.transcript" >>"$T/attacker.all"
+assert_eq "$(find "$INC" -name "$u1-*" | wc -l)" 2 \
+    "limits: -bs over the limit stored nothing"
 assert_eq "$(find "$INC" -name "t*" | wc -l)" 0 "limits: no partial record"
 as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
 assert_exit 0 "limits: another user is not held by U1's limit"

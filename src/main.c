@@ -40,6 +40,7 @@
 #include "runq.h"
 #include "server.h"
 #include "smtp.h"
+#include "state.h"
 #include "submit.h"
 
 /* No core dumps while secrets may be in memory; files we create are ours. */
@@ -196,6 +197,10 @@ run_configured(const struct opts *o, const struct config *cfg, struct err *e)
 {
 	int r;
 
+	/* Root's caches (TLS sessions, the CA index, SCRAM) for the system
+	 * account belong with the system queue, not in root's home. */
+	if (geteuid() == 0 && runq_is_system(cfg))
+		(void)state_set_dir(POSTSEAL_SYSTEM_QUEUE "/state");
 	switch (o->mode) {
 	case MODE_DKIM_SIGN:
 		return submit_dkim_filter(o, cfg, e);

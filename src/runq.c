@@ -1099,6 +1099,12 @@ system_config(const struct config *cfg)
 }
 
 int
+runq_is_system(const struct config *cfg)
+{
+	return system_config(cfg);
+}
+
+int
 runq_queue_dir(const struct config *cfg, const struct account *a, char *out,
     size_t size, struct err *e)
 {

@@ -145,4 +145,8 @@ int runq_retry(const struct config *cfg, const char *id, struct err *e);
  */
 void runq_write_status(const struct config *cfg);
 
+/* 1 if cfg is the system configuration (found by default, or a file of
+ * it named with -C). */
+int runq_is_system(const struct config *cfg);
+
 #endif

@@ -5,7 +5,8 @@
  * trust store index and TLS session tickets of tls.c, SCRAM's
  * SaltedPassword in sasl.c).  The directory is $XDG_STATE_HOME/postseal
  * (an absolute $XDG_STATE_HOME only), else $HOME/.local/state/postseal,
- * as for oauth2.c's token state.
+ * as for oauth2.c's token state; for root's run of the system
+ * configuration, the system queue's state/ (state_set_dir(), main.c).
  *
  * Non-goals: durability.  Files are replaced by rename() but never
  * synced; a lost or torn cache is detected by its reader (each format
@@ -31,6 +32,18 @@
 #include "buf.h"
 #include "state.h"
 
+/* state_set_dir()'s directory, or "" for the user's. */
+static char state_root[PATH_MAX / 2];
+
+int
+state_set_dir(const char *dir)
+{
+	if (dir[0] != '/' || strlen(dir) >= sizeof(state_root))
+		return -1;
+	memcpy(state_root, dir, strlen(dir) + 1);
+	return 0;
+}
+
 int
 state_path(const char *sub, const char *name, char *out, size_t size)
 {
@@ -40,7 +53,9 @@ state_path(const char *sub, const char *name, char *out, size_t size)
 
 	if (strchr(name, '/') != NULL || strchr(sub, '/') != NULL)
 		return -1;
-	if (x != NULL && x[0] == '/')
+	if (state_root[0] != '\0')
+		n = snprintf(dir, sizeof(dir), "%s/%s", state_root, sub);
+	else if (x != NULL && x[0] == '/')
 		n = snprintf(dir, sizeof(dir), "%s/postseal/%s", x, sub);
 	else if (h != NULL && h[0] == '/')
 		n = snprintf(dir, sizeof(dir), "%s/.local/state/postseal/%s", h,

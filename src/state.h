@@ -1,6 +1,8 @@
 /*
  * state.h -- small private files that caches keep in the per-user state
- * directory ($XDG_STATE_HOME/postseal, else ~/.local/state/postseal).
+ * directory ($XDG_STATE_HOME/postseal, else ~/.local/state/postseal), or
+ * for root's run of the system configuration in the system queue's
+ * state/ (state_set_dir()).
  *
  * Everything here is an optimisation: a cache that cannot be read or
  * written is simply not used, so these functions report failure by their
@@ -19,6 +21,15 @@
  * when there is no usable state directory.
  */
 int state_path(const char *sub, const char *name, char *out, size_t size);
+
+/*
+ * From now on, the state directory is dir (an absolute path, made 0700
+ * as needed) instead of the user's: root's run of the system
+ * configuration keeps its caches beside the system queue
+ * (POSTSEAL_SYSTEM_QUEUE/state), not in root's home.  Returns 0, or -1
+ * if dir is not absolute or too long (nothing changes then).
+ */
+int state_set_dir(const char *dir);
 
 /*
  * Read the whole file (at most max bytes) into a new buffer.  Returns 0

@@ -137,8 +137,27 @@ run_postseal_as_root() {
 	RC=$?
 	sed 's/^/  root: /' "$ERR" | head -n 20
 }
-run_postseal_as_root -v -q
+# Root's caches for the system account (TLS sessions here) go to the
+# system queue's state/, not root's home.
+RH=$T/roothome
+mkdir -m 700 "$RH"
+run_postseal_as_root_home() {
+	OUT=$T/root.out
+	ERR=$T/root.err
+	env -u XDG_STATE_HOME HOME="$RH" timeout -k 5 60 "$PS" "$@" \
+	    >"$OUT" 2>"$ERR"
+	RC=$?
+	sed 's/^/  root: /' "$ERR" | head -n 20
+}
+run_postseal_as_root_home -v -q
 assert_exit 0 "root: -q"
+assert_eq "$(stat -c '%a %U' "$queuedir/state" "$queuedir/state/tls")" \
+    "700 root
+700 root" "root's caches: the system queue's state/, 0700 root"
+assert_eq "$(find "$queuedir/state/tls" -type f -user root -perm 600 |
+    wc -l)" 1 "root's caches: the TLS session of the system account there"
+assert_eq "$(find "$RH" -mindepth 1 | wc -l)" 0 \
+    "root's caches: nothing under HOME"
 assert_eq "$(n_incoming)" 0 "incoming/ emptied"
 assert_eq "$(spool_count 'from a user')" 1 "delivered once"
 m=$(grep -l 'from a user' "$SPOOL"/*.eml | head -n 1)

@@ -1876,45 +1876,18 @@ queue_uids(struct queue *q, unsigned long long **uids)
 	return k;
 }
 
-/* STATUS/<uid>: that user's entries of q, as mailq lists them. */
+/* STATUS/<uid> (json: STATUS/<uid>.json): that user's entries of q, as
+ * mailq (json: -bp --json) lists them. */
 static void
-status_one(int dfd, gid_t gid, struct queue *q, unsigned long long uid)
+status_one(int dfd, gid_t gid, struct queue *q, unsigned long long uid,
+    int json)
 {
-	struct listing l = {NULL, 0, now_time(), 0, 0, 0, uid};
-	char tmp[48], name[32];
-	int fd;
-
-	snprintf(name, sizeof(name), "%llu", uid);
-	snprintf(tmp, sizeof(tmp), "%llu.tmp", uid);
-	fd = openat(dfd, tmp,
-	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd == -1 || fchown(fd, 0, gid) == -1 || fchmod(fd, 0640) == -1 ||
-	    (l.out = fdopen(fd, "w")) == NULL) {
-		if (fd != -1)
-			close(fd);
-		unlinkat(dfd, tmp, 0);
-		return;
-	}
-	list_area(&l, q, QUEUE_ACTIVE);
-	list_area(&l, q, QUEUE_FAILED);
-	if (l.shown > 0)
-		fprintf(l.out,
-		    "-- %zu entr%s (%zu failed, marked !), %llu bytes\n",
-		    l.shown, l.shown == 1 ? "y" : "ies", l.failed, l.bytes);
-	if (fclose(l.out) == EOF || renameat(dfd, tmp, dfd, name) == -1)
-		unlinkat(dfd, tmp, 0);
-}
-
-/* STATUS/<uid>.json: the same entries as -bp --json lists them. */
-static void
-status_one_json(int dfd, gid_t gid, struct queue *q, unsigned long long uid)
-{
-	struct listing l = {NULL, 1, now_time(), 0, 0, 0, uid};
+	struct listing l = {NULL, json, now_time(), 0, 0, 0, uid};
 	char tmp[48], name[40];
 	int fd;
 
-	snprintf(name, sizeof(name), "%llu.json", uid);
-	snprintf(tmp, sizeof(tmp), "%llu.json.tmp", uid);
+	snprintf(name, sizeof(name), "%llu%s", uid, json ? ".json" : "");
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
 	fd = openat(dfd, tmp,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd == -1 || fchown(fd, 0, gid) == -1 || fchmod(fd, 0640) == -1 ||
@@ -1926,6 +1899,10 @@ status_one_json(int dfd, gid_t gid, struct queue *q, unsigned long long uid)
 	}
 	list_area(&l, q, QUEUE_ACTIVE);
 	list_area(&l, q, QUEUE_FAILED);
+	if (!json && l.shown > 0)
+		fprintf(l.out,
+		    "-- %zu entr%s (%zu failed, marked !), %llu bytes\n",
+		    l.shown, l.shown == 1 ? "y" : "ies", l.failed, l.bytes);
 	if (fclose(l.out) == EOF || renameat(dfd, tmp, dfd, name) == -1)
 		unlinkat(dfd, tmp, 0);
 }
@@ -1986,8 +1963,8 @@ runq_write_status(const struct config *cfg)
 		goto out;
 	n = queue_uids(q, &uids);
 	for (i = 0; i < n; i++) {
-		status_one(dfd, st.st_gid, q, uids[i]);
-		status_one_json(dfd, st.st_gid, q, uids[i]);
+		status_one(dfd, st.st_gid, q, uids[i], 0);
+		status_one(dfd, st.st_gid, q, uids[i], 1);
 	}
 	status_sweep(dfd, uids, n);
 out:

@@ -27,9 +27,13 @@ mkcert() { # NAME ADDR CA-NAME
 	ct --generate-certificate --load-privkey "$P/$1.key" \
 	    --load-ca-certificate "$P/$3.pem" --load-ca-privkey "$P/$3.key" \
 	    --template "$P/$1.tmpl" --outfile "$P/$1.pem"
-	ct --to-p12 --pkcs-cipher=3des-pkcs12 --load-privkey "$P/$1.key" \
-	    --load-certificate "$P/$1.pem" --p12-name "$1" --password x \
-	    --outder --outfile "$P/$1.p12"
+	# The PKCS#12 file by openssl, in the SHA-1/3DES form gpgsm's parser
+	# is known to read: two CI runs saw gpgsm fail to decrypt certtool's
+	# ("decryption failed ... possibly bad passphrase given").
+	openssl pkcs12 -export -inkey "$P/$1.key" -in "$P/$1.pem" -name "$1" \
+	    -passout pass:x -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES \
+	    -macalg sha1 -out "$P/$1.p12" 2>"$P/ct.err" ||
+	    hard_error "openssl pkcs12: $(cat "$P/ct.err")"
 }
 for ca in ca ca2; do
 	printf 'cn = "postseal test %s"\nca\ncert_signing_key\nexpiration_days = 30\n' "$ca" >"$P/$ca.tmpl"
@@ -51,11 +55,18 @@ for h in "$S" "$R"; do
 done
 # gpgsm keeps an imported key under the PKCS#12 passphrase ("x").
 printf 'x\n' >"$P/pass"
+# Up to three tries, each failure said in the log: the cause of the two
+# failed imports seen in CI is not known (not reproduced here in 40 runs).
 for h in "$S:sender" "$R:rcpt"; do
 	gpg_agent_up "${h%%:*}"
-	gpgsm --homedir "${h%%:*}" --batch --pinentry-mode loopback \
-	    --passphrase-fd 3 --import "$P/${h#*:}.p12" 3<"$P/pass" 2>"$P/imp.err" ||
-	    hard_error "import ${h#*:}.p12: $(cat "$P/imp.err")"
+	for try in 1 2 3; do
+		gpgsm --homedir "${h%%:*}" --batch --pinentry-mode loopback \
+		    --passphrase-fd 3 --import "$P/${h#*:}.p12" 3<"$P/pass" \
+		    2>"$P/imp.err" && break
+		e2e_log "import ${h#*:}.p12, try $try: $(cat "$P/imp.err")"
+		[ $try -lt 3 ] || hard_error "import ${h#*:}.p12: $(cat "$P/imp.err")"
+		sleep 1
+	done
 done
 # The import left the passphrase in the agent's cache: a new agent has none.
 GNUPGHOME=$S gpgconf --kill gpg-agent

@@ -1067,33 +1067,46 @@ out:
 
 /* ---- a local user's mailq ---- */
 
-int
-privsep_show(const char *status, const char *incoming, uid_t uid, FILE *out,
-    struct err *e)
+/* Copy status/NAME to out if it is a regular file of root's (and, unless
+ * empty_ok, not empty): 1 if it was copied. */
+static int
+copy_status(const char *status, const char *name, int empty_ok, FILE *out)
 {
-	unsigned long long bytes = 0;
-	char name[32], chunk[4096];
-	size_t count = 0, n;
+	char chunk[4096];
 	struct stat st;
-	int sfd, fd = -1, dfd, shown = 0;
+	size_t n;
+	int sfd, fd = -1;
 	FILE *f;
 
-	snprintf(name, sizeof(name), "%lu", (unsigned long)uid);
 	sfd = open(status, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sfd != -1) {
 		fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		close(sfd);
 	}
-	if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid == 0 && st.st_size > 0 && (f = fdopen(fd, "r")) != NULL) {
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, n, out);
-		fclose(f);
-		fd = -1;
-		shown = 1;
-	}
-	if (fd != -1)
+	if (fd == -1)
+		return 0;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (!empty_ok && st.st_size == 0) || (f = fdopen(fd, "r")) == NULL) {
 		close(fd);
+		return 0;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, out);
+	fclose(f);
+	return 1;
+}
+
+int
+privsep_show(const char *status, const char *incoming, uid_t uid, FILE *out,
+    struct err *e)
+{
+	unsigned long long bytes = 0;
+	char name[32];
+	size_t count = 0;
+	int dfd, shown;
+
+	snprintf(name, sizeof(name), "%lu", (unsigned long)uid);
+	shown = copy_status(status, name, 0, out);
 	dfd = open(incoming, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd != -1 && user_usage(dfd, uid, &count, &bytes, e) == 0 &&
 	    count > 0) {
@@ -1190,31 +1203,15 @@ privsep_show_json(const char *status, const char *incoming, uid_t uid,
     FILE *out, struct err *e)
 {
 	unsigned long long u;
-	char name[40], chunk[4096];
+	char name[40];
 	struct dirent *de;
-	struct stat st;
-	size_t n;
-	int sfd, fd = -1, dfd, tmp;
+	int fd = -1, dfd, tmp;
 	DIR *d;
-	FILE *f;
 
 	/* What root's last run found in the system queue: status/<uid>.json,
 	 * already in the schema. */
 	snprintf(name, sizeof(name), "%lu.json", (unsigned long)uid);
-	sfd = open(status, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (sfd != -1) {
-		fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		close(sfd);
-	}
-	if (fd != -1 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid == 0 && (f = fdopen(fd, "r")) != NULL) {
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, n, out);
-		fclose(f);
-		fd = -1;
-	}
-	if (fd != -1)
-		close(fd);
+	(void)copy_status(status, name, 1, out);
 	/* Then what waits in incoming/ for the next run. */
 	dfd = open(incoming, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd != -1 && (fd = dup(dfd)) != -1 && (d = fdopendir(fd)) != NULL) {

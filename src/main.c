@@ -197,9 +197,9 @@ run_configured(const struct opts *o, const struct config *cfg, struct err *e)
 {
 	int r;
 
-	/* Root's caches (TLS sessions, the CA index, SCRAM) for the system
-	 * account belong with the system queue, not in root's home. */
-	if (geteuid() == 0 && runq_is_system(cfg))
+	/* The sender's caches (TLS sessions, the CA index, SCRAM) for the
+	 * system account belong with the system queue, not in a home. */
+	if (privsep_is_sender() && runq_is_system(cfg))
 		(void)state_set_dir(POSTSEAL_SYSTEM_QUEUE "/state");
 	switch (o->mode) {
 	case MODE_DKIM_SIGN:
@@ -228,6 +228,26 @@ run_configured(const struct opts *o, const struct config *cfg, struct err *e)
 	}
 }
 
+/*
+ * Root about to use the system configuration (found by default, or a file
+ * of it named with -C) goes on as the system queue's own user, the
+ * sender (privsep.c), before it reads a byte of it.
+ */
+static int
+become_sender(const struct opts *o, struct err *e)
+{
+	size_t n = strlen(SYSCONFDIR_POSTSEAL);
+	int sys;
+
+	if (geteuid() != 0)
+		return 0;
+	sys = o->config_file == NULL
+		  ? config_is_system(NULL)
+		  : strncmp(o->config_file, SYSCONFDIR_POSTSEAL, n) == 0 &&
+			o->config_file[n] == '/';
+	return sys ? privsep_become_sender(e) : 0;
+}
+
 static int
 run_mode(const struct opts *o, struct err *e)
 {
@@ -236,6 +256,8 @@ run_mode(const struct opts *o, struct err *e)
 
 	if (run_unconfigured(o, &r, e) == 0)
 		return r;
+	if (become_sender(o, e) == -1)
+		return -1;
 	if (submit_via_drop(o)) {
 		if (o->mode == MODE_QUEUE_LIST)
 			return privsep_mailq(o->json, e);

@@ -13,10 +13,11 @@
  *     limits, and writes t<uid>-<id> (O_EXCL, O_NOFOLLOW, a name it
  *     chose), fsync()s it and renames it to <uid>-<id>.  It opens no path
  *     but incoming/ and the names it made.
- *   - privsep_pickup(), in the sender (root's queue run): takes each
- *     <uid>-<id> that is a regular file with one link, owned by that uid,
- *     locks it, re-parses and re-checks it as the drop step did, stores
- *     it in the system queue as a held entry with its uid, and removes it.
+ *   - privsep_pickup(), in the sender (the queue run, as the queue's
+ *     owner): takes each <uid>-<id> that is a regular file with one
+ *     link, owned by that uid, locks it, re-parses and re-checks it as
+ *     the drop step did, stores it in the system queue as a held entry
+ *     with its uid, and removes it.
  *
  * Invariant: nothing the user wrote is used as a path, and nothing outside
  * incoming/ is opened on the user's behalf; the message bytes are copied,
@@ -34,6 +35,9 @@
  */
 #include <sys/types.h>
 #include <sys/file.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -59,6 +63,8 @@
 #include "log.h"
 #include "privsep.h"
 #include "queue.h"
+
+static int trusted_owner(uid_t uid);
 
 #ifndef POSTSEAL_DROP
 #define POSTSEAL_DROP "/usr/lib/postseal/postseal-drop"
@@ -369,7 +375,8 @@ queue_usage(const char *status, uid_t uid, size_t *count,
 	if (fd == -1)
 		return;
 	len = -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0) {
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    trusted_owner(st.st_uid)) {
 		off = st.st_size > (off_t)sizeof(tail) - 1
 			  ? st.st_size - (off_t)sizeof(tail) + 1
 			  : 0;
@@ -633,10 +640,21 @@ pickup_open(int dfd, const char *name, unsigned long long uid, struct stat *st,
 	int fd;
 
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1)
-		/* ELOOP: a symbolic link, planted; it goes (ERR_DATA). */
-		return err_set(e, errno == ELOOP ? ERR_DATA : ERR_TEMP,
-		    "%s: %s", name, strerror(errno));
+	if (fd == -1) {
+		/* Planted, it goes (ERR_DATA): a symbolic link (ELOOP), or a
+		 * file the sender may not read that is no record (a hard link
+		 * to someone's private file).  A record stays for next time. */
+		int err = errno;
+		int planted =
+		    err == ELOOP ||
+		    (err == EACCES &&
+			fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			(!S_ISREG(st->st_mode) || st->st_nlink != 1 ||
+			    (unsigned long long)st->st_uid != uid));
+
+		return err_set(e, planted ? ERR_DATA : ERR_TEMP, "%s: %s", name,
+		    planted ? "not a record" : strerror(err));
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		close(fd);
 		return err_set(e, ERR_NONE, "%s: busy", name);
@@ -722,12 +740,12 @@ open_incoming(const char *incoming, struct err *e)
 		return err_set(e, errno == ENOENT ? ERR_NOINPUT : ERR_CONFIG,
 		    "%s: %s", incoming, strerror(errno));
 	if (fstat(dfd, &st) == -1 ||
-	    (st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (!trusted_owner(st.st_uid) && st.st_uid != geteuid()) ||
 	    (st.st_mode & S_IWOTH)) {
 		close(dfd);
 		return err_set(e, ERR_CONFIG,
-		    "%s: must belong to root or us and not be writable by "
-		    "others",
+		    "%s: must belong to root, the sender or us and not be "
+		    "writable by others",
 		    incoming);
 	}
 	return dfd;
@@ -1085,8 +1103,9 @@ copy_status(const char *status, const char *name, int empty_ok, FILE *out)
 	}
 	if (fd == -1)
 		return 0;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (!empty_ok && st.st_size == 0) || (f = fdopen(fd, "r")) == NULL) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    !trusted_owner(st.st_uid) || (!empty_ok && st.st_size == 0) ||
+	    (f = fdopen(fd, "r")) == NULL) {
 		close(fd);
 		return 0;
 	}
@@ -1227,4 +1246,78 @@ privsep_show_json(const char *status, const char *incoming, uid_t uid,
 	if (dfd != -1)
 		close(dfd);
 	return fflush(out) == EOF ? err_set(e, ERR_IO, "write error") : 0;
+}
+
+/* ---- the sender's identity ---- */
+
+static uid_t caller = (uid_t)-1; /* root's uid, once it became the sender */
+
+uid_t
+privsep_caller_uid(void)
+{
+	return caller != (uid_t)-1 ? caller : getuid();
+}
+
+/* The system queue's owner (0 for root, none, or not a directory). */
+static uid_t
+queue_owner(struct stat *st)
+{
+	if (lstat(POSTSEAL_SYSTEM_QUEUE, st) == -1 || !S_ISDIR(st->st_mode))
+		return 0;
+	return st->st_uid;
+}
+
+/* Root, or the sender: who may own the spool and the status listings. */
+static int
+trusted_owner(uid_t uid)
+{
+	struct stat st;
+
+	return uid == 0 || uid == queue_owner(&st);
+}
+
+int
+privsep_is_sender(void)
+{
+	struct stat st;
+	uid_t owner = queue_owner(&st);
+
+	return geteuid() == 0 || (owner != 0 && owner == geteuid());
+}
+
+int
+privsep_become_sender(struct err *e)
+{
+	const struct passwd *pw;
+	struct stat st, acc;
+	gid_t groups[3];
+	size_t n = 0;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0 || (uid = queue_owner(&st)) == 0)
+		return 0;
+	/* The user's own group, or the queue's where it has no entry. */
+	gid = (pw = getpwuid(uid)) != NULL ? pw->pw_gid : st.st_gid;
+	groups[n++] = gid;
+	if (st.st_gid != gid)
+		groups[n++] = st.st_gid;
+	if (stat(SYSCONFDIR_POSTSEAL "/accounts", &acc) == 0 &&
+	    acc.st_gid != 0 && acc.st_gid != gid && acc.st_gid != st.st_gid)
+		groups[n++] = acc.st_gid;
+	if (setgroups(n, groups) == -1 || setgid(gid) == -1 ||
+	    setuid(uid) == -1)
+		return err_set(e, ERR_OS,
+		    "cannot become uid %lu, the owner of %s: %s",
+		    (unsigned long)uid, POSTSEAL_SYSTEM_QUEUE, strerror(errno));
+	/* For good: root must be out of reach now. */
+	if (setuid(0) != -1 || geteuid() != uid || getuid() != uid)
+		return err_set(e, ERR_SOFTWARE, "could still become root");
+	caller = 0;
+#ifdef HAVE_SYS_PRCTL_H
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+	log_debug("sending as uid %lu, the owner of %s", (unsigned long)uid,
+	    POSTSEAL_SYSTEM_QUEUE);
+	return 0;
 }

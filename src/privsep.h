@@ -2,7 +2,8 @@
  * privsep.h -- the privilege boundary of the system install (issue 10,
  * SECURITY.md section P): a local user's message reaches the system queue
  * only through the drop step, which trusts nothing from the user, and only
- * the sender (root's queue run) reads the system account's secrets.
+ * the sender (the queue run, as the queue's own user) reads the system
+ * account's secrets.
  *
  * The drop record, what the user's postseal writes to the drop program's
  * stdin: the line "postseal-drop 1", a queue envelope (queue.c's format,
@@ -71,6 +72,29 @@ int privsep_drop(int in, const char *incoming, const char *policy,
 int privsep_pickup(const char *incoming, struct queue *q, struct err *e);
 
 /*
+ * The sender's identity.  make install-system gives the system queue
+ * POSTSEAL_SYSTEM_QUEUE to a dedicated user (SENDER_USER, "postseal"):
+ * that user alone sends the system queue.  privsep_is_sender() is 1 for
+ * it, and for root where the queue belongs to root or does not exist
+ * (an install without that step: root sends, as before).
+ *
+ * privsep_become_sender(), for root about to use the system
+ * configuration: switch for good to the queue's owner, with its primary
+ * group and exactly two more, the queue's (the drop step's: to read the
+ * records in incoming/) and that of SYSCONFDIR_POSTSEAL/accounts (to read
+ * the account files), and make the process non-dumpable again.  Nothing
+ * to do (0) when the queue belongs to root or does not exist; -1 with e
+ * (ERR_CONFIG, ERR_OS) if the switch fails, before anything is read.
+ *
+ * privsep_caller_uid(): who called us, the local user a message is from
+ * (its login name, the policy's user): root (0) after the switch, else
+ * the real uid.
+ */
+int privsep_is_sender(void);
+int privsep_become_sender(struct err *e);
+uid_t privsep_caller_uid(void);
+
+/*
  * The drop policy (SYSCONFDIR_POSTSEAL/policy, not secret: the drop step
  * reads it, so a refusal is a synchronous exit 77; the sender checks it
  * again).  Lines "keyword value..." ('#' starts a comment line):
@@ -115,7 +139,7 @@ int privsep_policy_limits(const char *file, struct privsep_limits *l,
 int privsep_mailq(int json, struct err *e);
 
 /*
- * The drop program's -l: the listing root's queue run left for uid
+ * The drop program's -l: the listing the sender's queue run left for uid
  * (status/<uid>, runq_write_status()), then how many of uid's records
  * wait in incoming for the next run; "Mail queue is empty" if neither.
  */

@@ -1114,7 +1114,7 @@ runq_queue_dir(const struct config *cfg, const struct account *a, char *out,
 
 	if (a != NULL && a->queue_dir != NULL)
 		n = snprintf(out, size, "%s", a->queue_dir);
-	else if (geteuid() == 0 && system_config(cfg))
+	else if (privsep_is_sender() && system_config(cfg))
 		n = snprintf(out, size, "%s", POSTSEAL_SYSTEM_QUEUE);
 	else if (xdg != NULL && xdg[0] == '/')
 		n = snprintf(out, size, "%s/postseal/queue", xdg);
@@ -1558,7 +1558,7 @@ out:
 	queue_release(qe);
 }
 
-/* Root's run of the system configuration takes what local users dropped
+/* The sender's run of the system configuration takes what local users dropped
  * (privsep.c) into the system queue first; they are held entries there. */
 static void
 pickup_incoming(const struct config *cfg)
@@ -1567,7 +1567,7 @@ pickup_incoming(const struct config *cfg)
 	struct err e;
 	int n;
 
-	if (geteuid() != 0 || !system_config(cfg))
+	if (!privsep_is_sender() || !system_config(cfg))
 		return;
 	if (queue_open(POSTSEAL_SYSTEM_QUEUE, 1, &q, &e) == -1) {
 		log_error("%s", e.text);
@@ -1890,8 +1890,8 @@ status_one(int dfd, gid_t gid, struct queue *q, unsigned long long uid,
 	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
 	fd = openat(dfd, tmp,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
-	if (fd == -1 || fchown(fd, 0, gid) == -1 || fchmod(fd, 0640) == -1 ||
-	    (l.out = fdopen(fd, "w")) == NULL) {
+	if (fd == -1 || fchown(fd, (uid_t)-1, gid) == -1 ||
+	    fchmod(fd, 0640) == -1 || (l.out = fdopen(fd, "w")) == NULL) {
 		if (fd != -1)
 			close(fd);
 		unlinkat(dfd, tmp, 0);
@@ -1946,7 +1946,7 @@ runq_write_status(const struct config *cfg)
 	size_t n, i;
 	int dfd = -1;
 
-	if (geteuid() != 0 || !system_config(cfg) ||
+	if (!privsep_is_sender() || !system_config(cfg) ||
 	    queue_open(POSTSEAL_SYSTEM_QUEUE, 0, &q, &e) == -1)
 		return;
 	/* The queue directory's group is the drop step's (make
@@ -1955,7 +1955,7 @@ runq_write_status(const struct config *cfg)
 		goto out;
 	/* (our umask is 077, so the mode is set after mkdir.) */
 	if (mkdir(POSTSEAL_STATUS, 0700) == 0 &&
-	    (chown(POSTSEAL_STATUS, 0, st.st_gid) == -1 ||
+	    (chown(POSTSEAL_STATUS, (uid_t)-1, st.st_gid) == -1 ||
 		chmod(POSTSEAL_STATUS, 0750) == -1))
 		log_warn("%s: %s", POSTSEAL_STATUS, strerror(errno));
 	if ((dfd = open(POSTSEAL_STATUS,

@@ -137,7 +137,7 @@ int runq_drop(const struct config *cfg, const char *id, struct err *e);
 int runq_retry(const struct config *cfg, const char *id, struct err *e);
 
 /*
- * Root's run of the system configuration: write QUEUE/status/<uid> for
+ * The sender's run of the system configuration: write QUEUE/status/<uid> for
  * every local user with entries in the system queue, their entries as
  * mailq lists them, readable by the drop step's group only (the group of
  * the queue directory); remove the others.  The drop step shows a user

@@ -164,8 +164,8 @@ static int
 find_sender(const struct opts *o, const struct account *a, struct envelope *env,
     struct err *e)
 {
-	const struct passwd *pw =
-	    getpwuid(env->submitter != 0 ? (uid_t)env->submitter : getuid());
+	const struct passwd *pw = getpwuid(
+	    env->submitter != 0 ? (uid_t)env->submitter : privsep_caller_uid());
 	const char *why;
 
 	env->local_user = qual(env, pw != NULL ? pw->pw_name : "postmaster");
@@ -650,7 +650,7 @@ system_queue(const struct opts *o)
 {
 	size_t n = strlen(SYSCONFDIR_POSTSEAL);
 
-	return geteuid() == 0 &&
+	return privsep_is_sender() &&
 	       (o->config_file == NULL ||
 		   (strncmp(o->config_file, SYSCONFDIR_POSTSEAL, n) == 0 &&
 		       o->config_file[n] == '/'));
@@ -814,7 +814,7 @@ submit_via_drop(const struct opts *o)
 {
 	return (o->mode == MODE_SEND || o->mode == MODE_SMTP ||
 		   o->mode == MODE_QUEUE_LIST) &&
-	       geteuid() != 0 && config_is_system(o->config_file) &&
+	       !privsep_is_sender() && config_is_system(o->config_file) &&
 	       !system_readable();
 }
 

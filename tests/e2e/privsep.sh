@@ -3,8 +3,9 @@
 # section P): "make install" + "make install-system" as root, one system
 # account (accounts/sys.conf, 0640 root:GROUP, no config file beside it),
 # then a local user outside every group sends with plain sendmail through
-# the setgid drop step, root's queue run takes the message from incoming/
-# and sends it with the account's password, and an attacker user tries to
+# the setgid drop step, root's queue run (as the sender user, which it
+# becomes) takes the message from incoming/ and sends it with the
+# account's password, and an attacker user tries to
 # get that password or abuse the spool.  The password is a random string;
 # nothing the attacker could read may hold it.
 #
@@ -58,7 +59,9 @@ PG=pstg$tag
 DG=pstd$tag
 U1=pstu$tag
 U2=psta$tag
+SU=psts$tag
 at_cleanup "userdel '$U1' 2>/dev/null; userdel '$U2' 2>/dev/null; \
+    userdel '$SU' 2>/dev/null; \
     groupdel '$DG' 2>/dev/null; groupdel '$PG' 2>/dev/null; \
     groupdel '$U1' 2>/dev/null; groupdel '$U2' 2>/dev/null"
 for u in "$U1" "$U2"; do
@@ -70,25 +73,32 @@ make -s -C "$top_builddir" install >"$T/install.out" 2>&1
 RC=$?
 assert_exit 0 "make install"
 make -s -C "$top_builddir" install-system POSTSEAL_GROUP="$PG" \
-    DROP_GROUP="$DG" >"$T/install-system.out" 2>&1
+    DROP_GROUP="$DG" SENDER_USER="$SU" >"$T/install-system.out" 2>&1
 RC=$?
 assert_exit 0 "make install-system"
 DROP=$pkglibexecdir/postseal-drop
 INC=$queuedir/incoming
 assert_eq "$(stat -c '%a %U %G' "$DROP")" "2755 root $DG" "drop: setgid"
-assert_eq "$(stat -c '%a %U %G' "$INC")" "1770 root $DG" "incoming/"
-assert_eq "$(stat -c '%a %U %G' "$queuedir")" "710 root $DG" "system queue"
+assert_eq "$(stat -c '%a %U %G' "$INC")" "1770 $SU $DG" "incoming/"
+assert_eq "$(stat -c '%a %U %G' "$queuedir")" "710 $SU $DG" "system queue"
+assert_eq "$(id -gn "$SU") $(id -Gn "$SU" | tr ' ' '\n' | sort | tr '\n' ' ')" \
+    "$PG $(printf '%s\n' "$DG" "$PG" | sort | tr '\n' ' ')" \
+    "the sender user: group $PG, and $DG"
+assert_eq "$(getent passwd "$SU" | cut -d: -f6,7)" \
+    "/nonexistent:/usr/sbin/nologin" "the sender user: no home, no shell"
 assert_eq "$(stat -c '%a %U %G' "$confdir/accounts")" "750 root $PG" \
     "accounts/"
 
 # The system account: accounts/ only, no config file (the file-selection
 # bug: the system queue was used only when config existed).
 make_ca
+# The sender reads the trust file: where the test's private $T is not.
+install -m 644 "$CA/ca.pem" "$confdir/ca.pem"
 SECRET=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 start_server --tls starttls --user sysuser --password "$SECRET"
 {
 	printf 'account sys\nhost localhost\nport %s\n' "$PORT"
-	printf 'tls on\ntls_starttls on\ntls_trust_file %s\n' "$CA/ca.pem"
+	printf 'tls on\ntls_starttls on\ntls_trust_file %s\n' "$confdir/ca.pem"
 	printf 'timeout 10\ndomain client.example.org\n'
 	printf 'from sender@example.org\nrewrite_local_from on\n'
 	printf 'auth on\nuser sysuser\n'
@@ -137,8 +147,9 @@ run_postseal_as_root() {
 	RC=$?
 	sed 's/^/  root: /' "$ERR" | head -n 20
 }
-# Root's caches for the system account (TLS sessions here) go to the
-# system queue's state/, not root's home.
+# Root's queue run goes on as the sender user: its caches for the system
+# account (TLS sessions here) go to the system queue's state/, not root's
+# home, and nothing of the queue is root's.
 RH=$T/roothome
 mkdir -m 700 "$RH"
 run_postseal_as_root_home() {
@@ -152,10 +163,12 @@ run_postseal_as_root_home() {
 run_postseal_as_root_home -v -q
 assert_exit 0 "root: -q"
 assert_eq "$(stat -c '%a %U' "$queuedir/state" "$queuedir/state/tls")" \
-    "700 root
-700 root" "root's caches: the system queue's state/, 0700 root"
-assert_eq "$(find "$queuedir/state/tls" -type f -user root -perm 600 |
-    wc -l)" 1 "root's caches: the TLS session of the system account there"
+    "700 $SU
+700 $SU" "the sender's caches: the system queue's state/, 0700 $SU"
+assert_eq "$(find "$queuedir/state/tls" -type f -user "$SU" -perm 600 |
+    wc -l)" 1 "the sender's caches: the TLS session of the system account"
+assert_eq "$(find "$queuedir" -user root | wc -l)" 0 \
+    "nothing in the system queue is root's after root's run"
 assert_eq "$(find "$RH" -mindepth 1 | wc -l)" 0 \
     "root's caches: nothing under HOME"
 assert_eq "$(n_incoming)" 0 "incoming/ emptied"
@@ -166,9 +179,12 @@ assert_eq "$(find "$queuedir/active" -mindepth 1 | wc -l)" 0 \
     "system queue empty after the run"
 
 # Root itself sends directly through the system account (no drop step).
-run_postseal_as_root -i rcpt@example.org <"$T/msg"
+printf 'Subject: from root itself\n\nhello\n' | run_postseal_as_root -i rcpt@example.org
 assert_exit 0 "root: direct send with accounts/ only"
 assert_eq "$(n_incoming)" 0 "root never uses incoming/"
+assert_eq "$(spool_count 'from root itself')" 1 "root's message delivered"
+assert_eq "$(find "$queuedir" -user root | wc -l)" 0 \
+    "nothing in the system queue is root's after root's send"
 
 # ---- 1b. -bs (Symfony Mailer, Laravel) and mailq --json, as a user ----
 # Each message of the dialogue goes through the drop step: 250 only once
@@ -353,7 +369,7 @@ assert_eq "$(find "$INC" -name "t*" | wc -l)" 1 \
     "killed halfway: a partial t* record"
 run_postseal_as_root -q
 assert_exit 0 "root: -q after the kill"
-assert_eq "$(spool_count 'from a user')" 3 \
+assert_eq "$(spool_count 'from a user')" 2 \
     "the attacker's whole message sent, the partial one not"
 assert_eq "$(spool_count 'cron local')" 1 "the local From: one sent"
 m=$(grep -l 'Subject: cron local' "$SPOOL"/*.eml | head -n 1)
@@ -420,7 +436,7 @@ assert_eq "$(spool_count 'from a user')" $((before + 2)) \
 assert_eq "$(find "$queuedir/failed" -mindepth 1 -maxdepth 1 | wc -l)" 1 \
     "kept in failed/"
 # mailq: each user sees their own entries only, through the drop step.
-assert_eq "$(stat -c '%a %U %G' "$queuedir/status")" "750 root $DG" \
+assert_eq "$(stat -c '%a %U %G' "$queuedir/status")" "750 $SU $DG" \
     "status/: the drop step's group only"
 as "$U1" "$bindir/mailq"
 assert_exit 0 "user: mailq"
@@ -730,8 +746,41 @@ assert_no_grep_fixed "$ROOTSECRET" "$T/attacker.all" \
 assert_no_secret sysuser "$SECRET" "$T/attacker.all" "$T/drop.out"
 assert_no_grep_fixed "$SECRET" "$T/attacker.all" "attacker output"
 
+# While root's queue run talks to the smarthost, it is the sender user,
+# its real, effective and saved uids (so root cannot be got back), and
+# the user who submitted a message can neither read its memory or
+# environment nor signal it.
+printf 'Subject: slow\n\nslow\n' | as "$U1" "$SENDMAIL" -i rcpt@example.org
+assert_exit 0 "user: a message for the slow run"
+stop_server
+start_server --tls starttls --user sysuser --password "$SECRET" \
+    --greeting-delay 4
+sed -i "s/^port .*/port $PORT/" "$confdir/accounts/sys.conf"
+"$PS" -q >"$T/slow.out" 2>&1 &
+pid=$!
+sleep 1.5 # it waits for the greeting (4 s) by now
+suid=$(id -u "$SU")
+assert_eq "$(awk '/^Uid:/{print $2, $3, $4, $5}' "/proc/$pid/status")" \
+    "$suid $suid $suid $suid" "root's queue run: all its uids the sender's"
+pg=$(getent group "$PG" | cut -d: -f3)
+assert_eq "$(awk '/^Gid:/{print $2, $3, $4, $5}' "/proc/$pid/status")" \
+    "$pg $pg $pg $pg" "root's queue run: all its gids $PG's"
+as "$U1" cat "/proc/$pid/environ"
+[ "$RC" -ne 0 ] || fail "a user read the sender's environment"
+as "$U1" kill -STOP "$pid"
+[ "$RC" -ne 0 ] || fail "a user stopped the sender"
+as "$U1" kill -0 "$pid"
+[ "$RC" -ne 0 ] || fail "a user may signal the sender"
+wait "$pid"
+RC=$?
+assert_exit 0 "the slow queue run"
+assert_eq "$(spool_count slow)" 1 "the slow run delivered"
+
 make -s -C "$top_builddir" uninstall-system POSTSEAL_GROUP="$PG" \
-    DROP_GROUP="$DG" >/dev/null 2>&1
+    DROP_GROUP="$DG" SENDER_USER="$SU" >/dev/null 2>&1
 ok
 getent group "$DG" >/dev/null && fail "uninstall-system left group $DG"
+getent passwd "$SU" >/dev/null && fail "uninstall-system left user $SU"
+assert_eq "$(find "$queuedir" ! -user root | wc -l)" 0 \
+    "uninstall-system: what is left of the queue is root's again"
 e2e_done

@@ -402,28 +402,29 @@ queue_usage(const char *status, uid_t uid, size_t *count,
 	*bytes = b;
 }
 
+/*
+ * Called once our own partial record exists at its full declared size
+ * (drop_reserve()), so it counts: of two drops of one user at the same
+ * time each sees the other's reservation, and at worst both are refused,
+ * never both accepted past the limit.  count and bytes below include it.
+ */
 static int
-check_limit(int dfd, const char *status, uid_t uid, unsigned long long size,
+check_limit(int dfd, const char *status, uid_t uid,
     const struct privsep_limits *l, struct err *e)
 {
 	unsigned long long bytes, qbytes;
 	size_t count, qcount;
 
-	if (size > l->message)
-		return err_set(e, ERR_DATA,
-		    "message too large for the system queue (%llu bytes, "
-		    "max_message_size %llu)",
-		    size, l->message);
 	if (user_usage(dfd, uid, &count, &bytes, e) == -1)
 		return -1;
 	queue_usage(status, uid, &qcount, &qbytes);
 	count += qcount;
 	bytes += qbytes;
-	if (count >= l->messages || bytes > l->bytes || size > l->bytes - bytes)
+	if (count > l->messages || bytes > l->bytes)
 		return err_set(e, ERR_TEMP,
 		    "your messages in the system queue reach your limit (%zu "
-		    "messages, %llu bytes; max_user_messages %llu, "
-		    "max_user_queue %llu); try later",
+		    "messages, %llu bytes with this one; max_user_messages "
+		    "%llu, max_user_queue %llu); try later",
 		    count, bytes, l->messages, l->bytes);
 	return 0;
 }
@@ -516,18 +517,19 @@ drop_create(int dfd, uid_t uid, char *id, char *tmp, char *final, size_t size,
 	    strerror(errno));
 }
 
-/* Write the record to a new file and rename it into place. */
+/*
+ * Write the record into fd, the new partial record tmp (drop_create()),
+ * and rename it to final.  fd is closed, and tmp removed on failure.
+ */
 static int
-drop_store(int in, int dfd, uid_t uid, const struct queue_envelope *rec,
-    const char *rest, size_t nrest, char *id, struct err *e)
+drop_store(int in, int dfd, int fd, const char *tmp, const char *final,
+    uid_t uid, const struct queue_envelope *rec, const char *rest, size_t nrest,
+    const char *id, struct err *e)
 {
-	char tmp[64], final[64];
 	struct buf b;
-	int fd, r = -1;
+	int r = -1;
 
 	buf_init(&b, ENV_CAP);
-	if ((fd = drop_create(dfd, uid, id, tmp, final, sizeof(tmp), e)) == -1)
-		goto out;
 	if (drop_envelope(rec, uid, id, &b, e) == -1)
 		goto fail;
 	if (fd_write_all(fd, b.data, b.len) == -1) {
@@ -565,8 +567,9 @@ privsep_drop(int in, const char *incoming, const char *policy,
 	struct privsep_limits lim;
 	struct queue_envelope rec;
 	size_t envlen, m = sizeof(PRIVSEP_MAGIC) - 1;
+	char tmp[64], final[64];
 	struct buf b;
-	int dfd = -1, r = -1, parsed = 0, use;
+	int dfd = -1, fd, r = -1, parsed = 0, use;
 
 	memset(&rec, 0, sizeof(rec));
 	buf_init(&b, ENV_CAP);
@@ -584,10 +587,29 @@ privsep_drop(int in, const char *incoming, const char *policy,
 		    strerror(errno));
 		goto out;
 	}
-	if (check_limit(dfd, status, uid, rec.size, &lim, e) == -1)
+	if (rec.size > lim.message) {
+		err_set(e, ERR_DATA,
+		    "message too large for the system queue (%llu bytes, "
+		    "max_message_size %llu)",
+		    rec.size, lim.message);
 		goto out;
-	r = drop_store(in, dfd, uid, &rec, b.data + envlen, b.len - envlen, id,
-	    e);
+	}
+	/* Reserve first, then count (check_limit()). */
+	if ((fd = drop_create(dfd, uid, id, tmp, final, sizeof(tmp), e)) == -1)
+		goto out;
+	if (ftruncate(fd, (off_t)rec.size) == -1) {
+		err_set(e, ERR_TEMP, "incoming: %s", strerror(errno));
+		close(fd);
+		unlinkat(dfd, tmp, 0);
+		goto out;
+	}
+	if (check_limit(dfd, status, uid, &lim, e) == -1) {
+		close(fd);
+		unlinkat(dfd, tmp, 0);
+		goto out;
+	}
+	r = drop_store(in, dfd, fd, tmp, final, uid, &rec, b.data + envlen,
+	    b.len - envlen, id, e);
 out:
 	if (parsed)
 		queue_env_free(&rec);

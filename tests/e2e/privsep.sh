@@ -515,7 +515,7 @@ for n in 1 2; do
 done
 as "$U1" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
 assert_exit 75 "limits: the queued entry and 2 records reach 3"
-assert_grep 'reach your limit \(3 messages.*max_user_messages 3' \
+assert_grep 'reach your limit \(4 messages.*with this one; max_user_messages 3' \
     "$T/as.out" "limits: says the count and the keyword"
 assert_eq "$(find "$INC" -name "$u1-*" | wc -l)" 2 \
     "limits: 2 of U1's records in incoming/, so the queue counted"
@@ -552,6 +552,35 @@ printf '%s\n' "max_user_queue 3k" >"$POL"
 as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
 assert_exit 75 "limits: over max_user_queue"
 assert_grep 'max_user_queue 3072' "$T/as.out" "limits: names max_user_queue"
+# A drop step still reading its message holds its whole declared size
+# already: a second drop of the same user at the same time cannot pass
+# the limit beside it (the partial record is made at full size first,
+# then the limit checked).
+printf '%s\n' "max_user_queue 8k" >"$POL"
+mkfifo "$T/resv"
+chmod 666 "$T/resv"
+{ sed 's/size 3/size 6000/' "$T/rec.bad" | head -c 260; sleep 30; } \
+    >"$T/resv" &
+feeder=$!
+track_pid "$feeder"
+setpriv --reuid="$U2" --regid="$U2" --clear-groups env -i "$DROP" \
+    <"$T/resv" >"$T/resv.out" 2>&1 &
+rpid=$!
+track_pid "$rpid"
+i=0
+while [ $i -lt 50 ] && [ "$(find "$INC" -name "t$(id -u "$U2")-*" | wc -l)" = 0 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+assert_eq "$(find "$INC" -name "t$(id -u "$U2")-*" -size 6000c | wc -l)" 1 \
+    "limits: the partial record reserves its declared 6000 bytes"
+as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
+assert_exit 75 "limits: a drop beside one reading 6000 bytes, over 8k"
+assert_grep 'max_user_queue 8192' "$T/as.out" "limits: ... names the limit"
+kill -KILL "$rpid"
+wait "$rpid" 2>/dev/null
+kill "$feeder" 2>/dev/null
+rm -f "$INC"/t* "$T/resv"
 printf '%s\n' "max_user_queue lots" >"$POL"
 as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
 assert_exit 78 "limits: a bad value in the policy file"

@@ -209,24 +209,26 @@ wait_drop(pid_t pid, struct err *e)
 }
 
 /* Run the drop program with arg (or none); with fdp, its stdin is a pipe
- * whose write end goes into *fdp. */
+ * whose write end goes into *fdp, and with errp its stderr one whose read
+ * end goes into *errp. */
 static pid_t
-spawn_drop(const char *arg, int *fdp, struct err *e)
+spawn_drop(const char *arg, int *fdp, int *errp, struct err *e)
 {
 	char *const argv[] = {(char *)(uintptr_t) "postseal-drop",
 	    (char *)(uintptr_t)arg, NULL};
 	char *const envp[] = {NULL};
-	int p[2] = {-1, -1};
+	int p[2] = {-1, -1}, q[2] = {-1, -1};
 	pid_t pid;
 
-	if (fdp != NULL && pipe(p) == -1)
-		return err_set(e, ERR_OS, "pipe: %s", strerror(errno));
+	if ((fdp != NULL && pipe(p) == -1) ||
+	    (errp != NULL && pipe2(q, O_CLOEXEC) == -1)) {
+		err_set(e, ERR_OS, "pipe: %s", strerror(errno));
+		pid = -1;
+		goto fail;
+	}
 	if ((pid = fork()) == -1) {
-		if (fdp != NULL) {
-			close(p[0]);
-			close(p[1]);
-		}
-		return err_set(e, ERR_OS, "fork: %s", strerror(errno));
+		err_set(e, ERR_OS, "fork: %s", strerror(errno));
+		goto fail;
 	}
 	if (pid == 0) {
 		if (fdp != NULL) {
@@ -236,6 +238,8 @@ spawn_drop(const char *arg, int *fdp, struct err *e)
 			if (p[0] != STDIN_FILENO)
 				close(p[0]);
 		}
+		if (errp != NULL && dup2(q[1], STDERR_FILENO) == -1)
+			_exit(71);
 		/* Nothing of ours reaches it: empty environment. */
 		execve(POSTSEAL_DROP, argv, envp);
 		fprintf(stderr, "postseal: %s: %s\n", POSTSEAL_DROP,
@@ -246,7 +250,55 @@ spawn_drop(const char *arg, int *fdp, struct err *e)
 		close(p[0]);
 		*fdp = p[1];
 	}
+	if (errp != NULL) {
+		close(q[1]);
+		*errp = q[0];
+	}
 	return pid;
+fail:
+	if (p[0] != -1) {
+		close(p[0]);
+		close(p[1]);
+	}
+	if (q[0] != -1) {
+		close(q[0]);
+		close(q[1]);
+	}
+	return -1;
+}
+
+/*
+ * What the drop program said (one line on its stderr, read from fd once
+ * it exited): in e's text, where its exit status alone was, so that
+ * every caller (the error line, a -bs reply) gives the reason.  Printable
+ * ASCII only, bounded; anything more goes to our stderr as it came.
+ */
+static void
+drop_reason(int fd, int failed, struct err *e)
+{
+	char text[sizeof(e->text)], *p, *nl;
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < sizeof(text) - 1 &&
+	       ((r = read(fd, text + n, sizeof(text) - 1 - n)) > 0 ||
+		   (r == -1 && errno == EINTR)))
+		if (r > 0)
+			n += (size_t)r;
+	text[n] = '\0';
+	close(fd);
+	if (n == 0)
+		return;
+	if (!failed || (nl = strchr(text, '\n')) == NULL || nl[1] != '\0') {
+		fputs(text, stderr); /* not the one line of a refusal */
+		return;
+	}
+	*nl = '\0';
+	p = strncmp(text, "postseal-drop: ", 15) == 0 ? text + 15 : text;
+	for (nl = p; *nl != '\0'; nl++)
+		if (*nl < 0x20 || *nl > 0x7e)
+			*nl = '?';
+	err_set(e, e->kind, "%s", p);
 }
 
 int
@@ -255,7 +307,7 @@ privsep_mailq(int json, struct err *e)
 	pid_t pid;
 
 	fflush(stdout);
-	if ((pid = spawn_drop(json ? "-j" : "-l", NULL, e)) == -1)
+	if ((pid = spawn_drop(json ? "-j" : "-l", NULL, NULL, e)) == -1)
 		return -1;
 	return wait_drop(pid, e) == -1
 		   ? err_set(e, e->kind, "mailq: %s failed", POSTSEAL_DROP)
@@ -270,7 +322,7 @@ privsep_submit(const struct queue_envelope *env, queue_write_fn *write,
 	struct buf b;
 	struct err we = {0};
 	void (*old)(int);
-	int fd = -1, r = -1, werr = 0;
+	int fd = -1, efd = -1, r = -1, werr = 0;
 	pid_t pid;
 
 	record_copy(env, &rec);
@@ -281,7 +333,7 @@ privsep_submit(const struct queue_envelope *env, queue_write_fn *write,
 	    queue_env_format(&rec, &b, e) == -1)
 		goto out;
 	old = signal(SIGPIPE, SIG_IGN);
-	if ((pid = spawn_drop(NULL, &fd, e)) == -1) {
+	if ((pid = spawn_drop(NULL, &fd, &efd, e)) == -1) {
 		signal(SIGPIPE, old);
 		goto out;
 	}
@@ -289,6 +341,7 @@ privsep_submit(const struct queue_envelope *env, queue_write_fn *write,
 		werr = 1; /* the drop program says why, below */
 	close(fd);
 	r = wait_drop(pid, e);
+	drop_reason(efd, r == -1, e);
 	signal(SIGPIPE, old);
 	if (r == 0 && werr)
 		r = err_set(e, ERR_IO, "writing to %s: %s", POSTSEAL_DROP,

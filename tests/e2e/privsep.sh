@@ -542,6 +542,8 @@ as "$U1" /usr/bin/python3 "$BD/bs-client.py" "$BD/limit.script" \
     "$BD/bs.transcript" -- "$SENDMAIL" -bs
 assert_exit 0 "limits: -bs over the limit"
 assert_grep '^< 452 4.3.1 ' "$BD/bs.transcript" "limits: -bs gets 452 4.3.1"
+assert_grep '^< 452 4.3.1 .*reach your limit .*max_user_messages 3' \
+    "$BD/bs.transcript" "limits: -bs's reply says the drop step's reason"
 cat "$BD/bs.transcript" >>"$T/attacker.all"
 assert_eq "$(find "$INC" -name "$u1-*" | wc -l)" 2 \
     "limits: -bs over the limit stored nothing"

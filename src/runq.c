@@ -1913,6 +1913,7 @@ status_sweep(int dfd, const unsigned long long *uids, size_t n)
 {
 	unsigned long long u;
 	struct dirent *de;
+	struct stat st;
 	const char *p;
 	size_t i;
 	DIR *d;
@@ -1925,8 +1926,18 @@ status_sweep(int dfd, const unsigned long long *uids, size_t n)
 	}
 	while ((de = readdir(d)) != NULL) {
 		p = de->d_name;
-		if (parse_uint(&p, ~0ULL, &u) == -1 ||
-		    (*p != '\0' && strcmp(p, ".json") != 0))
+		if (parse_uint(&p, ~0ULL, &u) == -1)
+			continue;
+		/* A listing half written by a run that died: once it is
+		 * older than any run could take to write it. */
+		if (strcmp(p, ".tmp") == 0 || strcmp(p, ".json.tmp") == 0) {
+			if (fstatat(dfd, de->d_name, &st,
+				AT_SYMLINK_NOFOLLOW) == 0 &&
+			    st.st_mtime + QUEUE_STALE_TMP < time(NULL))
+				unlinkat(dfd, de->d_name, 0);
+			continue;
+		}
+		if (*p != '\0' && strcmp(p, ".json") != 0)
 			continue;
 		for (i = 0; i < n && uids[i] != u; i++)
 			;

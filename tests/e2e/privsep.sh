@@ -438,6 +438,17 @@ assert_eq "$(find "$queuedir/failed" -mindepth 1 -maxdepth 1 | wc -l)" 1 \
 # mailq: each user sees their own entries only, through the drop step.
 assert_eq "$(stat -c '%a %U %G' "$queuedir/status")" "750 $SU $DG" \
     "status/: the drop step's group only"
+# A listing a run left half written (it died) goes once it is an hour
+# old; a fresh one may be another run's, at work: it stays.
+for f in 99999.tmp 99998.json.tmp 99997.tmp; do
+	: >"$queuedir/status/$f"
+done
+touch -d '2 hours ago' "$queuedir/status/99999.tmp" \
+    "$queuedir/status/99998.json.tmp"
+run_postseal_as_root -q
+assert_eq "$(cd "$queuedir/status" && ls -d 9999* 2>/dev/null | tr '\n' ' ')" \
+    "99997.tmp " "status/: stale half-written listings swept, a fresh one kept"
+rm -f "$queuedir/status/99997.tmp"
 as "$U1" "$bindir/mailq"
 assert_exit 0 "user: mailq"
 assert_grep '^-- 1 entry \(1 failed' "$T/as.out" "user: their failed entry"

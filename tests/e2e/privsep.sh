@@ -784,6 +784,45 @@ assert_no_grep_fixed "$SPOOLSECRET" "$T/attacker.all" \
 assert_no_grep_fixed "$ROOTSECRET" "$T/attacker.all" \
     "attacks: the root-only file never reached the attacker"
 
+# Killed exactly at the rename (SIGKILL on entering renameat, injected
+# by strace): the whole record stays a partial t* record, never sent and
+# swept after the hour.  Killed right after it (on the directory's fsync
+# that follows): the record is in place, sent once.
+stop_body='Subject: at rename
+'
+stop_body="$stop_body
+$(head -c 2000 /dev/zero | tr '\0' 'r' | fold -w 60)
+"
+stop_rec >"$T/rename.rec"
+chmod 644 "$T/rename.rec"
+at_rename() { # the strace -e inject=... of the drop step
+	strace -f -qq -o /dev/null -e "inject=$1" setpriv --reuid="$U2" \
+	    --regid="$U2" --clear-groups env -i "$DROP" <"$T/rename.rec" \
+	    >"$T/rename.out" 2>&1
+	RC=$?
+}
+at_rename renameat,renameat2,rename:signal=KILL
+assert_eq "$RC" 137 "attacks: the drop step killed at its rename (SIGKILL)"
+assert_eq "$(find "$INC" -name "t$u2-*" | wc -l)" 1 \
+    "attacks: killed at the rename: one partial record"
+assert_eq "$(find "$INC" -name "$u2-*" | wc -l)" 0 \
+    "attacks: killed at the rename: no record in place"
+run_postseal_as_root -q
+assert_eq "$(spool_count 'at rename')" 0 "attacks: at the rename: not sent"
+find "$INC" -name "t$u2-*" -exec touch -d '2 hours ago' {} +
+run_postseal_as_root -q
+assert_eq "$(find "$INC" -name "t$u2-*" | wc -l)" 0 \
+    "attacks: at the rename: swept after the hour"
+assert_eq "$(spool_count 'at rename')" 0 "attacks: ... and never sent"
+at_rename fsync:signal=KILL:when=2
+assert_eq "$RC" 137 "attacks: the drop step killed right after its rename"
+assert_eq "$(find "$INC" -name "$u2-*" | wc -l)" 1 \
+    "attacks: killed after the rename: the record in place"
+run_postseal_as_root -q
+assert_exit 0 "root: -q after the kill at the rename"
+assert_eq "$(spool_count 'at rename')" 1 "attacks: after the rename: sent once"
+assert_eq "$(n_incoming)" 0 "attacks: incoming/ empty again"
+
 # ---- the secret never reached the attacker ----
 assert_no_secret sysuser "$SECRET" "$T/attacker.all" "$T/drop.out"
 assert_no_grep_fixed "$SECRET" "$T/attacker.all" "attacker output"

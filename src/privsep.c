@@ -1219,11 +1219,45 @@ privsep_show(const char *status, const char *incoming, uid_t uid, FILE *out,
 
 /* ---- a local user's mailq --json ---- */
 
-/* s as a JSON string; bytes past ASCII as \ufffd (the listing is a view). */
+/* The length of the UTF-8 sequence at p (RFC 3629: no overlong form, no
+ * surrogate, nothing past U+10FFFF), or 0 if none starts there. */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n, i;
+
+	if (*p >= 0xc2 && *p <= 0xdf)
+		n = 2;
+	else if (*p >= 0xe0 && *p <= 0xef)
+		n = 3;
+	else if (*p >= 0xf0 && *p <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (*p == 0xe0)
+		lo = 0xa0;
+	else if (*p == 0xed)
+		hi = 0x9f;
+	else if (*p == 0xf0)
+		lo = 0x90;
+	else if (*p == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* s as a JSON string: UTF-8 as it is, any other byte past ASCII as
+ * \ufffd. */
 static void
 json_str(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+	size_t n;
 
 	fputc('"', out);
 	for (; *p != '\0'; p++) {
@@ -1231,10 +1265,13 @@ json_str(FILE *out, const char *s)
 			fprintf(out, "\\%c", *p);
 		else if (*p < 0x20 || *p == 0x7f)
 			fprintf(out, "\\u%04x", *p);
-		else if (*p >= 0x80)
-			fputs("\\ufffd", out);
-		else
+		else if (*p < 0x80)
 			fputc(*p, out);
+		else if ((n = utf8_len(p)) > 0) {
+			fwrite(p, 1, n, out);
+			p += n - 1;
+		} else
+			fputs("\\ufffd", out);
 	}
 	fputc('"', out);
 }

@@ -279,6 +279,19 @@ assert_eq "$(grep -c '"other@example.org"' "$T/as.out")" 1 \
     "second user: sees their entry"
 assert_no_grep 'rcpt2@example.org' "$T/as.out" \
     "second user: not the first user's"
+# A UTF-8 recipient (RFC 6531) is shown as it is, not as U+FFFD.
+printf 'Subject: utf8 rcpt\n\nhi\n' >"$T/u8"
+chmod 644 "$T/u8"
+as "$U2" "$SENDMAIL" -i 'jürgen@example.org' <"$T/u8"
+assert_exit 0 "second user: a message to a UTF-8 address"
+as "$U2" "$bindir/mailq" --json
+/usr/bin/python3 -c 'import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+print(" ".join(x for r in rows for x in r["recipients"]))' "$T/as.out" \
+    >"$BD/u8.check"
+assert_grep_fixed 'jürgen@example.org' "$BD/u8.check" \
+    "mailq --json: the UTF-8 recipient as it is"
+rm -f "$(grep -l 'utf8 rcpt' "$INC"/* | head -n 1)"
 run_postseal_as_root -q
 assert_exit 0 "root: -q after -bs"
 assert_eq "$(spool_count 'bs one')" 1 "-bs: first message delivered"

@@ -84,18 +84,29 @@ struct run {
 	long long started;
 	size_t total, done, delivered, deferred, failed;
 	const struct runq_select *sel; /* queue runs; NULL: due only */
-	size_t last_failed; /* recipients the last attempt failed for good */
+	size_t last_failed;  /* recipients the last attempt failed for good */
+	int may_settle_late; /* the next attempt() may leave it pending */
+	struct queue_entry *cur; /* the entry attempt() is sending */
+	struct pending { /* delivered to all; recorded in settle_late() */
+		struct queue *q;
+		struct queue_entry *qe;
+		const struct account *a;
+		struct err *rcpt;
+		struct err e;
+	} pend;
 };
 
 /* An entry after an attempt: delivered to all, deferred (some recipients
  * still pending), failed (nobody got it), partial (some got it, the rest
- * failed), or not tried. */
+ * failed), or not tried; or delivered to all and not recorded yet
+ * (r->pend, settle_late()). */
 enum outcome {
 	OUT_DELIVERED,
 	OUT_DEFERRED,
 	OUT_FAILED,
 	OUT_PARTIAL,
-	OUT_SKIPPED
+	OUT_SKIPPED,
+	OUT_PENDING
 };
 
 static long long
@@ -117,11 +128,15 @@ run_init(struct run *r, const struct config *cfg, int interactive, int progress)
 	r->started = now_time();
 }
 
+static void settle_late(struct run *r);
+static void settle_sent(void *arg);
+
 static void
 run_end(struct run *r)
 {
 	size_t i;
 
+	settle_late(r);
 	for (i = 0; i < r->cfg->naccounts; i++)
 		deliver_close(r->acct[i].conn);
 	free(r->acct);
@@ -1001,8 +1016,15 @@ attempt(struct run *r, struct queue *q, struct queue_entry *qe,
 	struct deliver_result res;
 	struct smtp_envelope se;
 	enum outcome o;
-	int rc;
+	int rc, late = r->may_settle_late;
 
+	r->may_settle_late = 0; /* not for a notice sent on the way */
+	/* The entry left pending settles while this one's replies are on
+	 * their way, over the same connection; else now. */
+	if (r->pend.qe != NULL &&
+	    (r->pend.a != a || st->conn == NULL || env->nrcpts == 0 ||
+		st->down.kind != ERR_NONE))
+		settle_late(r);
 	log_set_queue_id(queue_entry_id(qe));
 	r->last_failed = 0;
 	err_set(e, ERR_NONE, "no recipient left");
@@ -1012,16 +1034,42 @@ attempt(struct run *r, struct queue *q, struct queue_entry *qe,
 		*e = st->down;
 		return conclude_all(r, q, qe, a, e);
 	}
-	if (!rate_allows(r, q, qe, a, e))
+	if (!rate_allows(r, q, qe, a, e)) {
+		settle_late(r);
 		return OUT_DEFERRED;
+	}
 	smtp_env(env, &se);
+	se.sent = settle_sent;
+	se.sent_arg = r;
+	r->cur = qe;
 	res.rcpt = xcalloc(env->nrcpts + 1, sizeof(*res.rcpt));
 	rc =
 	    deliver(a, &st->conn, &se, queue_entry_fd(qe), env->msgid, &res, e);
+	r->cur = NULL;
+	if (r->pend.qe != NULL) { /* this message never got out */
+		settle_late(r);
+		log_set_queue_id(queue_entry_id(qe));
+	}
 	if (rc == -1 && !r->interactive && account_wide(e, res.at_open))
 		st->down = *e;
 	if (rc == 0)
 		err_set(e, ERR_NONE, "delivered");
+	/*
+	 * Delivered to every recipient: recorded (queue_set_rcpts(), its
+	 * sync) once the next message on this connection is written, so that
+	 * the sync and the server's work on that one overlap (settle_sent());
+	 * a crash before the sync returns resends it, as before.  Not with a
+	 * notice to send (a failure, a DSN), nor for a waiting caller.
+	 */
+	if (late && rc == 0 && res.delivered == env->nrcpts &&
+	    env->dsn_notify == NULL && !r->interactive) {
+		r->pend.q = q;
+		r->pend.qe = qe;
+		r->pend.a = a;
+		r->pend.rcpt = res.rcpt;
+		r->pend.e = *e;
+		return OUT_PENDING;
+	}
 	o = conclude(r, q, qe, a, res.rcpt, e);
 	free(res.rcpt);
 	return o;
@@ -1324,6 +1372,37 @@ report(struct run *r, const char *id, enum outcome o, const struct err *e)
 	}
 }
 
+/* Record the entry attempt() left pending (r->pend): conclude() as
+ * attempt() would have, its report, and its lock released. */
+static void
+settle_late(struct run *r)
+{
+	struct pending p = r->pend;
+	enum outcome o;
+
+	if (p.qe == NULL)
+		return;
+	memset(&r->pend, 0, sizeof(r->pend));
+	log_set_queue_id(queue_entry_id(p.qe));
+	o = conclude(r, p.q, p.qe, p.a, p.rcpt, &p.e);
+	free(p.rcpt);
+	report(r, queue_entry_id(p.qe), o, &p.e);
+	queue_release(p.qe);
+	r->done++;
+	progress_show(r);
+}
+
+/* smtp_envelope's sent: the next message is written. */
+static void
+settle_sent(void *arg)
+{
+	struct run *r = arg;
+
+	settle_late(r);
+	if (r->cur != NULL)
+		log_set_queue_id(queue_entry_id(r->cur));
+}
+
 /* attempt(), with a log line when the account was already found down in
  * this run (deliver.c logs only the attempts it makes). */
 static enum outcome
@@ -1355,6 +1434,7 @@ run_locked(struct run *r, struct queue *q, struct queue_entry *qe,
 		return OUT_SKIPPED;
 	if (a == NULL)
 		return defer_orphan(r, qe, e);
+	r->may_settle_late = 1; /* attempt() takes it before anything else */
 	return attempt_logged(r, q, qe, a, e);
 }
 
@@ -1362,11 +1442,15 @@ static void
 run_entry(struct run *r, struct queue *q, const char *id)
 {
 	struct queue_entry *qe = NULL;
+	enum outcome o;
 	struct err e, er;
 	int rc = queue_lock(q, QUEUE_ACTIVE, id, &qe, &e);
 
 	if (rc == QUEUE_LOCKED) {
-		report(r, id, run_locked(r, q, qe, &e), &e);
+		o = run_locked(r, q, qe, &e);
+		if (o == OUT_PENDING)
+			return; /* settle_late() ends it */
+		report(r, id, o, &e);
 	} else if (rc == -1 && qe != NULL && e.kind == ERR_DATA) {
 		run_error(r, "%s (moved to failed/)", e.text);
 		r->failed++;
@@ -1439,6 +1523,7 @@ run_queue(struct run *r, struct queue *q)
 	r->total += ndue;
 	for (i = 0; i < ndue; i++)
 		run_entry(r, q, due[i]);
+	settle_late(r);
 	free(due);
 	queue_list_free(ids, n);
 }

@@ -1629,6 +1629,8 @@ txn_bdat(struct smtp_session *s, const struct smtp_envelope *env, struct txn *t,
 	olen += smtp_crlf_finish(&d, out + olen);
 	if (send_chunk(s, env, t, b, out, olen, 1, e) == -1)
 		goto out;
+	if (env->sent != NULL)
+		env->sent(env->sent_arg);
 	while (t->nbdat_read < t->nbdat)
 		if (read_bdat_reply(s, env, t, e) == -1)
 			goto out;
@@ -1692,7 +1694,11 @@ smtp_send(struct smtp_session *s, const struct smtp_envelope *env, int data_fd,
 	buf_reset(&b);
 	if (r == -1)
 		return -1;
-	if (send_data(s, data_fd, e) == -1 || read_data_reply(s, e) == -1)
+	if (send_data(s, data_fd, e) == -1)
+		return -1;
+	if (env->sent != NULL)
+		env->sent(env->sent_arg);
+	if (read_data_reply(s, e) == -1)
 		return -1;
 	if (s->r.code / 100 != 2)
 		return reply_err(s, "message refused", e);

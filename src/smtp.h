@@ -52,6 +52,10 @@ struct smtp_envelope {
 	int body_8bit;		 /* send BODY=8BITMIME */
 	int smtputf8;		 /* an address needs SMTPUTF8 */
 	unsigned long long size; /* bytes of data before dot-stuffing */
+	/* NULL, or called once the message's last bytes are written, before
+	 * their replies are read (runq.c settles the message before then). */
+	void (*sent)(void *arg);
+	void *sent_arg;
 };
 
 /*

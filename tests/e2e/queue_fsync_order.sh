@@ -9,7 +9,10 @@
 # itself is never written in place.  Recording a delivery (a queue run that
 # sends both entries): the entry renamed out of active/ to tmp/del-ID,
 # then active/ fsync()ed, and no synced envelope for it (one sync, not
-# two: src/queue.c, retire()).
+# two: src/queue.c, retire()); the first entry's record comes once the
+# second message is written on the connection, before its reply is read
+# (runq.c, settle_late(): the sync overlaps the server's work), the last
+# one's after its reply.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/queue_common.sh"
 e2e_init
@@ -33,7 +36,7 @@ traced() {
 	sample_message "$TEST_NAME" >"$T/msg"
 	Q_BEFORE=$(queue_entries)
 	strace -f -y -qq -s 256 -o "$_tf" \
-	    -e trace=openat,write,pwrite64,writev,copy_file_range,sendfile,splice,fsync,fdatasync,rename,renameat,renameat2 \
+	    -e trace=openat,write,pwrite64,writev,copy_file_range,sendfile,splice,fsync,fdatasync,rename,renameat,renameat2,read,recvfrom,recvmsg,sendto,sendmsg \
 	    "$POSTSEAL" "$@" <"$T/msg" >"$T/postseal.out" 2>"$T/postseal.err"
 	RC=$?
 	OUT=$T/postseal.out
@@ -187,6 +190,16 @@ for k, i in moves:
                    r"(/env\.new)?>\)")
     if any(d.search(l) for l in lines):
         print("%s: the envelope or the entry synced as well" % i)
+# The socket operation right before each record: for the first, the next
+# message's write; for the last, the read of its own reply.
+tcp = re.compile(r"^\d+\s+(write|writev|sendto|sendmsg|read|recvfrom|recvmsg)\(\d+<(TCP|socket:\[)")
+for (k, i), want in zip(moves, ("write", "read")):
+    prev = [l for l in lines[:k] if tcp.search(l)]
+    op = tcp.search(prev[-1]).group(1) if prev else "none"
+    kind = "write" if op in ("write", "writev", "sendto", "sendmsg") else "read"
+    if kind != want:
+        print("%s: recorded after a socket %s, expected after a %s" %
+              (i, kind, want))
 EOF
 )
 [ -z "$_why" ] || fail "delivery record: $_why"

@@ -842,8 +842,8 @@ assert_no_grep_fixed "$SECRET" "$T/attacker.all" "attacker output"
 
 # While root's queue run talks to the smarthost, it is the sender user,
 # its real, effective and saved uids (so root cannot be got back), and
-# the user who submitted a message can neither read its memory or
-# environment nor signal it.
+# the user who submitted a message can neither read its memory,
+# environment or descriptors, nor trace or signal it.
 printf 'Subject: slow\n\nslow\n' | as "$U1" "$SENDMAIL" -i rcpt@example.org
 assert_exit 0 "user: a message for the slow run"
 stop_server
@@ -859,8 +859,17 @@ assert_eq "$(awk '/^Uid:/{print $2, $3, $4, $5}' "/proc/$pid/status")" \
 pg=$(getent group "$PG" | cut -d: -f3)
 assert_eq "$(awk '/^Gid:/{print $2, $3, $4, $5}' "/proc/$pid/status")" \
     "$pg $pg $pg $pg" "root's queue run: all its gids $PG's"
-as "$U1" cat "/proc/$pid/environ"
-[ "$RC" -ne 0 ] || fail "a user read the sender's environment"
+for f in environ mem; do
+	as "$U1" cat "/proc/$pid/$f"
+	[ "$RC" -ne 0 ] || fail "a user read the sender's /proc/PID/$f"
+done
+as "$U1" ls "/proc/$pid/fd"
+[ "$RC" -ne 0 ] || fail "a user listed the sender's /proc/PID/fd"
+if command -v gdb >/dev/null 2>&1; then
+	as "$U1" gdb -batch -p "$pid"
+	assert_grep 'ptrace|Operation not permitted|not permitted' "$T/as.out" \
+	    "ptrace of the sender refused"
+fi
 as "$U1" kill -STOP "$pid"
 [ "$RC" -ne 0 ] || fail "a user stopped the sender"
 as "$U1" kill -0 "$pid"

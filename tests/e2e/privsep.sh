@@ -122,6 +122,21 @@ as() {
 	cat "$T/as.out" >>"$T/attacker.all"
 	sed 's/^/  as: /' "$T/as.out" | head -n 20
 }
+# out_of_reach USER PID WHAT: USER can neither read PID's environ or mem,
+# nor list its descriptors, nor trace it.
+out_of_reach() {
+	for _f in environ mem; do
+		as "$1" cat "/proc/$2/$_f"
+		[ "$RC" -ne 0 ] || fail "$1 read /proc/PID/$_f of $3"
+	done
+	as "$1" ls "/proc/$2/fd"
+	[ "$RC" -ne 0 ] || fail "$1 listed /proc/PID/fd of $3"
+	if command -v gdb >/dev/null 2>&1; then
+		as "$1" gdb -batch -p "$2"
+		assert_grep 'ptrace|Operation not permitted|not permitted' \
+		    "$T/as.out" "ptrace of $3 refused"
+	fi
+}
 n_incoming() {
 	find "$INC" -mindepth 1 -maxdepth 1 | wc -l
 }
@@ -353,28 +368,25 @@ assert_exit 65 "drop: empty input"
 assert_eq "$(n_incoming)" 2 "refused records leave nothing"
 
 # ---- 4. /proc and ptrace of the drop step; kill it halfway ----
-mkfifo "$T/slow"
-chmod 666 "$T/slow"
-{ head -c 300 "$T/rec.bad" | sed 's/size 3/size 100000/'; sleep 30; } \
-    >"$T/slow" &
-feeder=$!
-track_pid "$feeder"
-setpriv --reuid="$U2" --regid="$U2" --clear-groups env -i "$DROP" \
-    <"$T/slow" >"$T/drop.out" 2>&1 &
-dpid=$!
-track_pid "$dpid"
+# held_drop NAME SIZE BYTES: a drop step of U2's, fed the first BYTES of
+# a record declaring SIZE message bytes through the FIFO $T/NAME, then
+# nothing for 30 s; its pid in dpid, its feeder's in feeder, its output
+# in $T/NAME.out.
+held_drop() {
+	mkfifo "$T/$1"
+	chmod 666 "$T/$1"
+	{ sed "s/size 3/size $2/" "$T/rec.bad" | head -c "$3"; sleep 30; } \
+	    >"$T/$1" &
+	feeder=$!
+	track_pid "$feeder"
+	setpriv --reuid="$U2" --regid="$U2" --clear-groups env -i "$DROP" \
+	    <"$T/$1" >"$T/$1.out" 2>&1 &
+	dpid=$!
+	track_pid "$dpid"
+}
+held_drop halfway 100000 300
 sleep 1
-for p in environ mem; do
-	as "$U2" cat "/proc/$dpid/$p"
-	[ "$RC" -ne 0 ] || fail "attacker read /proc/PID/$p of the drop step"
-done
-as "$U2" ls "/proc/$dpid/fd"
-[ "$RC" -ne 0 ] || fail "attacker listed /proc/PID/fd of the drop step"
-if command -v gdb >/dev/null 2>&1; then
-	as "$U2" gdb -batch -p "$dpid"
-	assert_grep 'ptrace|Operation not permitted|not permitted' "$T/as.out" \
-	    "ptrace of the drop step refused"
-fi
+out_of_reach "$U2" "$dpid" "the drop step"
 kill -KILL "$dpid"
 wait "$dpid" 2>/dev/null
 kill "$feeder" 2>/dev/null
@@ -583,16 +595,7 @@ assert_grep 'max_user_queue 3072' "$T/as.out" "limits: names max_user_queue"
 # the limit beside it (the partial record is made at full size first,
 # then the limit checked).
 printf '%s\n' "max_user_queue 8k" >"$POL"
-mkfifo "$T/resv"
-chmod 666 "$T/resv"
-{ sed 's/size 3/size 6000/' "$T/rec.bad" | head -c 260; sleep 30; } \
-    >"$T/resv" &
-feeder=$!
-track_pid "$feeder"
-setpriv --reuid="$U2" --regid="$U2" --clear-groups env -i "$DROP" \
-    <"$T/resv" >"$T/resv.out" 2>&1 &
-rpid=$!
-track_pid "$rpid"
+held_drop resv 6000 260
 i=0
 while [ $i -lt 50 ] && [ "$(find "$INC" -name "t$(id -u "$U2")-*" | wc -l)" = 0 ]; do
 	sleep 0.1
@@ -603,8 +606,8 @@ assert_eq "$(find "$INC" -name "t$(id -u "$U2")-*" -size 6000c | wc -l)" 1 \
 as "$U2" "$SENDMAIL" -i rcpt@example.org <"$T/mid"
 assert_exit 75 "limits: a drop beside one reading 6000 bytes, over 8k"
 assert_grep 'max_user_queue 8192' "$T/as.out" "limits: ... names the limit"
-kill -KILL "$rpid"
-wait "$rpid" 2>/dev/null
+kill -KILL "$dpid"
+wait "$dpid" 2>/dev/null
 kill "$feeder" 2>/dev/null
 rm -f "$INC"/t* "$T/resv"
 printf '%s\n' "max_user_queue lots" >"$POL"
@@ -837,7 +840,7 @@ assert_eq "$(spool_count 'at rename')" 1 "attacks: after the rename: sent once"
 assert_eq "$(n_incoming)" 0 "attacks: incoming/ empty again"
 
 # ---- the secret never reached the attacker ----
-assert_no_secret sysuser "$SECRET" "$T/attacker.all" "$T/drop.out"
+assert_no_secret sysuser "$SECRET" "$T/attacker.all" "$T/halfway.out"
 assert_no_grep_fixed "$SECRET" "$T/attacker.all" "attacker output"
 
 # While root's queue run talks to the smarthost, it is the sender user,
@@ -859,17 +862,7 @@ assert_eq "$(awk '/^Uid:/{print $2, $3, $4, $5}' "/proc/$pid/status")" \
 pg=$(getent group "$PG" | cut -d: -f3)
 assert_eq "$(awk '/^Gid:/{print $2, $3, $4, $5}' "/proc/$pid/status")" \
     "$pg $pg $pg $pg" "root's queue run: all its gids $PG's"
-for f in environ mem; do
-	as "$U1" cat "/proc/$pid/$f"
-	[ "$RC" -ne 0 ] || fail "a user read the sender's /proc/PID/$f"
-done
-as "$U1" ls "/proc/$pid/fd"
-[ "$RC" -ne 0 ] || fail "a user listed the sender's /proc/PID/fd"
-if command -v gdb >/dev/null 2>&1; then
-	as "$U1" gdb -batch -p "$pid"
-	assert_grep 'ptrace|Operation not permitted|not permitted' "$T/as.out" \
-	    "ptrace of the sender refused"
-fi
+out_of_reach "$U1" "$pid" "the sender"
 as "$U1" kill -STOP "$pid"
 [ "$RC" -ne 0 ] || fail "a user stopped the sender"
 as "$U1" kill -0 "$pid"

@@ -93,6 +93,42 @@ run_postseal -C "$CFG" -q
 assert_exit 0 "-q afterwards: nothing failed in this run"
 stop_server
 
+# ---- one connection, the next message lost: the one before stays sent ----
+# A message delivered to all is recorded once the next one is written
+# (runq.c, settle_late()); when the next one never gets out (the server
+# drops the connection at its RCPT, or refuses it), the one before is
+# still recorded as sent, never sent again.  Without PIPELINING, so that
+# bob's message fails before a byte of it is written.
+for fault in drop 5xx; do
+	fresh_queue
+	start_server --name "settle$fault" --tls starttls --no-pipelining \
+	    --fault "rcpt=bob@example.net:$fault#1"
+	base_config starttls | write_config
+	for who in alice bob carol; do
+		sample_message "$fault for $who" >"$T/msg"
+		run_postseal -C "$CFG" -odq "$who@example.net" <"$T/msg"
+		assert_exit 0 "$fault: -odq for $who"
+	done
+	run_postseal -C "$CFG" -q
+	assert_exit_in "0 69" "$fault: the run"
+	assert_eq "$(spool_count "$fault for alice")" 1 "$fault: alice's sent"
+	assert_eq "$(spool_count "$fault for bob")" 0 "$fault: bob's not"
+	assert_eq "$(spool_count "$fault for carol")" 1 "$fault: carol's sent"
+	run_postseal -C "$CFG" -q
+	assert_exit 0 "$fault: a second run"
+	assert_eq "$(spool_count "$fault for alice")" 1 \
+	    "$fault: alice's never sent again"
+	assert_eq "$(spool_count "$fault for carol")" 1 \
+	    "$fault: carol's never sent again"
+	case $fault in
+	drop) assert_eq "$(spool_count "$fault for bob")" 1 \
+	    "drop: bob's sent by the second run" ;;
+	5xx) assert_eq "$(q_count failed)" 1 "5xx: bob's in failed/" ;;
+	esac
+	assert_eq "$(q_count active)" 0 "$fault: nothing left in active/"
+	stop_server
+done
+
 # ---- bad -q forms ----
 run_postseal -C "$CFG" -qX
 assert_exit 64 "-qX"

@@ -13,7 +13,14 @@
 #include <libpsl.h>
 
 #include "buf.h"
+#include "dl.h"
 #include "dmarc.h"
+
+/* libpsl, loaded by dmarc_org_domain() on first use (dl.h). */
+/* clang-format off */
+#define PSL_FUNCTIONS(X) X(psl_free) X(psl_latest) X(psl_registrable_domain)
+/* clang-format on */
+DL_LIBRARY(PSL_FUNCTIONS);
 
 const char *
 dmarc_policy_name(enum dmarc_policy p)
@@ -305,14 +312,16 @@ dmarc_org_domain(const char *domain, char *out, size_t outsize)
 			lower[i] = (char)(lower[i] + 32);
 	if (n > 0 && lower[n - 1] == '.')
 		lower[n - 1] = '\0';
-	if ((psl = psl_latest(NULL)) == NULL) {
+	/* As with no list at all: no organisational domain is known. */
+	if (DL_LOAD(PSL_SONAME, NULL) == -1 ||
+	    (psl = lib.psl_latest(NULL)) == NULL) {
 		free(lower);
 		return -1;
 	}
 	/* A public suffix itself has no organisational domain: its own. */
-	reg = psl_registrable_domain(psl, lower);
+	reg = lib.psl_registrable_domain(psl, lower);
 	r = str_copy(out, reg != NULL ? reg : lower, outsize);
-	psl_free(psl);
+	lib.psl_free(psl);
 	free(lower);
 	return r;
 }

@@ -44,7 +44,18 @@
 #include <unbound.h>
 
 #include "buf.h"
+#include "dl.h"
 #include "dns.h"
+
+/* libunbound, loaded by open_ctx() on first use (dl.h). */
+/* clang-format off */
+#define UNBOUND_FUNCTIONS(X) X(ub_cancel) X(ub_ctx_add_ta_file) \
+	X(ub_ctx_async) X(ub_ctx_create) X(ub_ctx_delete) \
+	X(ub_ctx_resolvconf) X(ub_ctx_set_fwd) X(ub_ctx_set_option) X(ub_fd) \
+	X(ub_poll) X(ub_process) X(ub_resolve_async) X(ub_resolve_free) \
+	X(ub_strerror)
+/* clang-format on */
+DL_LIBRARY(UNBOUND_FUNCTIONS);
 
 #define ROOT_KEY "/usr/share/dns/root.key"
 
@@ -198,7 +209,8 @@ dns_parse_server(const char *s, char *out, size_t outsize)
 static int
 ub_fail(struct err *e, enum err_kind kind, const char *what, int r)
 {
-	return err_set(e, kind, "DNS resolver: %s: %s", what, ub_strerror(r));
+	return err_set(e, kind, "DNS resolver: %s: %s", what,
+	    lib.ub_strerror(r));
 }
 
 /*
@@ -223,21 +235,21 @@ use_server(struct ub_ctx *ctx, const char *fwd)
 	int r;
 
 	/* A forwarder on loopback is the point of dns_server. */
-	if ((r = ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) !=
+	if ((r = lib.ub_ctx_set_option(ctx, "do-not-query-localhost:", "no")) !=
 		0 ||
-	    (r = ub_ctx_set_option(ctx, "unblock-lan-zones:", "yes")) != 0)
+	    (r = lib.ub_ctx_set_option(ctx, "unblock-lan-zones:", "yes")) != 0)
 		return r;
 	for (i = 0; i < sizeof(forwarded_zones) / sizeof(forwarded_zones[0]);
 	     i++) {
 		snprintf(zone, sizeof(zone), "%s transparent",
 		    forwarded_zones[i]);
-		if ((r = ub_ctx_set_option(ctx, "local-zone:", zone)) != 0)
+		if ((r = lib.ub_ctx_set_option(ctx, "local-zone:", zone)) != 0)
 			return r;
 	}
-	if ((r = ub_ctx_set_option(ctx,
+	if ((r = lib.ub_ctx_set_option(ctx,
 		 "local-data:", "1.0.0.127.in-addr.arpa. PTR localhost.")) != 0)
 		return r;
-	return ub_ctx_set_fwd(ctx, fwd);
+	return lib.ub_ctx_set_fwd(ctx, fwd);
 }
 
 static int open_ctx(const char *server, const char *anchor, int given,
@@ -287,23 +299,25 @@ open_ctx(const char *server, const char *anchor, int given, unsigned timeout_ms,
 	if (server != NULL &&
 	    (why = dns_parse_server(server, fwd, sizeof(fwd))) != NULL)
 		return err_set(e, ERR_CONFIG, "dns_server %s: %s", server, why);
+	if (DL_LOAD(UNBOUND_SONAME, e) == -1)
+		return err_prefix(e, "DNS resolver");
 	d = xcalloc(1, sizeof(*d));
 	d->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
-	if ((d->ctx = ub_ctx_create()) == NULL) {
+	if ((d->ctx = lib.ub_ctx_create()) == NULL) {
 		free(d);
 		return err_set(e, ERR_OS, "DNS resolver: cannot start");
 	}
 	/* Threads, not a forked helper process, for async lookups. */
-	if ((r = ub_ctx_async(d->ctx, 1)) != 0)
+	if ((r = lib.ub_ctx_async(d->ctx, 1)) != 0)
 		goto fail;
 	if (server != NULL) {
 		if ((r = use_server(d->ctx, fwd)) != 0)
 			goto fail;
-	} else if ((r = ub_ctx_resolvconf(d->ctx, NULL)) != 0)
+	} else if ((r = lib.ub_ctx_resolvconf(d->ctx, NULL)) != 0)
 		goto fail;
 	if (anchor != NULL && (given || server == NULL) &&
 	    access(anchor, R_OK) == 0 &&
-	    (r = ub_ctx_add_ta_file(d->ctx, anchor)) != 0)
+	    (r = lib.ub_ctx_add_ta_file(d->ctx, anchor)) != 0)
 		goto fail;
 	*out = d;
 	return 0;
@@ -318,7 +332,7 @@ dns_close(struct dns *d)
 {
 	if (d == NULL)
 		return;
-	ub_ctx_delete(d->ctx);
+	lib.ub_ctx_delete(d->ctx);
 	free(d);
 }
 
@@ -602,7 +616,7 @@ wait_result(struct dns *d, struct pending *p)
 	long long deadline = now_ms() + d->timeout_ms, left;
 	struct pollfd pfd;
 
-	pfd.fd = ub_fd(d->ctx);
+	pfd.fd = lib.ub_fd(d->ctx);
 	pfd.events = POLLIN;
 	while (!p->done) {
 		if ((left = deadline - now_ms()) <= 0)
@@ -610,7 +624,7 @@ wait_result(struct dns *d, struct pending *p)
 		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) == -1 &&
 		    errno != EINTR)
 			return -1;
-		if (ub_poll(d->ctx) && ub_process(d->ctx) != 0)
+		if (lib.ub_poll(d->ctx) && lib.ub_process(d->ctx) != 0)
 			return -1;
 	}
 	return 0;
@@ -641,21 +655,21 @@ dns_lookup(struct dns *d, const char *name, enum dns_type type,
 	memset(ans, 0, sizeof(*ans));
 	if (!valid_query_name(name))
 		return set_status(ans, DNS_FAILED, "not a valid DNS name");
-	if ((r = ub_resolve_async(d->ctx, name, (int)type, 1, &p, on_result,
+	if ((r = lib.ub_resolve_async(d->ctx, name, (int)type, 1, &p, on_result,
 		 &id)) != 0)
-		return set_status(ans, DNS_FAILED, ub_strerror(r));
+		return set_status(ans, DNS_FAILED, lib.ub_strerror(r));
 	if (wait_result(d, &p) == -1) {
 		if (!p.done) {
-			ub_cancel(d->ctx, id);
+			lib.ub_cancel(d->ctx, id);
 			return set_status(ans, DNS_TIMEOUT, NULL);
 		}
 	}
 	if (p.err != 0)
 		s = set_status(ans,
 		    p.err == UB_SERVFAIL ? DNS_SERVFAIL : DNS_FAILED,
-		    ub_strerror(p.err));
+		    lib.ub_strerror(p.err));
 	else
 		s = classify(p.res, type, ans);
-	ub_resolve_free(p.res);
+	lib.ub_resolve_free(p.res);
 	return s;
 }

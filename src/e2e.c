@@ -42,8 +42,26 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "dl.h"
 #include "e2e.h"
 #include "log.h"
+
+/* GPGME, loaded by job_open() on first use (dl.h). */
+/* clang-format off */
+#define GPGME_FUNCTIONS(X) X(gpgme_check_version_internal) \
+	X(gpgme_ctx_set_engine_info) X(gpgme_data_new) \
+	X(gpgme_data_new_from_mem) X(gpgme_data_release) \
+	X(gpgme_data_release_and_get_mem) X(gpgme_engine_check_version) \
+	X(gpgme_free) X(gpgme_hash_algo_name) X(gpgme_io_writen) \
+	X(gpgme_key_unref) X(gpgme_new) X(gpgme_op_assuan_transact_ext) \
+	X(gpgme_op_conf_dir) X(gpgme_op_encrypt) X(gpgme_op_encrypt_sign) \
+	X(gpgme_op_export) X(gpgme_op_keylist_end) X(gpgme_op_keylist_next) \
+	X(gpgme_op_keylist_start) X(gpgme_op_sign) X(gpgme_op_sign_result) \
+	X(gpgme_release) X(gpgme_set_armor) X(gpgme_set_keylist_mode) \
+	X(gpgme_set_passphrase_cb) X(gpgme_set_pinentry_mode) \
+	X(gpgme_set_protocol) X(gpgme_signers_add) X(gpgme_strerror)
+/* clang-format on */
+DL_LIBRARY(GPGME_FUNCTIONS);
 
 /* The protected entity and its wrapping are built in memory. */
 #define E2E_MAX (256ULL * 1024 * 1024)
@@ -76,7 +94,7 @@ e2e_active(const struct account *a)
 static int
 gerr(struct err *e, enum err_kind k, const char *what, gpgme_error_t g)
 {
-	return err_set(e, k, "%s: %s", what, gpgme_strerror(g));
+	return err_set(e, k, "%s: %s", what, lib.gpgme_strerror(g));
 }
 
 /* Loopback pinentry (never a prompt): pgp_passphrase_eval or cancel. */
@@ -98,8 +116,8 @@ pass_cb(void *hook, const char *uid_hint, const char *info, int prev_bad,
 			log_warn("%s", e2.text);
 		return gpg_error(GPG_ERR_NO_PASSPHRASE);
 	}
-	if (gpgme_io_writen(fd, j->pass, strlen(j->pass)) != 0 ||
-	    gpgme_io_writen(fd, "\n", 1) != 0)
+	if (lib.gpgme_io_writen(fd, j->pass, strlen(j->pass)) != 0 ||
+	    lib.gpgme_io_writen(fd, "\n", 1) != 0)
 		return gpg_error(GPG_ERR_CANCELED);
 	return 0;
 }
@@ -114,24 +132,28 @@ job_open(struct job *j, const struct account *a, struct err *e)
 	    a->smime_sign != NULL || a->smime_encrypt != CONF_ENCRYPT_NEVER
 		? GPGME_PROTOCOL_CMS
 		: GPGME_PROTOCOL_OpenPGP;
-	gpgme_check_version(NULL);
-	if ((g = gpgme_engine_check_version(j->proto)) != 0)
+	if (DL_LOAD(GPGME_SONAME, e) == -1)
+		return err_prefix(e, "%s",
+		    j->proto == GPGME_PROTOCOL_CMS ? "S/MIME" : "OpenPGP");
+	/* GPGME's macro: the version check that also sets up the library. */
+	lib.gpgme_check_version(NULL);
+	if ((g = lib.gpgme_engine_check_version(j->proto)) != 0)
 		return gerr(e, ERR_CONFIG,
 		    j->proto == GPGME_PROTOCOL_CMS ? "gpgsm" : "gpg", g);
-	if ((g = gpgme_new(&j->ctx)) != 0)
+	if ((g = lib.gpgme_new(&j->ctx)) != 0)
 		return gerr(e, ERR_TEMP, "gpgme", g);
-	if ((g = gpgme_set_protocol(j->ctx, j->proto)) != 0 ||
-	    (a->gpg_home != NULL && (g = gpgme_ctx_set_engine_info(j->ctx,
+	if ((g = lib.gpgme_set_protocol(j->ctx, j->proto)) != 0 ||
+	    (a->gpg_home != NULL && (g = lib.gpgme_ctx_set_engine_info(j->ctx,
 					 j->proto, NULL, a->gpg_home)) != 0) ||
-	    (g = gpgme_set_pinentry_mode(j->ctx,
+	    (g = lib.gpgme_set_pinentry_mode(j->ctx,
 		 GPGME_PINENTRY_MODE_LOOPBACK)) != 0)
 		return gerr(e, ERR_CONFIG, "gpg_home", g);
 	/* GPGME's gpgsm engine takes no passphrase callback ("Not
 	 * implemented"): see smime_unlock(). */
 	if (j->proto == GPGME_PROTOCOL_OpenPGP)
-		gpgme_set_passphrase_cb(j->ctx, pass_cb, j);
-	gpgme_set_armor(j->ctx, j->proto == GPGME_PROTOCOL_OpenPGP);
-	gpgme_set_keylist_mode(j->ctx,
+		lib.gpgme_set_passphrase_cb(j->ctx, pass_cb, j);
+	lib.gpgme_set_armor(j->ctx, j->proto == GPGME_PROTOCOL_OpenPGP);
+	lib.gpgme_set_keylist_mode(j->ctx,
 	    GPGME_KEYLIST_MODE_LOCAL | GPGME_KEYLIST_MODE_VALIDATE);
 	return 0;
 }
@@ -142,12 +164,12 @@ job_close(struct job *j)
 	size_t i;
 
 	for (i = 0; i < j->nkeys; i++)
-		gpgme_key_unref(j->keys[i]);
+		lib.gpgme_key_unref(j->keys[i]);
 	free(j->keys);
 	if (j->signer != NULL)
-		gpgme_key_unref(j->signer);
+		lib.gpgme_key_unref(j->signer);
 	if (j->ctx != NULL)
-		gpgme_release(j->ctx);
+		lib.gpgme_release(j->ctx);
 	str_wipe_free(j->pass);
 }
 
@@ -207,17 +229,17 @@ find_key(struct job *j, const char *pattern, const char *addr, int secret,
 	const char *r;
 
 	*why = "no key";
-	if (gpgme_op_keylist_start(j->ctx, pattern, secret) != 0)
+	if (lib.gpgme_op_keylist_start(j->ctx, pattern, secret) != 0)
 		return NULL;
-	while (found == NULL && gpgme_op_keylist_next(j->ctx, &k) == 0) {
+	while (found == NULL && lib.gpgme_op_keylist_next(j->ctx, &k) == 0) {
 		if ((r = key_unusable(k, addr, secret)) == NULL)
 			found = k;
 		else {
 			*why = r;
-			gpgme_key_unref(k);
+			lib.gpgme_key_unref(k);
 		}
 	}
-	gpgme_op_keylist_end(j->ctx);
+	lib.gpgme_op_keylist_end(j->ctx);
 	return found;
 }
 
@@ -236,7 +258,7 @@ load_signer(struct job *j, struct err *e)
 		    j->a->name,
 		    j->proto == GPGME_PROTOCOL_CMS ? "smime_sign" : "pgp_sign",
 		    name, why);
-	if ((g = gpgme_signers_add(j->ctx, j->signer)) != 0)
+	if ((g = lib.gpgme_signers_add(j->ctx, j->signer)) != 0)
 		return gerr(e, ERR_TEMP, "gpgme_signers_add", g);
 	j->sign = 1;
 	return 0;
@@ -493,7 +515,7 @@ agent_inq(void *hook, const char *name, const char *args, gpgme_data_t *r)
 		return 0; /* a notice, e.g. PINENTRY_LAUNCHED */
 	if (j->pass_asked++ > 0)
 		return gpg_error(GPG_ERR_BAD_PASSPHRASE);
-	return gpgme_data_new_from_mem(r, j->pass, strlen(j->pass), 0);
+	return lib.gpgme_data_new_from_mem(r, j->pass, strlen(j->pass), 0);
 }
 
 /* KEYINFO's "S KEYINFO grip type serial idstr cached protection ...":
@@ -515,7 +537,7 @@ agent_cmd(gpgme_ctx_t ag, const char *cmd, struct job *j, int *needs)
 {
 	gpgme_error_t g, op = 0;
 
-	g = gpgme_op_assuan_transact_ext(ag, cmd, NULL, NULL, agent_inq, j,
+	g = lib.gpgme_op_assuan_transact_ext(ag, cmd, NULL, NULL, agent_inq, j,
 	    needs != NULL ? agent_keyinfo : NULL, needs, &op);
 	return g != 0 ? g : op;
 }
@@ -546,19 +568,19 @@ smime_unlock(struct job *j, struct err *e)
 		return err_set(e, ERR_CONFIG,
 		    "account %s: smime_sign %s: gpgsm gave no keygrip",
 		    j->a->name, j->a->smime_sign);
-	if ((g = gpgme_new(&conf)) != 0 ||
-	    (g = gpgme_set_protocol(conf, GPGME_PROTOCOL_GPGCONF)) != 0 ||
+	if ((g = lib.gpgme_new(&conf)) != 0 ||
+	    (g = lib.gpgme_set_protocol(conf, GPGME_PROTOCOL_GPGCONF)) != 0 ||
 	    (j->a->gpg_home != NULL &&
-		(g = gpgme_ctx_set_engine_info(conf, GPGME_PROTOCOL_GPGCONF,
+		(g = lib.gpgme_ctx_set_engine_info(conf, GPGME_PROTOCOL_GPGCONF,
 		     NULL, j->a->gpg_home)) != 0) ||
-	    (g = gpgme_op_conf_dir(conf, "agent-socket", &sock)) != 0) {
+	    (g = lib.gpgme_op_conf_dir(conf, "agent-socket", &sock)) != 0) {
 		gerr(e, ERR_TEMP, "gpgconf --list-dirs agent-socket", g);
 		goto out;
 	}
 	snprintf(cmd, sizeof(cmd), "KEYINFO %s", grip);
-	if ((g = gpgme_new(&ag)) != 0 ||
-	    (g = gpgme_set_protocol(ag, GPGME_PROTOCOL_ASSUAN)) != 0 ||
-	    (g = gpgme_ctx_set_engine_info(ag, GPGME_PROTOCOL_ASSUAN, sock,
+	if ((g = lib.gpgme_new(&ag)) != 0 ||
+	    (g = lib.gpgme_set_protocol(ag, GPGME_PROTOCOL_ASSUAN)) != 0 ||
+	    (g = lib.gpgme_ctx_set_engine_info(ag, GPGME_PROTOCOL_ASSUAN, sock,
 		 NULL)) != 0 ||
 	    (g = agent_cmd(ag, cmd, j, &needs)) != 0) {
 		gerr(e, ERR_TEMP, "gpg-agent KEYINFO", g);
@@ -581,15 +603,15 @@ smime_unlock(struct job *j, struct err *e)
 			    "account %s: the S/MIME signing key is locked "
 			    "and gpg-agent did not take "
 			    "pgp_passphrase_eval's passphrase: %s",
-			    j->a->name, gpgme_strerror(g));
+			    j->a->name, lib.gpgme_strerror(g));
 			goto out;
 		}
 	}
 	r = 0;
 out:
-	gpgme_release(ag);
-	gpgme_release(conf);
-	gpgme_free(sock);
+	lib.gpgme_release(ag);
+	lib.gpgme_release(conf);
+	lib.gpgme_free(sock);
 	return r;
 }
 
@@ -625,8 +647,9 @@ run_op(struct job *j, const struct buf *in, int detach, struct buf *out,
 	size_t n;
 	int r = -1;
 
-	if ((g = gpgme_data_new_from_mem(&din, in->data, in->len, 0)) != 0 ||
-	    (g = gpgme_data_new(&dout)) != 0) {
+	if ((g = lib.gpgme_data_new_from_mem(&din, in->data, in->len, 0)) !=
+		0 ||
+	    (g = lib.gpgme_data_new(&dout)) != 0) {
 		gerr(e, ERR_TEMP, "gpgme_data", g);
 		goto out;
 	}
@@ -634,16 +657,17 @@ run_op(struct job *j, const struct buf *in, int detach, struct buf *out,
 	    j->a->pgp_passphrase_eval != NULL && smime_unlock(j, e) == -1)
 		goto out;
 	if (detach)
-		g = gpgme_op_sign(j->ctx, din, dout, GPGME_SIG_MODE_DETACH);
+		g = lib.gpgme_op_sign(j->ctx, din, dout, GPGME_SIG_MODE_DETACH);
 	else if (j->sign && j->proto == GPGME_PROTOCOL_OpenPGP)
-		g = gpgme_op_encrypt_sign(j->ctx, j->keys, trust, din, dout);
+		g = lib.gpgme_op_encrypt_sign(j->ctx, j->keys, trust, din,
+		    dout);
 	else
-		g = gpgme_op_encrypt(j->ctx, j->keys, trust, din, dout);
+		g = lib.gpgme_op_encrypt(j->ctx, j->keys, trust, din, dout);
 	if (g != 0) {
 		if (locked(g))
 			err_set(e, ERR_CONFIG,
 			    "account %s: the signing key is locked: %s (%s)",
-			    j->a->name, gpgme_strerror(g),
+			    j->a->name, lib.gpgme_strerror(g),
 			    j->a->pgp_passphrase_eval != NULL
 				? "pgp_passphrase_eval gave a wrong passphrase"
 				: "set pgp_passphrase_eval");
@@ -652,22 +676,22 @@ run_op(struct job *j, const struct buf *in, int detach, struct buf *out,
 		goto out;
 	}
 	if (hash != NULL) {
-		gpgme_sign_result_t s = gpgme_op_sign_result(j->ctx);
+		gpgme_sign_result_t s = lib.gpgme_op_sign_result(j->ctx);
 		*hash = s && s->signatures
-			    ? gpgme_hash_algo_name(s->signatures->hash_algo)
+			    ? lib.gpgme_hash_algo_name(s->signatures->hash_algo)
 			    : NULL;
 	}
-	p = gpgme_data_release_and_get_mem(dout, &n);
+	p = lib.gpgme_data_release_and_get_mem(dout, &n);
 	dout = NULL;
 	r = j->proto == GPGME_PROTOCOL_OpenPGP
 		? add_crlf(out, p, n)
 		: add_base64(out, (const unsigned char *)p, n);
-	gpgme_free(p);
+	lib.gpgme_free(p);
 	if (r == -1)
 		err_set(e, ERR_DATA, "message too large to protect");
 out:
-	gpgme_data_release(din);
-	gpgme_data_release(dout);
+	lib.gpgme_data_release(din);
+	lib.gpgme_data_release(dout);
 	return r;
 }
 
@@ -800,18 +824,18 @@ add_autocrypt(struct job *j, const struct message *m, struct buf *h,
 		err_set(e, ERR_DATA, "autocrypt: From must name one address");
 		goto out;
 	}
-	gpgme_set_armor(j->ctx, 0);
-	if (gpgme_data_new(&d) != 0 ||
-	    gpgme_op_export(j->ctx, j->signer->subkeys->fpr,
+	lib.gpgme_set_armor(j->ctx, 0);
+	if (lib.gpgme_data_new(&d) != 0 ||
+	    lib.gpgme_op_export(j->ctx, j->signer->subkeys->fpr,
 		GPGME_EXPORT_MODE_MINIMAL, d) != 0) {
 		err_set(e, ERR_TEMP, "autocrypt: cannot export the key");
 		goto out;
 	}
-	gpgme_set_armor(j->ctx, 1);
-	p = gpgme_data_release_and_get_mem(d, &n);
+	lib.gpgme_set_armor(j->ctx, 1);
+	p = lib.gpgme_data_release_and_get_mem(d, &n);
 	d = NULL;
 	r = add_base64(&kd, (const unsigned char *)p, n);
-	gpgme_free(p);
+	lib.gpgme_free(p);
 	if (r == 0)
 		r = buf_printf(h, "Autocrypt: addr=%s; keydata=\r\n",
 		    from.v[0]);
@@ -825,7 +849,7 @@ add_autocrypt(struct job *j, const struct message *m, struct buf *h,
 	if (r == -1)
 		err_set(e, ERR_DATA, "autocrypt: header too large");
 out:
-	gpgme_data_release(d);
+	lib.gpgme_data_release(d);
 	buf_reset(&kd);
 	addr_list_free(&from);
 	return r;
@@ -1073,12 +1097,12 @@ report_key(struct job *j, const char *what, const char *name, int secret,
 	if (left >= 0 && left < E2E_WARN_DAYS * 86400LL) {
 		fprintf(out, "warn %s %s: %s expires in %lld days\n", what,
 		    name, k->subkeys->fpr, left / 86400);
-		gpgme_key_unref(k);
+		lib.gpgme_key_unref(k);
 		return 1;
 	}
 	fprintf(out, "ok   %s %s: %s%s\n", what, name, k->subkeys->fpr,
 	    left < 0 ? " (no expiry)" : "");
-	gpgme_key_unref(k);
+	lib.gpgme_key_unref(k);
 	return 0;
 }
 

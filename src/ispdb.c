@@ -20,7 +20,19 @@
 #include <expat.h>
 
 #include "buf.h"
+#include "dl.h"
 #include "ispdb.h"
+
+/* expat, loaded by ispdb_parse() on first use (dl.h). */
+/* clang-format off */
+#define EXPAT_FUNCTIONS(X) X(XML_ErrorString) X(XML_GetCurrentLineNumber) \
+	X(XML_GetErrorCode) X(XML_Parse) X(XML_ParserCreate) \
+	X(XML_ParserFree) X(XML_SetCharacterDataHandler) \
+	X(XML_SetElementHandler) X(XML_SetEntityDeclHandler) \
+	X(XML_SetParamEntityParsing) X(XML_SetStartDoctypeDeclHandler) \
+	X(XML_SetUserData) X(XML_StopParser)
+/* clang-format on */
+DL_LIBRARY(EXPAT_FUNCTIONS);
 
 /* Where the parser is, by element path. */
 enum where {
@@ -47,7 +59,7 @@ stop(struct parse *ps, const char *why)
 {
 	if (ps->why == NULL)
 		ps->why = why;
-	XML_StopParser(ps->p, XML_FALSE);
+	lib.XML_StopParser(ps->p, XML_FALSE);
 }
 
 static int
@@ -267,26 +279,28 @@ ispdb_parse(const char *xml, size_t len, struct ispdb *db, struct err *e)
 	if (len > ISPDB_MAX_XML)
 		return err_set(e, ERR_DATA,
 		    "autoconfig: document larger than %d bytes", ISPDB_MAX_XML);
+	if (DL_LOAD(EXPAT_SONAME, e) == -1)
+		return err_prefix(e, "autoconfig");
 	memset(&ps, 0, sizeof(ps));
 	ps.db = db;
-	if ((ps.p = XML_ParserCreate("UTF-8")) == NULL)
+	if ((ps.p = lib.XML_ParserCreate("UTF-8")) == NULL)
 		fatal_oom();
-	XML_SetUserData(ps.p, &ps);
-	XML_SetElementHandler(ps.p, on_start, on_end_trim);
-	XML_SetCharacterDataHandler(ps.p, on_text);
-	XML_SetStartDoctypeDeclHandler(ps.p, on_doctype);
-	XML_SetEntityDeclHandler(ps.p, on_entity);
-	XML_SetParamEntityParsing(ps.p, XML_PARAM_ENTITY_PARSING_NEVER);
-	st = XML_Parse(ps.p, xml, (int)len, XML_TRUE);
+	lib.XML_SetUserData(ps.p, &ps);
+	lib.XML_SetElementHandler(ps.p, on_start, on_end_trim);
+	lib.XML_SetCharacterDataHandler(ps.p, on_text);
+	lib.XML_SetStartDoctypeDeclHandler(ps.p, on_doctype);
+	lib.XML_SetEntityDeclHandler(ps.p, on_entity);
+	lib.XML_SetParamEntityParsing(ps.p, XML_PARAM_ENTITY_PARSING_NEVER);
+	st = lib.XML_Parse(ps.p, xml, (int)len, XML_TRUE);
 	if (st != XML_STATUS_OK && ps.why == NULL)
 		err_set(e, ERR_DATA,
 		    "autoconfig: malformed XML at line %lu: %s",
-		    (unsigned long)XML_GetCurrentLineNumber(ps.p),
-		    XML_ErrorString(XML_GetErrorCode(ps.p)));
+		    (unsigned long)lib.XML_GetCurrentLineNumber(ps.p),
+		    lib.XML_ErrorString(lib.XML_GetErrorCode(ps.p)));
 	else if (ps.why != NULL)
 		err_set(e, ERR_DATA, "autoconfig: %s at line %lu", ps.why,
-		    (unsigned long)XML_GetCurrentLineNumber(ps.p));
-	XML_ParserFree(ps.p);
+		    (unsigned long)lib.XML_GetCurrentLineNumber(ps.p));
+	lib.XML_ParserFree(ps.p);
 	if (st != XML_STATUS_OK || ps.why != NULL) {
 		memset(db, 0, sizeof(*db));
 		return -1;

@@ -78,8 +78,20 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "dl.h"
 #include "http.h"
 #include "log.h"
+
+/* json-c, loaded by json_parser() on first use (dl.h). */
+/* clang-format off */
+#define JSONC_FUNCTIONS(X) X(json_object_get_int64) X(json_object_get_string) \
+	X(json_object_get_string_len) X(json_object_is_type) \
+	X(json_object_object_get_ex) X(json_object_put) X(json_tokener_free) \
+	X(json_tokener_get_error) X(json_tokener_get_parse_end) \
+	X(json_tokener_new_ex) X(json_tokener_parse_ex) \
+	X(json_tokener_set_flags)
+/* clang-format on */
+DL_LIBRARY(JSONC_FUNCTIONS);
 
 #define O2_URL_MAX 1024
 #define O2_FORM_MAX (32 * 1024)
@@ -414,20 +426,39 @@ token_ok(const char *s, size_t n)
 }
 
 /* A string member, or NULL when absent; *bad set when not a string. */
+/*
+ * A strict JSON parser nesting at most depth levels, or NULL with *why set
+ * when json-c cannot be loaded.
+ */
+static struct json_tokener *
+json_parser(int depth, const char **why)
+{
+	static struct err le; /* why json-c could not be loaded */
+	struct json_tokener *tok;
+
+	if (DL_LOAD(JSONC_SONAME, &le) == -1) {
+		*why = le.text;
+		return NULL;
+	}
+	if ((tok = lib.json_tokener_new_ex(depth)) == NULL)
+		fatal_oom();
+	return tok;
+}
+
 static const char *
 member_str(struct json_object *o, const char *key, size_t *lenp, int *bad)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    json_object_is_type(v, json_type_null))
+	if (!lib.json_object_object_get_ex(o, key, &v) ||
+	    lib.json_object_is_type(v, json_type_null))
 		return NULL;
-	if (!json_object_is_type(v, json_type_string)) {
+	if (!lib.json_object_is_type(v, json_type_string)) {
 		*bad = 1;
 		return NULL;
 	}
-	*lenp = (size_t)json_object_get_string_len(v);
-	return json_object_get_string(v);
+	*lenp = (size_t)lib.json_object_get_string_len(v);
+	return lib.json_object_get_string(v);
 }
 
 /* A bounded non-negative integer, as a number or a numeric string (some
@@ -439,14 +470,14 @@ member_int(struct json_object *o, const char *key, long long max, int *bad)
 	unsigned long long u;
 	int64_t i;
 
-	if (!json_object_object_get_ex(o, key, &v))
+	if (!lib.json_object_object_get_ex(o, key, &v))
 		return -1;
-	if (json_object_is_type(v, json_type_int)) {
-		i = json_object_get_int64(v);
+	if (lib.json_object_is_type(v, json_type_int)) {
+		i = lib.json_object_get_int64(v);
 		if (i >= 0 && i <= max)
 			return (long long)i;
-	} else if (json_object_is_type(v, json_type_string) &&
-		   parse_uint_str(json_object_get_string(v),
+	} else if (lib.json_object_is_type(v, json_type_string) &&
+		   parse_uint_str(lib.json_object_get_string(v),
 		       (unsigned long long)max, &u) == 0) {
 		return (long long)u;
 	}
@@ -460,10 +491,10 @@ member_wipe(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
-	if (json_object_object_get_ex(o, key, &v) &&
-	    json_object_is_type(v, json_type_string))
-		sodium_memzero((void *)(uintptr_t)json_object_get_string(v),
-		    (size_t)json_object_get_string_len(v));
+	if (lib.json_object_object_get_ex(o, key, &v) &&
+	    lib.json_object_is_type(v, json_type_string))
+		sodium_memzero((void *)(uintptr_t)lib.json_object_get_string(v),
+		    (size_t)lib.json_object_get_string_len(v));
 }
 
 static char *
@@ -533,20 +564,21 @@ oauth2_parse_reply(const char *body, size_t len, struct oauth2_reply *r)
 		return "a body too large";
 	if (memchr(body, '\0', len) != NULL)
 		return "a NUL byte in the body";
-	if ((tok = json_tokener_new_ex(8)) == NULL)
-		fatal_oom();
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, body, (int)len);
-	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success)
+	if ((tok = json_parser(8, &why)) == NULL)
+		return why;
+	lib.json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	o = lib.json_tokener_parse_ex(tok, body, (int)len);
+	if (o == NULL ||
+	    lib.json_tokener_get_error(tok) != json_tokener_success)
 		why = "malformed JSON";
-	else if ((size_t)json_tokener_get_parse_end(tok) != len)
+	else if ((size_t)lib.json_tokener_get_parse_end(tok) != len)
 		why = "data after the JSON object";
-	else if (!json_object_is_type(o, json_type_object))
+	else if (!lib.json_object_is_type(o, json_type_object))
 		why = "JSON that is not an object";
 	else
 		why = reply_fields(o, r);
-	json_object_put(o);
-	json_tokener_free(tok);
+	lib.json_object_put(o);
+	lib.json_tokener_free(tok);
 	if (why != NULL)
 		oauth2_reply_free(r);
 	return why;
@@ -730,10 +762,10 @@ state_parse(const char *p, size_t n, struct state *s)
 	const char *why = NULL;
 	int bad = 0;
 
-	if ((tok = json_tokener_new_ex(4)) == NULL)
-		fatal_oom();
-	o = json_tokener_parse_ex(tok, p, (int)n);
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
+	if ((tok = json_parser(4, &why)) == NULL)
+		return why;
+	o = lib.json_tokener_parse_ex(tok, p, (int)n);
+	if (o == NULL || !lib.json_object_is_type(o, json_type_object) ||
 	    memchr(p, '\0', n) != NULL) {
 		why = "malformed JSON";
 	} else {
@@ -748,8 +780,8 @@ state_parse(const char *p, size_t n, struct state *s)
 		if (bad)
 			why = "a field of the wrong type or form";
 	}
-	json_object_put(o);
-	json_tokener_free(tok);
+	lib.json_object_put(o);
+	lib.json_tokener_free(tok);
 	return why;
 }
 
@@ -960,10 +992,10 @@ sa_parse(const char *p, size_t n, struct sa *sa)
 	size_t len = 0;
 	int bad = 0;
 
-	if ((tok = json_tokener_new_ex(4)) == NULL)
-		fatal_oom();
-	o = json_tokener_parse_ex(tok, p, (int)n);
-	if (o == NULL || !json_object_is_type(o, json_type_object) ||
+	if ((tok = json_parser(4, &why)) == NULL)
+		return why;
+	o = lib.json_tokener_parse_ex(tok, p, (int)n);
+	if (o == NULL || !lib.json_object_is_type(o, json_type_object) ||
 	    memchr(p, '\0', n) != NULL) {
 		why = "malformed JSON";
 	} else if ((v = member_str(o, "client_email", &len, &bad)) == NULL ||
@@ -979,8 +1011,8 @@ sa_parse(const char *p, size_t n, struct sa *sa)
 			sa->key = xstrndup(v, len);
 		member_wipe(o, "private_key");
 	}
-	json_object_put(o);
-	json_tokener_free(tok);
+	lib.json_object_put(o);
+	lib.json_tokener_free(tok);
 	return why;
 }
 

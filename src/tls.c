@@ -38,9 +38,17 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "dl.h"
 #include "log.h"
 #include "state.h"
 #include "tls.h"
+
+/* libgnutls-dane, loaded by dane_records() for TLSA records (dl.h). */
+/* clang-format off */
+#define GNUTLS_DANE_FUNCTIONS(X) X(dane_query_deinit) X(dane_raw_tlsa) \
+	X(dane_state_deinit) X(dane_state_init) X(dane_verify_crt_raw)
+/* clang-format on */
+DL_LIBRARY(GNUTLS_DANE_FUNCTIONS);
 
 #define TLS_DEFAULT_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 #define TLS_MIN_VERSION_SUFFIX ":-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
@@ -581,6 +589,8 @@ dane_records(struct tls *t, const struct tls_params *p, struct err *e)
 		return err_set(e, ERR_TEMP,
 		    "DANE: more than %d TLSA records at %s", TLS_DANE_MAX,
 		    p->tlsa_name ? p->tlsa_name : t->host);
+	if (p->ntlsa > 0 && DL_LOAD(GNUTLS_DANE_SONAME, e) == -1)
+		return err_prefix(e, "DANE");
 	for (i = 0; i < p->ntlsa; i++) {
 		if (tls_parse_tlsa(p->tlsa[i], rd, sizeof(rd), &len, &usable) ==
 			-1 ||
@@ -627,17 +637,17 @@ dane_match(unsigned char *const *recs, const int *lens, unsigned n,
 	}
 	data[n] = NULL;
 	len[n] = 0;
-	if (dane_state_init(&st,
+	if (lib.dane_state_init(&st,
 		DANE_F_IGNORE_LOCAL_RESOLVER | DANE_F_IGNORE_DNSSEC) < 0)
 		return 0;
-	if (dane_raw_tlsa(st, &q, data, len, 1, 0) == 0)
-		r = dane_verify_crt_raw(st, cert, 1, GNUTLS_CRT_X509, q, 0,
+	if (lib.dane_raw_tlsa(st, &q, data, len, 1, 0) == 0)
+		r = lib.dane_verify_crt_raw(st, cert, 1, GNUTLS_CRT_X509, q, 0,
 		    DANE_VFLAG_ONLY_CHECK_EE_USAGE |
 			DANE_VFLAG_FAIL_IF_NOT_CHECKED,
 		    &status);
 	if (q != NULL)
-		dane_query_deinit(q);
-	dane_state_deinit(st);
+		lib.dane_query_deinit(q);
+	lib.dane_state_deinit(st);
 	return r == 0 && status == 0;
 }
 

@@ -70,6 +70,7 @@
 #define SMTP_BDAT_CHUNK (256 * 1024) /* input bytes per BDAT chunk */
 #define SMTP_BDAT_ROOM 4096	     /* commands copied in front of a chunk */
 #define SMTP_BDAT_WINDOW 32	     /* BDAT replies outstanding at most */
+#define SMTP_RECORD_MAX 16384	     /* TLS plaintext per record (RFC 8446) */
 
 /* ---- replies ---- */
 
@@ -1583,6 +1584,38 @@ send_chunk(struct smtp_session *s, const struct smtp_envelope *env,
 }
 
 /*
+ * The length of a chunk that is not the last: every write leaves as its own
+ * TLS records (tls_flush()), so a chunk of olen bytes behind the c bytes of
+ * commands would end in a short record.  Instead it ends where a record
+ * does: c + "BDAT <n>\r\n" + n is a multiple of the record size rec, and
+ * the rest (less than rec) is carried to the front of the next chunk.  A
+ * 1 MB message then takes the 65 records its bytes need, not 69 (issue 12).
+ * Without TLS, or when the commands go in a write of their own, olen.
+ */
+static size_t
+chunk_len(size_t c, size_t olen, size_t rec)
+{
+	char hdr[32];
+	size_t n = olen, tot;
+	int i, h;
+
+	if (rec == 0)
+		return olen;
+	for (i = 0; i < 3; i++) { /* the header's length depends on n */
+		h = snprintf(hdr, sizeof(hdr), "BDAT %zu\r\n", n);
+		if (c + (size_t)h > SMTP_BDAT_ROOM)
+			return olen;
+		tot = c + (size_t)h + n;
+		if (tot % rec == 0)
+			return n;
+		if (n <= tot % rec)
+			return olen;
+		n -= tot % rec;
+	}
+	return olen;
+}
+
+/*
  * RFC 3030 with RFC 2920: the last flight of RCPTs and the data in BDAT
  * chunks of the exact bytes (no dot-stuffing; line ends repaired as for
  * DATA) leave as one flight; then the replies are read.  The
@@ -1595,15 +1628,17 @@ txn_bdat(struct smtp_session *s, const struct smtp_envelope *env, struct txn *t,
 {
 	char *in = NULL, *buf = NULL, *out;
 	struct smtp_dot d;
-	size_t olen = 0;
+	size_t olen = 0, len, rec;
 	int r, have = 0;
 	ssize_t n;
 
 	if ((r = pipeline_envelope(s, env, t, b, e)) != 0)
 		return r == 1 ? txn_verdict(s, env, t, e) : -1;
 	in = xcalloc(1, SMTP_BDAT_CHUNK);
-	buf = xcalloc(1, SMTP_BDAT_ROOM + 2 * SMTP_BDAT_CHUNK + 2);
+	buf = xcalloc(1,
+	    SMTP_BDAT_ROOM + SMTP_RECORD_MAX + 2 * SMTP_BDAT_CHUNK + 2);
 	out = buf + SMTP_BDAT_ROOM;
+	rec = tls_record_size(net_tls(s->c));
 	smtp_dot_init(&d);
 	r = -1;
 	net_flight_begin(s->c);
@@ -1621,9 +1656,14 @@ txn_bdat(struct smtp_session *s, const struct smtp_envelope *env, struct txn *t,
 		}
 		if (n == 0)
 			break;
-		if (have && send_chunk(s, env, t, b, out, olen, 0, e) == -1)
-			goto out;
-		olen = smtp_crlf_encode(&d, in, (size_t)n, out);
+		if (have) {
+			len = chunk_len(b->len, olen, rec);
+			if (send_chunk(s, env, t, b, out, len, 0, e) == -1)
+				goto out;
+			olen -= len; /* carried into the next chunk */
+			memmove(out, out + len, olen);
+		}
+		olen += smtp_crlf_encode(&d, in, (size_t)n, out + olen);
 		have = 1;
 	}
 	olen += smtp_crlf_finish(&d, out + olen);

@@ -1199,6 +1199,17 @@ tls_pending(const struct tls *t)
 	return gnutls_record_check_pending(t->session);
 }
 
+size_t
+tls_record_size(const struct tls *t)
+{
+	size_t n;
+
+	if (t == NULL)
+		return 0;
+	n = gnutls_record_get_max_size(t->session);
+	return n >= 512 && n <= 16384 ? n : 0;
+}
+
 int
 tls_queue(struct tls *t, const void *buf, size_t n, struct err *e)
 {

@@ -87,6 +87,13 @@ enum tls_io tls_recv(struct tls *t, void *buf, size_t n, size_t *got,
 size_t tls_pending(const struct tls *t);
 
 /*
+ * The plaintext one record carries at most (16384 unless the server asked
+ * for less, RFC 8449), for writes that end where a record does; 0 for no
+ * TLS (t NULL) or an unusual size.
+ */
+size_t tls_record_size(const struct tls *t);
+
+/*
  * Writing: tls_queue() buffers n bytes as TLS records (the session is
  * corked, so a flight leaves in as few TCP writes as possible) and
  * tls_flush() pushes them out; call tls_flush() again after

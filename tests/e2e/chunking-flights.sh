@@ -29,7 +29,9 @@ pf_start fluser 'Flight-Pw.3'
 PF_PORTS="$PF_SMTPS_PORT $PF_STARTTLS_PORT"
 sample_message >"$T/msg"
 
-# flights LABEL UPSTREAM_PORT MODE AUTH WANT [SPOOLCHECK]
+# flights LABEL UPSTREAM_PORT MODE AUTH WANT USER PASSWORD: the message
+# (MSG, default $T/msg) through flightproxy.py; sets RECORDS, the client's
+# TLS records.
 n=0
 flights() {
 	pp=$(free_port)
@@ -40,7 +42,7 @@ flights() {
 	pf_wait_port "$pp" || hard_error "flightproxy did not start"
 	PORT=$pp
 	{ base_config "$3" "$6" "$7"; echo "auth $4"; } | write_config
-	run_postseal -C "$CFG" rcpt@example.org <"$T/msg"
+	run_postseal -C "$CFG" rcpt@example.org <"${MSG:-$T/msg}"
 	assert_exit 0 "$1: delivered"
 	# postseal exits before the server closes (no wait for the 221); the
 	# proxy reports a connection once both sides have ended.
@@ -52,9 +54,11 @@ flights() {
 	kill "$proxy"
 	wait "$proxy" 2>/dev/null
 	# The last line: pf_wait_port's probe came first.
-	got=$("$PYTHON" -c 'import json, sys
-print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["client_flights"])' "$rep")
-	assert_eq "$got" "$5" "$1: client flights"
+	set -- "$@" $("$PYTHON" -c 'import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+print(r["client_flights"], r["client_records"])' "$rep")
+	[ -z "$5" ] || assert_eq "$8" "$5" "$1: client flights"
+	RECORDS=$9
 }
 
 flights "465 + AUTH PLAIN" "$PF_SMTPS_PORT" implicit plain 6 fluser Flight-Pw.3
@@ -68,6 +72,25 @@ pf_wait_spool 3 || fail "587 STARTTLS: nothing arrived through Postfix"
 # Postfix saw BDAT (its log names the command counts of each session).
 assert_grep 'bdat=1 quit=1' "$PF/maillog" "BDAT used with Postfix"
 assert_no_grep 'data=1' "$PF/maillog" "no DATA with CHUNKING offered"
+
+# TLS records for bench/run's 1 MB message (13 617 lines of 77 octets):
+# its BDAT chunks end where records do (chunk_len() in smtp.c), so the
+# data flight takes the 65 records its ~1 048 900 octets need (MAIL, RCPT,
+# five BDAT lines, the fields postseal adds), not one short record more per
+# chunk; with ClientHello, ChangeCipherSpec, Finished, EHLO, AUTH, QUIT and
+# the close_notify: 72 (76 before).
+"$PYTHON" - "$T/1m" <<'PY'
+import sys
+body = (("x" * 75) + "\r\n") * (1048576 // 77)
+open(sys.argv[1], "w", newline="").write(
+    "From: bench@example.org\r\nTo: rcpt@example.org\r\n"
+    "Subject: bench\r\n\r\n" + body)
+PY
+# (Its flights are not counted: Postfix answers each chunk as it arrives.)
+MSG=$T/1m flights "465 + AUTH PLAIN, 1 MB" "$PF_SMTPS_PORT" implicit plain "" \
+    fluser Flight-Pw.3
+pf_wait_spool 4 || fail "465 PLAIN 1 MB: nothing arrived through Postfix"
+assert_eq "$RECORDS" 72 "465 PLAIN 1 MB: client TLS records"
 
 # The DATA fallback: smtpd.py offers PIPELINING but no CHUNKING.
 start_server --name nochunk --tls implicit --user u@example.org \

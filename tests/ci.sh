@@ -130,6 +130,15 @@ case $deb_rc in
 esac
 
 say "clang -fsanitize=address,undefined: make check"
+# clang 14's LeakSanitizer misreads the dynamic TLS of a library loaded by
+# dlopen() on glibc 2.36 and crashes scanning it at exit ("Tracer caught
+# signal 11", "DTLS 6 at 0x0000000000d0-..."): GPGME's, since postseal
+# loads it on first use (src/dl.h).  Fifteen lines that dlopen libgpgme
+# and list keys reproduce it without postseal.  TLS is left out of the
+# roots it scans, here and for the fuzzers: that can only add a false leak
+# report, never hide one.
+LSAN_OPTIONS=use_tls=0
+export LSAN_OPTIONS
 run_check "$top/_build/asan" CC=clang \
 	CFLAGS="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	LDFLAGS="-fsanitize=address,undefined"

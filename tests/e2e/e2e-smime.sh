@@ -27,9 +27,12 @@ mkcert() { # NAME ADDR CA-NAME
 	ct --generate-certificate --load-privkey "$P/$1.key" \
 	    --load-ca-certificate "$P/$3.pem" --load-ca-privkey "$P/$3.key" \
 	    --template "$P/$1.tmpl" --outfile "$P/$1.pem"
-	# The PKCS#12 file by openssl, in the SHA-1/3DES form gpgsm's parser
-	# is known to read: two CI runs saw gpgsm fail to decrypt certtool's
-	# ("decryption failed ... possibly bad passphrase given").
+	mkp12 "$1"
+}
+# The PKCS#12 file by openssl, in the SHA-1/3DES form gpgsm's parser is
+# known to read: two CI runs saw gpgsm fail to decrypt certtool's
+# ("decryption failed ... possibly bad passphrase given").
+mkp12() { # NAME
 	openssl pkcs12 -export -inkey "$P/$1.key" -in "$P/$1.pem" -name "$1" \
 	    -passout pass:x -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES \
 	    -macalg sha1 -out "$P/$1.p12" 2>"$P/ct.err" ||
@@ -55,8 +58,10 @@ for h in "$S" "$R"; do
 done
 # gpgsm keeps an imported key under the PKCS#12 passphrase ("x").
 printf 'x\n' >"$P/pass"
-# Up to three tries, each failure said in the log: the cause of the two
-# failed imports seen in CI is not known (not reproduced here in 40 runs).
+# Up to three tries, each failure said in the log, each with a new
+# PKCS#12 file: gpgsm now and then fails to decrypt one, and a CI run saw
+# the same file fail all three tries, so it depends on the file (its
+# random salt or IV), not on the moment.
 for h in "$S:sender" "$R:rcpt"; do
 	gpg_agent_up "${h%%:*}"
 	for try in 1 2 3; do
@@ -65,6 +70,7 @@ for h in "$S:sender" "$R:rcpt"; do
 		    2>"$P/imp.err" && break
 		e2e_log "import ${h#*:}.p12, try $try: $(cat "$P/imp.err")"
 		[ $try -lt 3 ] || hard_error "import ${h#*:}.p12: $(cat "$P/imp.err")"
+		mkp12 "${h#*:}"
 		sleep 1
 	done
 done
